@@ -1,0 +1,51 @@
+"""wharf's Chalice app: registers blueprints, middleware and event handlers. No logic here."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import SQSEvent
+
+from chalicelib.api import admin, simple
+from chalicelib.events.storage import objects_created
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+from chalicelib.wiring import container
+
+app = Chalice(app_name="wharf")
+app.register_blueprint(simple.bp)
+app.register_blueprint(admin.bp)
+
+
+@app.middleware("http")
+def log_requests(event: Any, get_response: Any) -> Any:
+    """One JSON line per request, with the request id and (once known) the token id."""
+    logger.thread_safe_clear_keys()
+    # chalice local sends no request id; Lambda does.
+    request_id = event.context.get("requestId") or uuid.uuid4().hex
+    logger.thread_safe_append_keys(request_id=request_id)
+    started = time.perf_counter()
+    response = get_response(event)
+    response.headers["X-Request-Id"] = request_id
+    logger.info(
+        "request",
+        extra={
+            "method": event.method,
+            "path": event.context.get("resourcePath"),
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    logger.thread_safe_clear_keys()
+    return response
+
+
+@app.on_sqs_message(queue_arn=get_settings().queue_arn, batch_size=1)
+def on_storage_event(event: SQSEvent) -> None:
+    """S3 → SQS: a completed upload appeared under the staging prefix."""
+    staging = container().staging
+    for created in objects_created(event.to_dict()):
+        staging.object_arrived(created.key, created.size)

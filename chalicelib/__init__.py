@@ -1,0 +1,1 @@
+"""wharf's server code: everything the Lambda runs lives under this package."""

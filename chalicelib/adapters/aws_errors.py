@@ -1,0 +1,13 @@
+"""Reading botocore errors, so adapters can turn them into domain errors."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def condition_failed(error: ClientError) -> bool:
+    return error_code(error) == "ConditionalCheckFailedException"

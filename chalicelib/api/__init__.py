@@ -1,0 +1,1 @@
+"""HTTP: blueprints, request parsing, and the one table from domain errors to responses."""

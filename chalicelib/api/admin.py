@@ -1,0 +1,83 @@
+"""The admin API behind `wharf token create|list|revoke`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import ValidationError
+
+from ..domain.clock import rfc3339_seconds, utcnow
+from ..domain.errors import InvalidRequestError, PermissionDeniedError
+from ..domain.tokens import TokenRecord, TokenRequest
+from ..wiring import container
+from .auth import principal_of
+from .http import json_object, validation_errors
+from .problems import problem_responses
+
+bp = Blueprint(__name__)
+
+
+def _require_admin() -> None:
+    principal = principal_of(bp.current_request)
+    if not principal.is_admin:
+        raise PermissionDeniedError("Only an admin token may manage tokens.")
+
+
+def _time(value: datetime | None) -> str | None:
+    return rfc3339_seconds(value) if value is not None else None
+
+
+def token_json(record: TokenRecord) -> dict[str, Any]:
+    """A token as the admin API shows it: everything but the secret and its hash."""
+    return {
+        "id": record.id,
+        "role": str(record.role),
+        "projects": list(record.projects),
+        "description": record.description,
+        "status": record.status(utcnow()),
+        "created_at": _time(record.created_at),
+        "expires_at": _time(record.expires_at),
+        "last_used_at": _time(record.last_used_at),
+        "revoked_at": _time(record.revoked_at),
+    }
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(
+        body=json.dumps(body),
+        status_code=status,
+        headers={"Content-Type": "application/json", "Cache-Control": "no-store"},
+    )
+
+
+@bp.route("/admin/tokens", methods=["POST"])
+@problem_responses
+def create_token() -> Response:
+    _require_admin()
+    body = json_object(bp.current_request)
+    try:
+        request = TokenRequest.model_validate(body)
+    except ValidationError as error:
+        raise InvalidRequestError(
+            "The token request is invalid.", errors=validation_errors(error)
+        ) from None
+    issued = container().tokens.issue(request)
+    return _json({**token_json(issued.record), "token": issued.secret}, status=201)
+
+
+@bp.route("/admin/tokens", methods=["GET"])
+@problem_responses
+def list_tokens() -> Response:
+    _require_admin()
+    return _json({"tokens": [token_json(r) for r in container().tokens.list()]})
+
+
+@bp.route("/admin/tokens/{token_id}", methods=["DELETE"])
+@problem_responses
+def revoke_token(token_id: str) -> Response:
+    _require_admin()
+    container().tokens.revoke(token_id)
+    return Response(body="", status_code=204)

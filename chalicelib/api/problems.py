@@ -1,0 +1,99 @@
+"""RFC 9457 problem documents, and the one table from domain errors to HTTP statuses."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+
+from ..domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidRequestError,
+    MethodNotAllowedError,
+    NotAcceptableError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnsupportedMediaTypeError,
+    WharfError,
+)
+from ..observability import logger
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Problem types are documented in docs/problems.md, one heading per slug.
+PROBLEM_TYPE_BASE = "urn:wharf:problem:"
+WWW_AUTHENTICATE = 'Basic realm="wharf"'
+
+_TABLE: dict[type[WharfError], tuple[int, str, str]] = {
+    InvalidRequestError: (400, "invalid-request", "Invalid request"),
+    AuthenticationError: (401, "authentication-required", "Authentication required"),
+    PermissionDeniedError: (403, "permission-denied", "Permission denied"),
+    NotFoundError: (404, "not-found", "Not found"),
+    MethodNotAllowedError: (405, "method-not-allowed", "Method not allowed"),
+    NotAcceptableError: (406, "not-acceptable", "Not acceptable"),
+    ConflictError: (409, "conflict", "Conflict"),
+    UnsupportedMediaTypeError: (415, "unsupported-media-type", "Unsupported media type"),
+}
+_INTERNAL = (500, "internal-error", "Internal server error")
+
+
+def _status_for(error: WharfError) -> tuple[int, str, str]:
+    for cls in type(error).__mro__:
+        if cls in _TABLE:
+            return _TABLE[cls]
+    return _INTERNAL
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    meta: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        # PEP 694's example spells the member "details"; clients written from it read that.
+        "details": detail,
+        "meta": meta or {},
+        "errors": errors or [],
+    }
+    all_headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **(headers or {})}
+    if status == 401:
+        all_headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return Response(body=json.dumps(body), status_code=status, headers=all_headers)
+
+
+def problem_for(error: WharfError, *, meta: dict[str, Any] | None = None) -> Response:
+    status, slug, title = _status_for(error)
+    return problem(status, slug, title, error.detail, errors=error.errors, meta=meta)
+
+
+def problem_responses(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors raised by a view into problem documents.
+
+    Chalice's middleware never sees exceptions raised in views, so every view
+    carries this decorator; anything unexpected is logged and answered 500.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except WharfError as error:
+            return problem_for(error)
+        except Exception:
+            logger.exception("unhandled error in view")
+            status, slug, title = _INTERNAL
+            return problem(status, slug, title, "The server failed to handle this request.")
+
+    return wrapper

@@ -1,0 +1,1 @@
+"""Pure rules: no AWS, no HTTP. Only stdlib, pydantic and packaging."""

@@ -1,0 +1,1 @@
+"""Event handlers' parsing: SQS messages carrying S3 notifications, and schedules."""

@@ -1,0 +1,94 @@
+"""Issuing, checking, listing and revoking API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..domain.errors import AuthenticationError, NotFoundError
+from ..domain.ports import Clock, TokenStore
+from ..domain.tokens import (
+    Principal,
+    Role,
+    TokenRecord,
+    TokenRequest,
+    hash_secret,
+    new_record,
+    new_secret,
+)
+
+_INVALID = "Invalid or revoked token."
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: the record and the secret, which exists only in this object."""
+
+    record: TokenRecord
+    secret: str
+
+
+class TokenService:
+    def __init__(
+        self, store: TokenStore, clock: Clock, *, touch_seconds: int, retention_days: int
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._touch = timedelta(seconds=touch_seconds)
+        self._retention = timedelta(days=retention_days)
+
+    def issue(self, request: TokenRequest) -> IssuedToken:
+        """Create a token with a fresh secret; the secret is returned once and never stored."""
+        secret = new_secret()
+        record = new_record(request, secret, self._clock())
+        self._store.add(record, expire_at=self._cleanup_time(record))
+        return IssuedToken(record=record, secret=secret)
+
+    def import_secret(self, secret: str, request: TokenRequest) -> TokenRecord:
+        """Store a token for a secret chosen elsewhere (the local stack's bootstrap admin).
+
+        Idempotent: a secret already stored is returned as it is, unless revoked.
+        """
+        existing = self._store.get_by_hash(hash_secret(secret))
+        if existing is not None and existing.status(self._clock()) == "active":
+            return existing
+        record = new_record(request, secret, self._clock())
+        self._store.add(record, expire_at=self._cleanup_time(record))
+        return record
+
+    def authenticate(self, secret: str) -> Principal:
+        """The principal for a presented secret; raises ``AuthenticationError`` unless it is live.
+
+        Revocation and expiry are checked on the stored record on every call.
+        """
+        now = self._clock()
+        record = self._store.get_by_hash(hash_secret(secret))
+        if record is None:
+            raise AuthenticationError(_INVALID)
+        status = record.status(now)
+        if status == "expired":
+            raise AuthenticationError("This token has expired.")
+        if status != "active":
+            raise AuthenticationError(_INVALID)
+        if record.last_used_at is None or now - record.last_used_at >= self._touch:
+            self._store.touch(record.secret_hash, now, not_since=now - self._touch)
+        return record.principal()
+
+    def list(self) -> list[TokenRecord]:
+        return list(self._store.all())
+
+    def revoke(self, token_id: str) -> TokenRecord:
+        """Revoke the token with this id; the next request that presents it gets 401."""
+        record = self._store.get_by_id(token_id)
+        if record is None or record.revoked_at is not None:
+            raise NotFoundError(f"No live token with id {token_id!r}.")
+        now = self._clock()
+        self._store.revoke(record.secret_hash, now, expire_at=now + self._retention)
+        return record.model_copy(update={"revoked_at": now})
+
+    def _cleanup_time(self, record: TokenRecord):
+        return record.expires_at + self._retention if record.expires_at else None
+
+
+def bootstrap_admin_request(description: str) -> TokenRequest:
+    return TokenRequest(role=Role.ADMIN, description=description)

@@ -1,0 +1,87 @@
+"""The only place AWS clients are created and services are assembled; tests swap them here."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .adapters.dynamo_tokens import DynamoTokenStore
+from .adapters.s3_objects import S3ObjectStore
+from .domain.clock import utcnow
+from .domain.ports import Clock
+from .services.index_reader import IndexReader
+from .services.staging import StagingService
+from .services.tokens import TokenService
+from .settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    s3: Any
+    dynamodb: Any
+    sqs: Any
+
+
+def aws_clients() -> AwsClients:
+    """boto3 clients for the current environment (``AWS_ENDPOINT_URL`` points them at moto).
+
+    Presigned S3 URLs must be SigV4, which boto3 uses only when asked.
+    """
+    session = boto3.session.Session()
+    retries = Config(retries={"mode": "standard", "max_attempts": 5})
+    s3_config = retries.merge(Config(signature_version="s3v4"))
+    return AwsClients(
+        s3=session.client("s3", config=s3_config),
+        dynamodb=session.client("dynamodb", config=retries),
+        sqs=session.client("sqs", config=retries),
+    )
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: Settings
+    clients: AwsClients
+    tokens: TokenService
+    index: IndexReader
+    staging: StagingService
+
+
+def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Container:
+    token_store = DynamoTokenStore(clients.dynamodb, settings.table_name)
+    objects = S3ObjectStore(clients.s3, settings.bucket_name)
+    return Container(
+        settings=settings,
+        clients=clients,
+        tokens=TokenService(
+            token_store,
+            clock,
+            touch_seconds=settings.token_touch_seconds,
+            retention_days=settings.token_retention_days,
+        ),
+        index=IndexReader(objects),
+        staging=StagingService(),
+    )
+
+
+_lock = threading.Lock()
+_current: Container | None = None
+
+
+def container() -> Container:
+    """The process's container, built on first use (a Lambda builds it once per sandbox)."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = build(get_settings(), aws_clients())
+        return _current
+
+
+def use(replacement: Container | None) -> None:
+    """Install a container (tests), or ``None`` to build afresh on next use."""
+    global _current
+    with _lock:
+        _current = replacement

@@ -1,0 +1,165 @@
+"""`make serve`: moto, the template's resources, the app on chalice local, and an SQS worker."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STATE_DIR = PROJECT_DIR / ".wharf"
+REGION = "us-east-1"
+
+
+def _isolate_from_real_aws() -> None:
+    """Never let the local stack reach a real AWS account, whatever the shell has set."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="wharf-local",
+        AWS_SECRET_ACCESS_KEY="wharf-local",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+    )
+
+
+def _write_admin_token(secret: str) -> Path:
+    STATE_DIR.mkdir(mode=0o700, exist_ok=True)
+    path = STATE_DIR / "admin-token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def _event_handlers(app_module: Any, queue_arn: str) -> list[Any]:
+    """The app's SQS handlers for our queue, as Lambda would invoke them."""
+    from chalice.app import SQSEventConfig
+
+    app = app_module.app
+    return [
+        app.handler_map[source.name]
+        for source in app.event_sources
+        if isinstance(source, SQSEventConfig) and source.queue_arn == queue_arn
+    ]
+
+
+def main() -> int:
+    port = int(os.environ.get("WHARF_PORT", "8000"))
+    host = "127.0.0.1"
+    _isolate_from_real_aws()
+
+    # moto's and chalice's per-request access lines would drown the app's own log.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from moto.server import ThreadedMotoServer
+
+    moto = ThreadedMotoServer(
+        ip_address=host, port=int(os.environ.get("WHARF_MOTO_PORT", "0")), verbose=False
+    )
+    moto.start()
+    moto_host, moto_port = moto.get_host_and_port()
+    os.environ["AWS_ENDPOINT_URL"] = f"http://{moto_host}:{moto_port}"
+
+    import boto3
+
+    from .resources import create_resources
+
+    session = boto3.session.Session()
+    sqs = session.client("sqs")
+    resources = create_resources(
+        session.client("s3"), session.client("dynamodb"), sqs, prefix="wharf-local"
+    )
+
+    from chalicelib.settings import Settings, env_for
+
+    os.environ.update(
+        env_for(
+            Settings(
+                table_name=resources.table,
+                bucket_name=resources.bucket,
+                queue_arn=resources.queue_arn,
+            )
+        )
+    )
+    sys.path.insert(0, str(PROJECT_DIR))
+    app_module = importlib.import_module("app")
+
+    from chalicelib.domain.tokens import new_secret
+    from chalicelib.services.tokens import bootstrap_admin_request
+    from chalicelib.wiring import container
+
+    secret = os.environ.get("WHARF_ADMIN_TOKEN") or new_secret()
+    container().tokens.import_secret(secret, bootstrap_admin_request("local stack bootstrap admin"))
+    token_file = _write_admin_token(secret)
+
+    from .worker import QueueWorker
+
+    workers = [
+        QueueWorker(sqs, resources.queue_url, resources.queue_arn, handler, region=REGION)
+        for handler in _event_handlers(app_module, resources.queue_arn)
+    ]
+    for worker in workers:
+        worker.start()
+
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    config = Config.create(
+        chalice_app=app_module.app, app_name="wharf", project_dir=str(PROJECT_DIR)
+    )
+    server = create_local_server(app_module.app, config, host, port)
+    server_thread = threading.Thread(target=server.serve_forever, name="wharf-http", daemon=True)
+    server_thread.start()
+
+    base = f"http://{host}:{port}"
+    print(
+        f"""
+wharf is running (local stack; all data lives in memory and is gone when it stops)
+
+  Upload 2.0 API : {base}/upload/
+  Legacy upload  : {base}/legacy/
+  Index          : {base}/simple/
+  moto (AWS)     : http://{moto_host}:{moto_port}
+
+  Admin token    : {secret}
+                   (also in {token_file})
+
+How to:
+  export WHARF_URL={base} WHARF_TOKEN=$(cat {token_file})
+  wharf token create --role upload --project 'my-*'    # a token for publishers
+  pip install --index-url http://__token__:$WHARF_TOKEN@{host}:{port}/simple/ <project>
+
+Stop with Ctrl-C.
+""",
+        flush=True,
+    )
+
+    stop = threading.Event()
+
+    def _request_stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
+    while not stop.wait(0.5):
+        pass
+
+    print("wharf: stopping", flush=True)
+    server.shutdown()
+    for worker in workers:
+        worker.stop()
+    for worker in workers:
+        worker.join(timeout=5)
+    moto.stop()
+    print("wharf: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
