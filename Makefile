@@ -30,7 +30,7 @@ bench: venv
 	$(BIN)/python -m bench
 
 package: venv
-	cd $(CURDIR) && $(BIN)/chalice package --stage dev build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $${STAGE:-dev} build/package
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

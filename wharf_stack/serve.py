@@ -59,6 +59,10 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
 
+    from . import moto_fidelity
+
+    moto_fidelity.apply()
+
     moto = ThreadedMotoServer(
         ip_address=host, port=int(os.environ.get("WHARF_MOTO_PORT", "0")), verbose=False
     )

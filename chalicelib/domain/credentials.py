@@ -34,9 +34,8 @@ def secret_from_authorization(header: str | None) -> str:
                 )
             return value
         case _:
-            raise AuthenticationError(
-                f"Unsupported authorization scheme {scheme[:20]!r}: use Basic or Bearer."
-            )
+            # The scheme is not echoed: a bare token sent as the whole header would leak.
+            raise AuthenticationError("Unsupported authorization scheme: use Basic or Bearer.")
 
 
 def _from_basic(value: str) -> str:

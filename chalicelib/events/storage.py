@@ -44,7 +44,8 @@ def objects_created(sqs_event: dict[str, Any]) -> list[ObjectCreated]:
             continue
         try:
             parsed = S3Model.model_validate(body)
-        except ValidationError as error:
+        except (ValidationError, AttributeError, TypeError) as error:
+            # The Powertools model's own validator trips on some malformed shapes.
             raise ValueError(
                 f"SQS message {message.get('messageId')} is not an S3 notification"
             ) from error

@@ -1,0 +1,154 @@
+"""`wharf`: token administration now; uploads and sessions join later."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .client import ClientError, WharfClient
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class UsageError(Exception):
+    pass
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Subcommands repeat the global options so they may come after the command;
+    # SUPPRESS keeps a subcommand from overwriting a value given before it.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--url", default=default, help="server URL (default: $WHARF_URL)")
+    parser.add_argument("--token", default=default, help="API token (default: $WHARF_TOKEN)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print machine-readable JSON",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wharf", description="Client for a wharf package index.")
+    _common(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    token = commands.add_parser("token", help="manage API tokens (admin)")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+
+    create = token_commands.add_parser("create", help="create a token and print its secret once")
+    _common(create, top=False)
+    create.add_argument("--role", required=True, choices=["read", "upload", "admin"])
+    create.add_argument(
+        "--project",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="project-name pattern an upload token may publish (repeatable; '*' is a wildcard)",
+    )
+    create.add_argument("--expires", type=int, metavar="DAYS", help="expire after DAYS days")
+    create.add_argument("--description", default="", help="what the token is for")
+
+    listing = token_commands.add_parser("list", help="list tokens (never their secrets)")
+    _common(listing, top=False)
+
+    revoke = token_commands.add_parser("revoke", help="revoke a token by id")
+    _common(revoke, top=False)
+    revoke.add_argument("id", metavar="ID")
+    return parser
+
+
+def _client(args: argparse.Namespace) -> WharfClient:
+    url = args.url or os.environ.get("WHARF_URL") or DEFAULT_URL
+    token = args.token or os.environ.get("WHARF_TOKEN")
+    if not token:
+        raise UsageError("no token: set WHARF_TOKEN or pass --token")
+    return WharfClient(url, token)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True))
+
+
+def _describe(token: dict[str, Any]) -> str:
+    parts = [token["role"]]
+    if token.get("projects"):
+        parts.append("projects " + ", ".join(token["projects"]))
+    parts.append(f"expires {token['expires_at']}" if token.get("expires_at") else "never expires")
+    return "; ".join(parts)
+
+
+def _token_create(args: argparse.Namespace) -> None:
+    created = _client(args).create_token(
+        role=args.role,
+        projects=args.project,
+        expires_days=args.expires,
+        description=args.description,
+    )
+    if args.json:
+        _print_json(created)
+        return
+    print(f"Created token {created['id']} ({_describe(created)}).")
+    print(created["token"])
+    print("Store it now: wharf keeps only a hash and cannot show it again.", file=sys.stderr)
+
+
+def _token_list(args: argparse.Namespace) -> None:
+    tokens = _client(args).list_tokens()
+    if args.json:
+        _print_json(tokens)
+        return
+    if not tokens:
+        print("No tokens.")
+        return
+    columns = ["id", "role", "status", "projects", "created", "expires", "last used", "description"]
+    rows = [
+        [
+            t["id"],
+            t["role"],
+            t["status"],
+            ",".join(t["projects"]) or "-",
+            t["created_at"] or "-",
+            t["expires_at"] or "never",
+            t["last_used_at"] or "never",
+            t["description"] or "",
+        ]
+        for t in tokens
+    ]
+    widths = [max(len(str(row[i])) for row in [columns, *rows]) for i in range(len(columns))]
+    for row in [[c.upper() for c in columns], *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def _token_revoke(args: argparse.Namespace) -> None:
+    _client(args).revoke_token(args.id)
+    if args.json:
+        _print_json({"id": args.id, "revoked": True})
+    else:
+        print(f"Revoked token {args.id}.")
+
+
+_COMMANDS = {
+    ("token", "create"): _token_create,
+    ("token", "list"): _token_list,
+    ("token", "revoke"): _token_revoke,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    action = _COMMANDS[(args.command, getattr(args, "token_command", None))]
+    try:
+        action(args)
+    except (ClientError, UsageError) as error:
+        print(f"wharf: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

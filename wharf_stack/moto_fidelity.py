@@ -1,0 +1,69 @@
+"""Close the gaps between moto and AWS that wharf's correctness depends on.
+
+Both are applied by the local stack and by the test suite, so tests exercise
+wharf's logic against AWS's documented behaviour rather than against moto's gaps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+_lock = threading.RLock()
+_sequence = itertools.count(1)
+
+
+def serialize_dynamodb_requests() -> None:
+    """Make each DynamoDB request atomic, as DynamoDB is.
+
+    moto evaluates a ConditionExpression and then writes without a lock, so two
+    threads can both pass the same condition; real DynamoDB never lets that happen.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    if getattr(original, "_wharf_patched", False):
+        return
+
+    def call_action(self: Any) -> Any:
+        with _lock:
+            return original(self)
+
+    call_action._wharf_patched = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def complete_s3_notifications() -> None:
+    """Give moto's S3 event records the members AWS always sends.
+
+    moto leaves out ``userIdentity``, ``requestParameters``, ``responseElements``,
+    the bucket's ``ownerIdentity`` and the object's ``sequencer``, all of which the
+    documented record structure (and the Powertools S3 model) has.
+    """
+    from moto.s3 import notifications
+
+    original = notifications._get_s3_event
+    if getattr(original, "_wharf_patched", False):
+        return
+
+    def get_s3_event(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        event = original(*args, **kwargs)
+        for record in event["Records"]:
+            record.setdefault("userIdentity", {"principalId": "AWS:WHARFLOCAL"})
+            record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+            record.setdefault(
+                "responseElements",
+                {"x-amz-request-id": "WHARFLOCAL", "x-amz-id-2": "WHARFLOCAL"},
+            )
+            record["s3"]["bucket"].setdefault("ownerIdentity", {"principalId": "WHARFLOCAL"})
+            record["s3"]["object"].setdefault("sequencer", f"{next(_sequence):016X}")
+        return event
+
+    get_s3_event._wharf_patched = True  # type: ignore[attr-defined]
+    notifications._get_s3_event = get_s3_event
+
+
+def apply() -> None:
+    serialize_dynamodb_requests()
+    complete_s3_notifications()
