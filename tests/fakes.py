@@ -42,5 +42,5 @@ class InMemoryTokenStore:
             record = self._by_hash.get(secret_hash)
             if record is None:
                 return
-            if record.last_used_at is None or record.last_used_at < not_since:
+            if record.last_used_at is None or record.last_used_at <= not_since:
                 self._by_hash[secret_hash] = record.model_copy(update={"last_used_at": at})

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-STATE_DIR = PROJECT_DIR / ".wharf"
 REGION = "us-east-1"
 
 
@@ -29,8 +28,9 @@ def _isolate_from_real_aws() -> None:
 
 
 def _write_admin_token(secret: str) -> Path:
-    STATE_DIR.mkdir(mode=0o700, exist_ok=True)
-    path = STATE_DIR / "admin-token"
+    state_dir = Path(os.environ.get("WHARF_STATE_DIR") or PROJECT_DIR / ".wharf")
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = state_dir / "admin-token"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")

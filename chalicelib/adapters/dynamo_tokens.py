@@ -137,7 +137,7 @@ class DynamoTokenStore:
                 UpdateExpression="SET last_used_at = :at",
                 ConditionExpression=(
                     "attribute_exists(#pk) AND "
-                    "(attribute_not_exists(last_used_at) OR last_used_at < :since)"
+                    "(attribute_not_exists(last_used_at) OR last_used_at <= :since)"
                 ),
                 ExpressionAttributeNames={"#pk": PK},
                 ExpressionAttributeValues=to_item({":at": _iso(at), ":since": _iso(not_since)}),

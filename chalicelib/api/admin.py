@@ -61,8 +61,12 @@ def create_token() -> Response:
     try:
         request = TokenRequest.model_validate(body)
     except ValidationError as error:
+        errors = validation_errors(error)
+        summary = "; ".join(
+            f"{e['source']}: {e['message']}" if e["source"] else e["message"] for e in errors
+        )
         raise InvalidRequestError(
-            "The token request is invalid.", errors=validation_errors(error)
+            f"The token request is invalid: {summary}.", errors=errors
         ) from None
     issued = container().tokens.issue(request)
     return _json({**token_json(issued.record), "token": issued.secret}, status=201)

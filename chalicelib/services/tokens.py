@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from ..domain.errors import AuthenticationError, NotFoundError
+from ..domain.errors import AuthenticationError, ConflictError, NotFoundError
 from ..domain.ports import Clock, TokenStore
 from ..domain.tokens import (
     Principal,
@@ -47,10 +47,13 @@ class TokenService:
     def import_secret(self, secret: str, request: TokenRequest) -> TokenRecord:
         """Store a token for a secret chosen elsewhere (the local stack's bootstrap admin).
 
-        Idempotent: a secret already stored is returned as it is, unless revoked.
+        Idempotent: a live secret already stored is returned as it is; one that was
+        revoked or has expired raises ``ConflictError`` rather than coming back to life.
         """
         existing = self._store.get_by_hash(hash_secret(secret))
-        if existing is not None and existing.status(self._clock()) == "active":
+        if existing is not None:
+            if existing.status(self._clock()) != "active":
+                raise ConflictError("This secret belonged to a token that was revoked or expired.")
             return existing
         record = new_record(request, secret, self._clock())
         self._store.add(record, expire_at=self._cleanup_time(record))
@@ -86,7 +89,7 @@ class TokenService:
         self._store.revoke(record.secret_hash, now, expire_at=now + self._retention)
         return record.model_copy(update={"revoked_at": now})
 
-    def _cleanup_time(self, record: TokenRecord):
+    def _cleanup_time(self, record: TokenRecord) -> datetime | None:
         return record.expires_at + self._retention if record.expires_at else None
 
 
