@@ -44,3 +44,24 @@ class InMemoryTokenStore:
                 return
             if record.last_used_at is None or record.last_used_at <= not_since:
                 self._by_hash[secret_hash] = record.model_copy(update={"last_used_at": at})
+
+
+class BytesSource:
+    """An uploaded file held in memory, as a ByteSource."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    @property
+    def size(self) -> int:
+        return len(self._data)
+
+    def stream(self):
+        import io
+
+        return io.BytesIO(self._data)
+
+    def random_access(self):
+        import io
+
+        return io.BytesIO(self._data)

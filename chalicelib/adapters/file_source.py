@@ -1,0 +1,21 @@
+"""A local file as a ByteSource (benchmarks, tests, and any host with the bytes on disk)."""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO
+
+
+class FileSource:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = path
+
+    @property
+    def size(self) -> int:
+        return os.path.getsize(self._path)
+
+    def stream(self) -> BinaryIO:
+        return open(self._path, "rb")  # the caller closes it
+
+    def random_access(self) -> BinaryIO:
+        return open(self._path, "rb")  # the caller closes it

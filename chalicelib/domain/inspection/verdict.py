@@ -1,0 +1,135 @@
+"""The whole check of one uploaded file: size, every declared hash, the archive, its metadata."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+from packaging.version import Version
+
+from ..filenames import DistKind, FilenameError, check_belongs, parse_filename
+from ..hashes import MultiHasher
+from .limits import CHUNK, Limits
+from .report import Inspection
+from .sdist import inspect_sdist
+from .wheel import inspect_wheel
+
+
+class ByteSource(Protocol):
+    """Where an uploaded file's bytes can be read from."""
+
+    @property
+    def size(self) -> int:
+        """The object's size in bytes."""
+
+    def stream(self) -> BinaryIO:
+        """A new sequential reader over the whole object (close it when done)."""
+
+    def random_access(self) -> BinaryIO:
+        """A new seekable reader over the object (close it when done)."""
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    notices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+    metadata: bytes | None = None
+    metadata_version: str | None = None
+    requires_python: str | None = None
+
+
+class _HashingReader:
+    """A file object that hashes what passes through it, so one pass serves two checks."""
+
+    def __init__(self, raw: BinaryIO, hasher: MultiHasher) -> None:
+        self._raw = raw
+        self._hasher = hasher
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._hasher.update(chunk)
+        return chunk
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+
+def _hash_all(source: ByteSource, hasher: MultiHasher) -> None:
+    reader = source.stream()
+    try:
+        _HashingReader(reader, hasher).drain()
+    finally:
+        reader.close()
+
+
+def validate_distribution(
+    source: ByteSource,
+    *,
+    filename: str,
+    project: str,
+    version: Version,
+    declared_size: int,
+    declared_hashes: dict[str, str],
+    limits: Limits,
+) -> Verdict:
+    """Check an uploaded file against what the client declared and what a distribution must be.
+
+    Every problem found is reported, each as a notice a person can act on.
+    """
+    notices: list[str] = []
+    try:
+        dist = parse_filename(filename)
+        check_belongs(dist, project, version)
+    except FilenameError as error:
+        return Verdict(ok=False, notices=[str(error)])
+    if source.size != declared_size:
+        return Verdict(
+            ok=False,
+            notices=[f"the file is {source.size} bytes, but {declared_size} were declared"],
+        )
+    hasher = MultiHasher(set(declared_hashes))
+    if dist.kind is DistKind.SDIST:
+        reader = source.stream()
+        try:
+            hashing = _HashingReader(reader, hasher)
+            found = inspect_sdist(hashing, source.size, dist, limits)  # type: ignore[arg-type]
+            hashing.drain()
+        finally:
+            reader.close()
+    else:
+        _hash_all(source, hasher)
+        archive = source.random_access()
+        try:
+            found = inspect_wheel(archive, source.size, dist, limits)
+        finally:
+            archive.close()
+    if hasher.size != declared_size:
+        notices.append(f"read {hasher.size} bytes, but {declared_size} were declared")
+    for name in hasher.mismatches(declared_hashes):
+        notices.append(f"the {name} digest does not match the one declared")
+    _check_polyglot(source, dist.kind, found)
+    notices.extend(found.problems)
+    return Verdict(
+        ok=not notices,
+        notices=notices,
+        warnings=found.warnings,
+        digests=hasher.hexdigests(),
+        metadata=found.metadata,
+        metadata_version=found.metadata_version,
+        requires_python=found.requires_python,
+    )
+
+
+def _check_polyglot(source: ByteSource, kind: DistKind, found: Inspection) -> None:
+    """A file that is both a zip and a tar can mean different things to different tools."""
+    if kind is DistKind.SDIST:
+        archive = source.random_access()
+        try:
+            if zipfile.is_zipfile(archive):
+                found.problem("the sdist is also a valid zip archive; refusing an ambiguous file")
+        finally:
+            archive.close()
