@@ -6,10 +6,10 @@ import time
 import uuid
 from typing import Any
 
-from chalice import Chalice
-from chalice.app import SQSEvent
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.api import admin, simple
+from chalicelib.api import admin, simple, upload
 from chalicelib.events.storage import objects_created
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
@@ -18,6 +18,7 @@ from chalicelib.wiring import container
 app = Chalice(app_name="wharf")
 app.register_blueprint(simple.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(upload.bp)
 
 
 @app.middleware("http")
@@ -45,7 +46,15 @@ def log_requests(event: Any, get_response: Any) -> Any:
 
 @app.on_sqs_message(queue_arn=get_settings().queue_arn, batch_size=1)
 def on_storage_event(event: SQSEvent) -> None:
-    """S3 → SQS: a completed upload appeared under the staging prefix."""
-    staging = container().staging
+    """S3 → SQS: a completed upload appeared under the staging prefix; validate it."""
+    validator = container().validator
     for created in objects_created(event.to_dict()):
-        staging.object_arrived(created.key, created.size)
+        outcome = validator.object_arrived(created.key, created.size)
+        logger.info("staged object handled", extra={"key": created.key, "outcome": outcome})
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def expire_sessions(event: CloudWatchEvent) -> None:
+    """Cancel publishing sessions whose expiry passed: purge bytes, release reservations."""
+    expired = container().sessions.expire_due()
+    logger.info("expired sessions swept", extra={"expired": expired})

@@ -27,6 +27,27 @@ class Settings(BaseModel):
     # Expired or revoked token records are kept this long (for `token list`)
     # before DynamoDB's TTL removes them.
     token_retention_days: int = Field(default=30, ge=1)
+    # Absolute base URL for links in Upload 2.0 responses when the API sits behind a
+    # custom domain; otherwise it is derived from the request (Host, stage prefix).
+    public_url: str | None = None
+    # Publishing sessions live this long unless extended, never beyond the maximum,
+    # and terminal sessions keep answering status for the retention period.
+    session_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
+    session_max_lifetime_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    session_retention_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    # API Gateway caps a request at 10 MB and Lambda a synchronous payload at 6 MB
+    # (base64 included), so bodies above this go by the multipart mechanism.
+    inline_limit_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
+    max_file_bytes: int = Field(default=50 * 1024**3, ge=1)
+    retry_after_seconds: int = Field(default=1, ge=1)
+    allow_local_versions: bool = False
+    # Validation caps (docs/validation.md).
+    max_archive_members: int = Field(default=50_000, ge=1)
+    max_uncompressed_bytes: int = Field(default=16 * 1024**3, ge=1)
+    max_compression_ratio: float = Field(default=50.0, gt=1)
+    compression_ratio_floor_bytes: int = Field(default=64 * 1024**2, ge=0)
+    max_metadata_bytes: int = Field(default=2 * 1024**2, ge=1024)
+    enforce_record: bool = True
 
 
 _ENV_NAMES = {
@@ -35,6 +56,20 @@ _ENV_NAMES = {
     "queue_arn": "WHARF_QUEUE_ARN",
     "token_touch_seconds": "WHARF_TOKEN_TOUCH_SECONDS",
     "token_retention_days": "WHARF_TOKEN_RETENTION_DAYS",
+    "public_url": "WHARF_PUBLIC_URL",
+    "session_lifetime_seconds": "WHARF_SESSION_LIFETIME_SECONDS",
+    "session_max_lifetime_seconds": "WHARF_SESSION_MAX_LIFETIME_SECONDS",
+    "session_retention_seconds": "WHARF_SESSION_RETENTION_SECONDS",
+    "inline_limit_bytes": "WHARF_INLINE_LIMIT_BYTES",
+    "max_file_bytes": "WHARF_MAX_FILE_BYTES",
+    "retry_after_seconds": "WHARF_RETRY_AFTER_SECONDS",
+    "allow_local_versions": "WHARF_ALLOW_LOCAL_VERSIONS",
+    "max_archive_members": "WHARF_MAX_ARCHIVE_MEMBERS",
+    "max_uncompressed_bytes": "WHARF_MAX_UNCOMPRESSED_BYTES",
+    "max_compression_ratio": "WHARF_MAX_COMPRESSION_RATIO",
+    "compression_ratio_floor_bytes": "WHARF_COMPRESSION_RATIO_FLOOR_BYTES",
+    "max_metadata_bytes": "WHARF_MAX_METADATA_BYTES",
+    "enforce_record": "WHARF_ENFORCE_RECORD",
 }
 
 
@@ -53,4 +88,4 @@ def get_settings() -> Settings:
 def env_for(settings: Settings) -> dict[str, str]:
     """The environment variables that reproduce ``settings`` (used by the local stack)."""
     data = settings.model_dump()
-    return {name: str(data[field]) for field, name in _ENV_NAMES.items()}
+    return {name: str(data[field]) for field, name in _ENV_NAMES.items() if data[field] is not None}

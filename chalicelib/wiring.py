@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from .adapters.dynamo_sessions import DynamoSessionStore
 from .adapters.dynamo_tokens import DynamoTokenStore
 from .adapters.s3_objects import S3ObjectStore
+from .adapters.s3_staging import S3Staging
 from .domain.clock import utcnow
+from .domain.inspection.limits import Limits
 from .domain.ports import Clock
+from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
-from .services.staging import StagingService
+from .services.sessions import PublishingSessions, SessionPolicy
 from .services.tokens import TokenService
+from .services.validation import Validator
 from .settings import Settings, get_settings
 
 
@@ -47,12 +53,38 @@ class Container:
     clients: AwsClients
     tokens: TokenService
     index: IndexReader
-    staging: StagingService
+    sessions: PublishingSessions
+    files: FileUploads
+    validator: Validator
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        max_members=settings.max_archive_members,
+        max_uncompressed_bytes=settings.max_uncompressed_bytes,
+        max_compression_ratio=settings.max_compression_ratio,
+        ratio_floor_bytes=settings.compression_ratio_floor_bytes,
+        max_metadata_bytes=settings.max_metadata_bytes,
+        enforce_record=settings.enforce_record,
+    )
 
 
 def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Container:
     token_store = DynamoTokenStore(clients.dynamodb, settings.table_name)
     objects = S3ObjectStore(clients.s3, settings.bucket_name)
+    session_store = DynamoSessionStore(clients.dynamodb, settings.table_name)
+    staging = S3Staging(clients.s3, settings.bucket_name)
+    sessions = PublishingSessions(
+        session_store,
+        staging,
+        clock,
+        SessionPolicy(
+            lifetime=timedelta(seconds=settings.session_lifetime_seconds),
+            max_lifetime=timedelta(seconds=settings.session_max_lifetime_seconds),
+            retention=timedelta(seconds=settings.session_retention_seconds),
+            allow_local_versions=settings.allow_local_versions,
+        ),
+    )
     return Container(
         settings=settings,
         clients=clients,
@@ -63,7 +95,17 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             retention_days=settings.token_retention_days,
         ),
         index=IndexReader(objects),
-        staging=StagingService(),
+        sessions=sessions,
+        files=FileUploads(
+            sessions,
+            session_store,
+            staging,
+            clock,
+            UploadPolicy(
+                inline_limit=settings.inline_limit_bytes, max_file_bytes=settings.max_file_bytes
+            ),
+        ),
+        validator=Validator(session_store, staging, clock, limits_of(settings)),
     )
 
 

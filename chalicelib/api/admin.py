@@ -53,7 +53,7 @@ def _json(body: Any, status: int = 200) -> Response:
     )
 
 
-@bp.route("/admin/tokens", methods=["POST"])
+@bp.route("/admin/tokens", methods=["POST"], content_types=["*/*"])
 @problem_responses
 def create_token() -> Response:
     _require_admin()

@@ -16,7 +16,9 @@ from ..domain.errors import (
     MethodNotAllowedError,
     NotAcceptableError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
+    UnprocessableError,
     UnsupportedMediaTypeError,
     WharfError,
 )
@@ -35,7 +37,9 @@ _TABLE: dict[type[WharfError], tuple[int, str, str]] = {
     MethodNotAllowedError: (405, "method-not-allowed", "Method not allowed"),
     NotAcceptableError: (406, "not-acceptable", "Not acceptable"),
     ConflictError: (409, "conflict", "Conflict"),
+    PayloadTooLargeError: (413, "payload-too-large", "Payload too large"),
     UnsupportedMediaTypeError: (415, "unsupported-media-type", "Unsupported media type"),
+    UnprocessableError: (422, "unprocessable", "Unprocessable content"),
 }
 _INTERNAL = (500, "internal-error", "Internal server error")
 
@@ -78,22 +82,34 @@ def problem_for(error: WharfError, *, meta: dict[str, Any] | None = None) -> Res
     return problem(status, slug, title, error.detail, errors=error.errors, meta=meta)
 
 
-def problem_responses(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors raised by a view into problem documents.
+def problem_responses_with(
+    meta: dict[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn domain errors raised by a view into problem documents carrying ``meta``.
 
     Chalice's middleware never sees exceptions raised in views, so every view
     carries this decorator; anything unexpected is logged and answered 500.
     """
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except WharfError as error:
-            return problem_for(error)
-        except Exception:
-            logger.exception("unhandled error in view")
-            status, slug, title = _INTERNAL
-            return problem(status, slug, title, "The server failed to handle this request.")
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except WharfError as error:
+                response = problem_for(error, meta=meta)
+                response.headers.update(getattr(error, "headers", {}))
+                return response
+            except Exception:
+                logger.exception("unhandled error in view")
+                status, slug, title = _INTERNAL
+                return problem(
+                    status, slug, title, "The server failed to handle this request.", meta=meta
+                )
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+problem_responses = problem_responses_with()

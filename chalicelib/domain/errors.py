@@ -26,6 +26,10 @@ class AuthenticationError(WharfError):
     """No credentials, or credentials that do not identify a live token."""
 
 
+class RevokedTokenError(AuthenticationError):
+    """The token was valid once and has been revoked."""
+
+
 class PermissionDeniedError(WharfError):
     """The caller is known but may not do this."""
 
@@ -48,3 +52,23 @@ class NotAcceptableError(WharfError):
 
 class UnsupportedMediaTypeError(WharfError):
     """The request body has a content type this endpoint does not take."""
+
+
+class PayloadTooLargeError(WharfError):
+    """The request body is larger than this endpoint takes."""
+
+
+class UnprocessableError(WharfError):
+    """The request is well-formed but asks for something the server cannot do."""
+
+
+class SessionExistsError(ConflictError):
+    """A non-terminal publishing session already exists for this name and version."""
+
+    def __init__(self, detail: str, *, token: str) -> None:
+        super().__init__(detail)
+        self.token = token
+
+
+class StateChangedError(ConflictError):
+    """The record changed under us: a concurrent request won."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..domain.errors import AuthenticationError, ConflictError, NotFoundError
+from ..domain.errors import AuthenticationError, ConflictError, NotFoundError, RevokedTokenError
 from ..domain.ports import Clock, TokenStore
 from ..domain.tokens import (
     Principal,
@@ -72,7 +72,7 @@ class TokenService:
         if status == "expired":
             raise AuthenticationError("This token has expired.")
         if status != "active":
-            raise AuthenticationError(_INVALID)
+            raise RevokedTokenError(_INVALID)
         if record.last_used_at is None or now - record.last_used_at >= self._touch:
             self._store.touch(record.secret_hash, now, not_since=now - self._touch)
         return record.principal()

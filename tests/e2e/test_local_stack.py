@@ -97,8 +97,8 @@ def test_staged_object_reaches_the_event_handler(stack):
     (line,) = [
         json.loads(line) for line in text.splitlines() if key in line and line.startswith("{")
     ]
-    assert line["message"] == "staged object received"
-    assert line["size"] == 42
+    assert line["message"] == "staged object handled"
+    assert line["outcome"] == "ignored: no such file upload session"
 
 
 def test_failing_message_ends_in_the_dead_letter_queue(stack):

@@ -61,7 +61,7 @@ def test_foreign_messages_raise_so_they_reach_the_dlq(body):
 
 def test_moto_notification_reaches_the_handler(app_client, aws, log_lines):
     """A real notification, as moto (made faithful) queues it, through the app's handler."""
-    key = "staging/s-1/acme tools-1.0.tar.gz"
+    key = "staging/tok/fid/acme tools-1.0.tar.gz"
     aws.clients.s3.put_object(Bucket=aws.resources.bucket, Key=key, Body=b"x" * 10)
     aws.clients.s3.put_object(Bucket=aws.resources.bucket, Key="simple/other", Body=b"x")
     messages = aws.clients.sqs.receive_message(
@@ -70,7 +70,9 @@ def test_moto_notification_reaches_the_handler(app_client, aws, log_lines):
     for message in messages:
         app_client.lambda_.invoke("on_storage_event", sqs_event(message["Body"]))
     received = [
-        json.loads(line) for line in log_lines().splitlines() if '"staged object received"' in line
+        json.loads(line) for line in log_lines().splitlines() if '"staged object handled"' in line
     ]
-    # The notification filter let only the staging object through.
-    assert [(r["key"], r["size"]) for r in received] == [(key, 10)]
+    # The notification filter let only the staging object through; no session owns it.
+    assert [(r["key"], r["outcome"]) for r in received] == [
+        (key, "ignored: no such file upload session")
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.adapters import table_schema
-from chalicelib.domain.layout import INDEX_PREFIX, STAGING_PREFIX
+from chalicelib.domain.layout import INDEX_PREFIX, STAGING_METADATA_PREFIX, STAGING_PREFIX
 from wharf_stack.template import TEMPLATE_PATH, load_template, properties
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +68,7 @@ def test_notification_and_lifecycle_use_the_code_prefixes(aws):
     assert by_id["ExpireAbandonedStagingObjects"]["Filter"]["Prefix"] == STAGING_PREFIX
     assert by_id["ExpireAbandonedStagingObjects"]["Expiration"]["Days"] == 7
     assert by_id["ExpireOldIndexRenders"]["Filter"]["Prefix"] == INDEX_PREFIX
+    assert by_id["ExpireAbandonedStagingMetadata"]["Filter"]["Prefix"] == STAGING_METADATA_PREFIX
 
 
 def test_local_bucket_matches_template_protections(aws):
@@ -93,10 +94,27 @@ def test_queue_redrive_matches_template(aws):
 # --- the hand-written IAM policies ----------------------------------------------------
 
 _SERVICE_OF_ADAPTER = {"dynamo_": "dynamodb", "s3_": "s3"}
+# API operations whose IAM actions are not simply their own names. A call missing from
+# both this table and the policy fails the test, so a new call cannot slip in unnoticed.
+_IAM_ACTIONS = {
+    "dynamodb:TransactWriteItems": {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    },
+    "s3:HeadObject": {"s3:GetObject"},
+    "s3:CreateMultipartUpload": {"s3:PutObject"},
+    "s3:UploadPart": {"s3:PutObject"},
+    "s3:CompleteMultipartUpload": {"s3:PutObject"},
+    "s3:ListParts": {"s3:ListMultipartUploadParts"},
+    "s3:ListObjectVersions": {"s3:ListBucketVersions"},
+    "s3:DeleteObjects": {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+}
 
 
 def _called_actions() -> set[str]:
-    """Every AWS action the adapters call, as IAM names (``get_item`` -> ``dynamodb:GetItem``)."""
+    """Every IAM action the adapters' AWS calls need (``get_item`` -> ``dynamodb:GetItem``)."""
     actions = set()
     for path in (ROOT / "chalicelib" / "adapters").glob("*.py"):
         service = next((s for p, s in _SERVICE_OF_ADAPTER.items() if path.name.startswith(p)), None)
@@ -109,7 +127,8 @@ def _called_actions() -> set[str]:
             if method == "get_paginator":
                 continue
             camel = "".join(part.capitalize() for part in method.split("_"))
-            actions.add(f"{service}:{camel}")
+            operation = f"{service}:{camel}"
+            actions |= _IAM_ACTIONS.get(operation, {operation})
     return actions
 
 

@@ -1,0 +1,176 @@
+"""Upload 2.0 request and response conventions: media types, meta, links."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+
+from ..domain.clock import rfc3339_seconds, utcnow
+from ..domain.errors import (
+    InvalidRequestError,
+    NotAcceptableError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from ..domain.sessions import API_VERSION, HTTP_POST_BYTES, UPLOAD_MEDIA_TYPE, FileStatus
+from ..services.file_uploads import MECHANISMS, FileView
+from ..services.sessions import SessionView
+from ..settings import Settings
+from .problems import problem_responses_with
+
+META = {"api-version": API_VERSION}
+MAX_JSON_BODY = 64 * 1024
+
+upload_problems = problem_responses_with(META)
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    """The absolute URL the client used to reach the API (scheme, host, stage prefix)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    headers = request.headers
+    scheme = (headers.get("x-forwarded-proto") or "http").split(",")[0].strip()
+    host = headers.get("host") or "localhost"
+    stage = request.context.get("stage")
+    path = str(request.context.get("path") or "")
+    prefix = f"/{stage}" if stage and path.startswith(f"/{stage}/") else ""
+    return f"{scheme}://{host}{prefix}"
+
+
+def check_accept(request: Request) -> None:
+    """406 unless the client accepts the Upload 2.0 media type (a missing Accept does)."""
+    accept = request.headers.get("accept")
+    if not accept or not accept.strip():
+        return
+    for part in accept.split(","):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0 and media in (UPLOAD_MEDIA_TYPE, "application/*", "*/*"):
+            return
+    raise NotAcceptableError(f"This API answers only in {UPLOAD_MEDIA_TYPE}.")
+
+
+def upload_json(request: Request) -> dict[str, Any]:
+    """The body of an Upload 2.0 JSON request, with its media type and api-version checked."""
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != UPLOAD_MEDIA_TYPE:
+        raise UnsupportedMediaTypeError(
+            f"Send requests as {UPLOAD_MEDIA_TYPE} (got {content_type or 'no content type'})."
+        )
+    raw = request.raw_body or b""
+    if len(raw) > MAX_JSON_BODY:
+        raise PayloadTooLargeError(f"A request body may be at most {MAX_JSON_BODY} bytes.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequestError(f"The request body is not valid JSON: {error}.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    meta = body.get("meta")
+    version = meta.get("api-version") if isinstance(meta, dict) else None
+    if version != API_VERSION:
+        raise InvalidRequestError(
+            f"meta.api-version must be the string {API_VERSION!r} (the major version of "
+            f"{UPLOAD_MEDIA_TYPE}); got {json.dumps(version)[:40]}.",
+            errors=[{"source": "meta.api-version", "message": f"must be {API_VERSION!r}"}],
+        )
+    return body
+
+
+def extend_seconds(body: dict[str, Any]) -> int:
+    seconds = body.get("extend-for")
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
+        raise InvalidRequestError(
+            "'extend-for' must be a positive number of seconds.",
+            errors=[{"source": "extend-for", "message": "must be a positive integer"}],
+        )
+    return seconds
+
+
+def upload_response(
+    body: dict[str, Any] | None, status: int, headers: dict[str, str] | None = None
+) -> Response:
+    all_headers = {"Cache-Control": "no-store", **(headers or {})}
+    if body is None:
+        return Response(body="", status_code=status, headers=all_headers)
+    all_headers["Content-Type"] = UPLOAD_MEDIA_TYPE
+    return Response(
+        body=json.dumps({"meta": META, **body}), status_code=status, headers=all_headers
+    )
+
+
+# --- bodies --------------------------------------------------------------------------
+
+
+def session_url(base: str, token: str) -> str:
+    return f"{base}/upload/{token}"
+
+
+def file_url(base: str, token: str, file_id: str) -> str:
+    return f"{session_url(base, token)}/files/{file_id}"
+
+
+def stage_url(base: str, token: str) -> str:
+    """Documented format (docs/upload.md): ``<base>/stage/<session-token>/``."""
+    return f"{base}/stage/{token}/"
+
+
+def session_body(view: SessionView, base: str) -> dict[str, Any]:
+    session = view.session
+    now = utcnow()
+    root = session_url(base, session.token)
+    files = {}
+    for record in view.files:
+        status = record.effective_status(session, now)
+        if status is FileStatus.CANCELED:
+            continue
+        files[record.filename] = {
+            "status": str(status),
+            "link": file_url(base, session.token, record.file_id),
+            "notices": list(record.notices),
+        }
+    return {
+        "links": {
+            "stage": stage_url(base, session.token),
+            "upload": f"{root}/files",
+            "session": root,
+            "publish": f"{root}/publish",
+            "extend": f"{root}/extend",
+        },
+        "mechanisms": list(MECHANISMS),
+        "session-token": session.token,
+        "expires-at": rfc3339_seconds(session.expires_at),
+        "status": str(session.effective_status(now)),
+        "files": files,
+        "notices": list(session.notices),
+    }
+
+
+def file_body(view: FileView, base: str) -> dict[str, Any]:
+    record = view.file
+    root = file_url(base, record.session_token, record.file_id)
+    mechanism: dict[str, Any] = {"identifier": record.mechanism}
+    if record.mechanism == HTTP_POST_BYTES:
+        mechanism["file_url"] = f"{root}/bytes"
+    return {
+        "links": {
+            "file-upload-session": root,
+            "complete": f"{root}/complete",
+            "extend": f"{root}/extend",
+        },
+        "status": str(view.status),
+        "expires-at": rfc3339_seconds(view.session.expires_at),
+        "mechanism": mechanism,
+        "filename": record.filename,
+        "size": record.size,
+        "notices": list(record.notices),
+    }

@@ -1,0 +1,158 @@
+"""PEP 694 publishing and file upload sessions: their records and state machines."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from packaging.utils import InvalidName, canonicalize_name, canonicalize_version
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict
+
+from .errors import ConflictError, InvalidRequestError
+
+API_VERSION = "2.0"
+UPLOAD_MEDIA_TYPE = "application/vnd.pypi.upload.v2+json"
+HTTP_POST_BYTES = "http-post-bytes"
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"
+    PROCESSING = "processing"
+    PUBLISHED = "published"
+    ERROR = "error"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (SessionStatus.PUBLISHED, SessionStatus.CANCELED)
+
+    @property
+    def editable(self) -> bool:
+        """``open`` and ``error`` permit the identical set of operations (PEP 694)."""
+        return self in (SessionStatus.OPEN, SessionStatus.ERROR)
+
+
+class FileStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    ERROR = "error"
+    CANCELED = "canceled"
+
+
+class CreatedVia(StrEnum):
+    UPLOAD_2 = "upload-2.0"
+    LEGACY = "legacy"
+
+
+def new_session_token() -> str:
+    """The session's unguessable token (192 bits); the stage URL and every session URL use it."""
+    return secrets.token_urlsafe(24)
+
+
+def new_file_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def parse_project_name(raw: object) -> str:
+    """A valid project name, normalised (PEP 503); raises ``InvalidRequestError``."""
+    if not isinstance(raw, str) or not raw:
+        raise InvalidRequestError(
+            "'name' must be a project name.", errors=[{"source": "name", "message": "required"}]
+        )
+    try:
+        return canonicalize_name(raw, validate=True)
+    except InvalidName:
+        raise InvalidRequestError(
+            f"{raw[:100]!r} is not a valid project name: use ASCII letters, digits, '.', '_' "
+            "and '-', starting and ending with a letter or digit.",
+            errors=[{"source": "name", "message": "invalid project name"}],
+        ) from None
+
+
+def parse_release_version(raw: object, *, allow_local: bool) -> Version:
+    """A valid PEP 440 version; raises ``InvalidRequestError``."""
+    if not isinstance(raw, str) or not raw:
+        raise InvalidRequestError(
+            "'version' must be a PEP 440 version string.",
+            errors=[{"source": "version", "message": "required"}],
+        )
+    try:
+        version = Version(raw)
+    except InvalidVersion:
+        raise InvalidRequestError(
+            f"{raw[:100]!r} is not a valid PEP 440 version.",
+            errors=[{"source": "version", "message": "invalid version"}],
+        ) from None
+    if version.local is not None and not allow_local:
+        raise InvalidRequestError(
+            f"Local versions ({raw[:100]!r}) are not accepted by this index.",
+            errors=[{"source": "version", "message": "local versions are not accepted"}],
+        )
+    return version
+
+
+def release_key(version: Version) -> str:
+    """One key per release: PEP 440-equal versions (1.0, 1.0.0) are the same release, as on PyPI."""
+    return canonicalize_version(version, strip_trailing_zero=True)
+
+
+class SessionRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    project: str
+    version: str
+    status: SessionStatus
+    created_via: CreatedVia = CreatedVia.UPLOAD_2
+    created_at: datetime
+    expires_at: datetime
+    max_expires_at: datetime
+    created_by: str
+    notices: tuple[str, ...] = ()
+    reserves_project: bool = False
+    terminal_at: datetime | None = None
+    revision: int = 0
+
+    def effective_status(self, now: datetime) -> SessionStatus:
+        """A session past its expiry answers as canceled even before the sweeper runs."""
+        if self.status.editable and now >= self.expires_at:
+            return SessionStatus.CANCELED
+        return self.status
+
+    def require_editable(self, now: datetime) -> None:
+        status = self.effective_status(now)
+        if not status.editable:
+            raise ConflictError(
+                f"The publishing session is {status}; it no longer accepts changes."
+            )
+
+
+class FileRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    session_token: str
+    file_id: str
+    filename: str
+    size: int
+    hashes: dict[str, str]
+    mechanism: str
+    status: FileStatus
+    created_at: datetime
+    staged_key: str
+    upload_id: str | None = None
+    notices: tuple[str, ...] = ()
+    digests: dict[str, str] = {}
+    metadata_key: str | None = None
+    metadata_sha256: str | None = None
+    requires_python: str | None = None
+    processing_since: datetime | None = None
+    completed_at: datetime | None = None
+
+    def effective_status(self, session: SessionRecord, now: datetime) -> FileStatus:
+        """Every file of a canceled (or expired) session is canceled."""
+        if session.effective_status(now) is SessionStatus.CANCELED:
+            return FileStatus.CANCELED
+        return self.status

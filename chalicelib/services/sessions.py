@@ -1,0 +1,189 @@
+"""Publishing sessions (PEP 694): create, read, cancel, extend, and expire them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    SessionExistsError,
+    StateChangedError,
+)
+from ..domain.layout import STAGING_METADATA_PREFIX, STAGING_PREFIX
+from ..domain.ports import Clock
+from ..domain.session_ports import ProjectState, SessionStore, StagingStorage
+from ..domain.sessions import (
+    FileRecord,
+    SessionRecord,
+    SessionStatus,
+    new_session_token,
+    parse_project_name,
+    parse_release_version,
+    release_key,
+)
+from ..domain.tokens import Principal
+from ..observability import logger
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    lifetime: timedelta
+    max_lifetime: timedelta
+    retention: timedelta
+    allow_local_versions: bool
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A session and its files as of one read."""
+
+    session: SessionRecord
+    files: list[FileRecord]
+
+
+class PublishingSessions:
+    def __init__(
+        self, store: SessionStore, staging: StagingStorage, clock: Clock, policy: SessionPolicy
+    ) -> None:
+        self._store = store
+        self._staging = staging
+        self._clock = clock
+        self._policy = policy
+
+    def create(self, principal: Principal, name: object, version: object) -> SessionRecord:
+        """Open a session for one release.
+
+        403 comes before anything else is revealed; a release that already has a
+        non-terminal session raises ``SessionExistsError`` carrying that session's token.
+        """
+        project = parse_project_name(name)
+        if not principal.can_upload(project):
+            raise PermissionDeniedError(f"This token may not upload to {project!r}.")
+        parsed = parse_release_version(version, allow_local=self._policy.allow_local_versions)
+        release = release_key(parsed)
+        for _ in range(3):
+            state = self._store.project_state(project)
+            now = self._clock()
+            record = SessionRecord(
+                token=new_session_token(),
+                project=project,
+                version=str(parsed),
+                status=SessionStatus.OPEN,
+                created_at=now,
+                expires_at=now + self._policy.lifetime,
+                max_expires_at=now + self._policy.max_lifetime,
+                created_by=principal.token_id,
+                reserves_project=state is not ProjectState.ACTIVE,
+            )
+            try:
+                self._store.create_session(record, release=release, project=state)
+            except StateChangedError:
+                continue  # the project was reserved or released meanwhile: decide again
+            except SessionExistsError as error:
+                self._expire_if_due(error.token)
+                if self._store.open_session_for(project, release) is None:
+                    continue
+                raise
+            logger.info(
+                "publishing session created",
+                extra={"project": project, "version": record.version, "session": _short(record)},
+            )
+            return record
+        raise ConflictError("The project changed repeatedly while opening the session; try again.")
+
+    def load(self, principal: Principal, token: str) -> SessionRecord:
+        """The session, authorised for this principal now; expired sessions are canceled first.
+
+        Unknown sessions, and terminal ones past their retention, are ``NotFoundError``.
+        """
+        session = self._store.get_session(token)
+        if session is None:
+            raise NotFoundError("No such publishing session.")
+        if not principal.can_upload(session.project):
+            raise PermissionDeniedError(f"This token may not upload to {session.project!r}.")
+        session = self._expire_if_due(token) or session
+        if session.terminal_at and self._clock() > session.terminal_at + self._policy.retention:
+            raise NotFoundError("No such publishing session.")
+        return session
+
+    def view(self, principal: Principal, token: str) -> SessionView:
+        session = self.load(principal, token)
+        return SessionView(session=session, files=self._store.list_files(token))
+
+    def cancel(self, principal: Principal, token: str) -> SessionView:
+        session = self.load(principal, token)
+        status = session.effective_status(self._clock())
+        if status is SessionStatus.PROCESSING:
+            raise ConflictError("The session is being published; it can no longer be canceled.")
+        if status.terminal:
+            raise ConflictError(f"The session is already {status}.")
+        try:
+            session = self._terminate(session, "canceled by the publisher")
+        except StateChangedError as error:
+            raise ConflictError("The session changed while it was being canceled.") from error
+        return SessionView(session=session, files=self._store.list_files(token))
+
+    def extend(self, principal: Principal, token: str, seconds: int) -> SessionView:
+        """Push expiry later by up to ``seconds``, capped by the session's maximum lifetime.
+
+        A refused or partial extension is still a success (PEP 694); expiry never moves earlier.
+        """
+        session = self.load(principal, token)
+        status = session.effective_status(self._clock())
+        if status.terminal:
+            raise ConflictError(f"The session is {status}; it cannot be extended.")
+        wanted = min(session.expires_at + timedelta(seconds=seconds), session.max_expires_at)
+        if wanted > session.expires_at:
+            session = self._store.extend_session(session, wanted)
+        return SessionView(session=session, files=self._store.list_files(token))
+
+    def expire_due(self) -> int:
+        """Cancel every session whose expiry has passed (the scheduled sweeper). Idempotent."""
+        count = 0
+        for token in self._store.due_sessions(self._clock()):
+            if self._expire_if_due(token) is not None:
+                count += 1
+        return count
+
+    def _expire_if_due(self, token: str) -> SessionRecord | None:
+        session = self._store.get_session(token)
+        if session is None or not session.status.editable:
+            return None
+        if self._clock() < session.expires_at:
+            return None
+        try:
+            return self._terminate(session, "the session expired")
+        except StateChangedError:
+            return self._store.get_session(token)
+
+    def _terminate(self, session: SessionRecord, reason: str) -> SessionRecord:
+        now = self._clock()
+        finished = self._store.finish_session(
+            session,
+            SessionStatus.CANCELED,
+            allowed_from=(SessionStatus.OPEN, SessionStatus.ERROR),
+            at=now,
+            keep_until=now + self._policy.retention,
+            notices=[reason],
+        )
+        self.purge(session.token)
+        logger.info(
+            "publishing session canceled", extra={"session": _short(session), "reason": reason}
+        )
+        return finished
+
+    def purge(self, token: str) -> None:
+        """Abort the session's multipart uploads and delete its staged bytes. Idempotent."""
+        for record in self._store.list_files(token):
+            if record.upload_id:
+                self._staging.abort_upload(record.staged_key, record.upload_id)
+        self._staging.delete_prefix(f"{STAGING_PREFIX}{token}/")
+        self._staging.delete_prefix(f"{STAGING_METADATA_PREFIX}{token}/")
+
+
+def _short(session: SessionRecord) -> str:
+    """Enough of the token to follow a session in the logs without handing out its stage URL."""
+    return session.token[:8]

@@ -1,0 +1,96 @@
+"""The validator: a staged object appeared, so decide whether its file is what it claims."""
+
+from __future__ import annotations
+
+import hashlib
+
+from packaging.version import Version
+
+from ..domain.errors import StateChangedError
+from ..domain.inspection.limits import Limits
+from ..domain.inspection.verdict import validate_distribution
+from ..domain.layout import parse_staged_key, staged_metadata_key
+from ..domain.ports import Clock
+from ..domain.session_ports import SessionStore, StagingStorage
+from ..domain.sessions import FileStatus, SessionStatus
+from ..observability import logger
+
+
+class Validator:
+    def __init__(
+        self, store: SessionStore, staging: StagingStorage, clock: Clock, limits: Limits
+    ) -> None:
+        self._store = store
+        self._staging = staging
+        self._clock = clock
+        self._limits = limits
+
+    def object_arrived(self, key: str, size: int) -> str:
+        """Validate the file staged at ``key``; returns what happened, for the log.
+
+        Idempotent and order-proof: only a file in ``processing`` whose staged key this
+        is gets a verdict, and the verdict is one conditional write, so a repeated or
+        late event (or one for a canceled file) changes nothing.
+        """
+        parsed = parse_staged_key(key)
+        if parsed is None:
+            return "ignored: not a staged upload"
+        token, file_id, _ = parsed
+        session = self._store.get_session(token)
+        record = self._store.get_file(token, file_id)
+        if session is None or record is None or record.staged_key != key:
+            return "ignored: no such file upload session"
+        if session.effective_status(self._clock()) is SessionStatus.CANCELED:
+            return "ignored: the session is canceled"
+        if record.status is not FileStatus.PROCESSING:
+            return f"ignored: the file is {record.status}"
+        info = self._staging.object_info(key)
+        if info is None:
+            return "ignored: the object is gone"
+        actual_size, etag = info
+        verdict = validate_distribution(
+            self._staging.source(key, actual_size, etag),  # type: ignore[arg-type]
+            filename=record.filename,
+            project=session.project,
+            version=Version(session.version),
+            declared_size=record.size,
+            declared_hashes=record.hashes,
+            limits=self._limits,
+        )
+        now = self._clock()
+        try:
+            if verdict.ok:
+                metadata_key = staged_metadata_key(token, file_id, record.filename)
+                metadata = verdict.metadata or b""
+                self._staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
+                self._store.set_file_status(
+                    record,
+                    FileStatus.COMPLETED,
+                    expected=[FileStatus.PROCESSING],
+                    at=now,
+                    digests=verdict.digests,
+                    metadata_key=metadata_key,
+                    metadata_sha256=hashlib.sha256(metadata).hexdigest(),
+                    requires_python=verdict.requires_python,
+                    notices=tuple(verdict.warnings),
+                )
+                outcome = "completed"
+            else:
+                self._store.set_file_status(
+                    record,
+                    FileStatus.ERROR,
+                    expected=[FileStatus.PROCESSING],
+                    at=now,
+                    digests=verdict.digests,
+                    notices=tuple(verdict.notices),
+                )
+                # An error file is deleted and uploaded afresh; its bytes are of no further use.
+                self._staging.delete_prefix(key.rsplit("/", 1)[0] + "/")
+                outcome = "error"
+        except StateChangedError:
+            return "ignored: another delivery decided first"
+        logger.info(
+            "file validated",
+            extra={"file": file_id, "outcome": outcome, "notices": verdict.notices},
+        )
+        return outcome
