@@ -38,6 +38,17 @@ def _write_admin_token(secret: str) -> Path:
     return path
 
 
+def _scheduled_handlers(app_module: Any) -> list[tuple[str, Any]]:
+    from chalice.app import ScheduledEventConfig
+
+    app = app_module.app
+    return [
+        (source.name, app.handler_map[source.name])
+        for source in app.event_sources
+        if isinstance(source, ScheduledEventConfig)
+    ]
+
+
 def _event_handlers(app_module: Any, queue_arn: str) -> list[Any]:
     """The app's SQS handlers for our queue, as Lambda would invoke them."""
     from chalice.app import SQSEventConfig
@@ -102,11 +113,17 @@ def main() -> int:
     container().tokens.import_secret(secret, bootstrap_admin_request("local stack bootstrap admin"))
     token_file = _write_admin_token(secret)
 
-    from .worker import QueueWorker
+    from .worker import QueueWorker, ScheduleRunner
 
-    workers = [
+    # Scheduled handlers run far more often than in AWS, so local expiry is visible.
+    period = float(os.environ.get("WHARF_SCHEDULE_SECONDS", "5"))
+    workers: list[Any] = [
         QueueWorker(sqs, resources.queue_url, resources.queue_arn, handler, region=REGION)
         for handler in _event_handlers(app_module, resources.queue_arn)
+    ]
+    workers += [
+        ScheduleRunner(name, handler, period=period, region=REGION)
+        for name, handler in _scheduled_handlers(app_module)
     ]
     for worker in workers:
         worker.start()

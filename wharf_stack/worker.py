@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import traceback
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from chalice.local import LambdaContext
@@ -106,3 +108,36 @@ def _lambda_message_attribute(value: dict[str, Any]) -> dict[str, Any]:
         "binaryListValues": value.get("BinaryListValues", []),
         "dataType": value.get("DataType"),
     }
+
+
+class ScheduleRunner(threading.Thread):
+    """Runs a scheduled handler every ``period`` seconds, as EventBridge would on its rate."""
+
+    def __init__(self, name: str, handler: Handler, *, period: float, region: str) -> None:
+        super().__init__(name=f"wharf-schedule-{name}", daemon=True)
+        self._handler = handler
+        self._period = period
+        self._region = region
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        while not self._stopping.wait(self._period):
+            event = {
+                "version": "0",
+                "id": uuid.uuid4().hex,
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": self._region,
+                "resources": [],
+                "detail": {},
+            }
+            context = LambdaContext(self.name, memory_size=1024, max_runtime_ms=300_000)
+            try:
+                self._handler(event, context)
+            except Exception:
+                traceback.print_exc()

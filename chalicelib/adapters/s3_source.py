@@ -7,6 +7,8 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
+from ..domain.session_ports import StorageReadError
+
 _BUFFER = 8 * 1024 * 1024
 
 
@@ -34,7 +36,8 @@ class _RangeReader(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
         if base + offset < 0:
-            raise ValueError("negative seek position")
+            # What a real file says, and what zipfile expects of a file shorter than its probe.
+            raise OSError(22, "Invalid argument: negative seek position")
         self._pos = base + offset
         return self._pos
 
@@ -49,7 +52,7 @@ class _RangeReader(io.RawIOBase):
         try:
             response = self._client.get_object(Range=f"bytes={self._pos}-{end}", **kwargs)
         except ClientError as error:
-            raise OSError(f"cannot read s3://{self._bucket}/{self._key}: {error}") from error
+            raise StorageReadError(f"cannot read s3://{self._bucket}/{self._key}") from error
         data = response["Body"].read()
         buffer[: len(data)] = data
         self._pos += len(data)

@@ -10,6 +10,11 @@ from typing import BinaryIO, Protocol
 from .sessions import FileRecord, FileStatus, SessionRecord, SessionStatus
 
 
+class StorageReadError(Exception):
+    """Storage failed to serve an object's bytes. Deliberately not an OSError: archive readers
+    treat those as a broken file, while this must propagate so the event is retried."""
+
+
 class ProjectState(StrEnum):
     NEW = "new"  # no record: nobody has published or reserved the name
     RESERVED = "reserved"  # held by the open sessions of its first release

@@ -74,7 +74,7 @@ class FileUploads:
         mechanism: object,
     ) -> FileView:
         """Start a file upload session; every problem with the request is reported at once."""
-        session = self._sessions.load(principal, token)
+        session = self._sessions.load_live(principal, token)
         session.require_editable(self._clock())
         problems: list[dict[str, str]] = []
         if not isinstance(filename, str):
@@ -147,7 +147,7 @@ class FileUploads:
         self, principal: Principal, token: str, file_id: str, body: bytes, content_type: str
     ) -> FileView:
         """``http-post-bytes``: the whole file in one request body."""
-        current = self.view(principal, token, file_id)
+        current = self._live(principal, token, file_id)
         if content_type != "application/octet-stream":
             raise UnsupportedMediaTypeError("Send the file's bytes as application/octet-stream.")
         if len(body) > self._policy.inline_limit:
@@ -175,7 +175,7 @@ class FileUploads:
         A transfer that cannot be completed (no bytes, wrong total) moves the file to
         ``error`` at once, and the caller is told why.
         """
-        current = self.view(principal, token, file_id)
+        current = self._live(principal, token, file_id)
         current.session.require_editable(self._clock())
         self._require_pending(current)
         record = current.file
@@ -227,9 +227,16 @@ class FileUploads:
 
     def extend(self, principal: Principal, token: str, file_id: str, seconds: int) -> FileView:
         """A file lives as long as its publishing session: extending it extends the session."""
-        current = self.view(principal, token, file_id)
+        current = self._live(principal, token, file_id)
         view = self._sessions.extend(principal, token, seconds)
         return FileView(view.session, current.file, current.status)
+
+    def _live(self, principal: Principal, token: str, file_id: str) -> FileView:
+        """A file whose data URLs still work: once it or its session is canceled they 404."""
+        current = self.view(principal, token, file_id)
+        if current.status is FileStatus.CANCELED:
+            raise NotFoundError("The file upload session was canceled; its data is gone.")
+        return current
 
     def _require_pending(self, current: FileView) -> None:
         if current.status is not FileStatus.PENDING:

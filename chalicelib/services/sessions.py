@@ -109,6 +109,13 @@ class PublishingSessions:
             raise NotFoundError("No such publishing session.")
         return session
 
+    def load_live(self, principal: Principal, token: str) -> SessionRecord:
+        """The session for a data-bearing request: a canceled session's data URLs 404."""
+        session = self.load(principal, token)
+        if session.effective_status(self._clock()) is SessionStatus.CANCELED:
+            raise NotFoundError("The publishing session was canceled; its data is gone.")
+        return session
+
     def view(self, principal: Principal, token: str) -> SessionView:
         session = self.load(principal, token)
         return SessionView(session=session, files=self._store.list_files(token))
@@ -131,7 +138,7 @@ class PublishingSessions:
 
         A refused or partial extension is still a success (PEP 694); expiry never moves earlier.
         """
-        session = self.load(principal, token)
+        session = self.load_live(principal, token)
         status = session.effective_status(self._clock())
         if status.terminal:
             raise ConflictError(f"The session is {status}; it cannot be extended.")

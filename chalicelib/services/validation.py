@@ -8,10 +8,10 @@ from packaging.version import Version
 
 from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
-from ..domain.inspection.verdict import validate_distribution
+from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
 from ..domain.ports import Clock
-from ..domain.session_ports import SessionStore, StagingStorage
+from ..domain.session_ports import SessionStore, StagingStorage, StorageReadError
 from ..domain.sessions import FileStatus, SessionStatus
 from ..observability import logger
 
@@ -48,15 +48,22 @@ class Validator:
         if info is None:
             return "ignored: the object is gone"
         actual_size, etag = info
-        verdict = validate_distribution(
-            self._staging.source(key, actual_size, etag),  # type: ignore[arg-type]
-            filename=record.filename,
-            project=session.project,
-            version=Version(session.version),
-            declared_size=record.size,
-            declared_hashes=record.hashes,
-            limits=self._limits,
-        )
+        try:
+            verdict = validate_distribution(
+                self._staging.source(key, actual_size, etag),  # type: ignore[arg-type]
+                filename=record.filename,
+                project=session.project,
+                version=Version(session.version),
+                declared_size=record.size,
+                declared_hashes=record.hashes,
+                limits=self._limits,
+            )
+        except StorageReadError:
+            raise  # S3 let us down, not the file: let SQS deliver the event again
+        except Exception:
+            # A file that trips the inspector is rejected, not retried forever.
+            logger.exception("validator failed on a file", extra={"file": file_id})
+            verdict = Verdict(ok=False, notices=["the file could not be inspected"])
         now = self._clock()
         try:
             if verdict.ok:

@@ -100,8 +100,10 @@ def test_cancel_session_purges_and_404s_data_urls(uploader, session, app_client,
     assert uploader.file_status(done).json["status"] == "canceled"
     assert not staged_objects(aws) and not open_multipart(aws)
     # Data-bearing URLs no longer accept anything.
-    assert uploader.send_bytes(pending, b"x").status in (404, 409)
-    assert uploader.add_file(session, SDIST, sdist_bytes()).status == 409
+    assert uploader.send_bytes(pending, b"x").status == 404
+    assert uploader.complete(pending).status == 404
+    assert uploader.add_file(session, SDIST, sdist_bytes()).status == 404
+    assert uploader.extend(session, 60).status == 404
     assert uploader.cancel(session).status == 409
 
 
@@ -201,8 +203,8 @@ def test_F14_canceled_is_not_reusable(uploader, session):
     file = uploader.add_file(session, WHEEL, data)
     uploader.delete_file(file)
     assert uploader.delete_file(file).status == 409
-    assert uploader.send_bytes(file, data).status == 409
-    assert uploader.complete(file).status == 409
+    assert uploader.send_bytes(file, data).status == 404
+    assert uploader.complete(file).status == 404
 
 
 def test_F16_extend_file_extends_its_session(uploader, session):
