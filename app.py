@@ -9,9 +9,10 @@ from typing import Any
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.api import admin, simple, upload
-from chalicelib.events.storage import objects_created
+from chalicelib.api import admin, files, simple, upload
+from chalicelib.events.storage import handle_staged_object, objects_created
 from chalicelib.observability import logger
+from chalicelib.services.publishing import attempt_of
 from chalicelib.settings import get_settings
 from chalicelib.wiring import container
 
@@ -19,6 +20,7 @@ app = Chalice(app_name="wharf")
 app.register_blueprint(simple.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(upload.bp)
+app.register_blueprint(files.bp)
 
 
 @app.middleware("http")
@@ -46,10 +48,11 @@ def log_requests(event: Any, get_response: Any) -> Any:
 
 @app.on_sqs_message(queue_arn=get_settings().queue_arn, batch_size=1)
 def on_storage_event(event: SQSEvent) -> None:
-    """S3 → SQS: a completed upload appeared under the staging prefix; validate it."""
-    validator = container().validator
-    for created in objects_created(event.to_dict()):
-        outcome = validator.object_arrived(created.key, created.size)
+    """S3 → SQS: a completed upload to validate, or a publish request to carry out."""
+    raw = event.to_dict()
+    attempt = max((attempt_of(r) for r in raw.get("Records", [])), default=1)
+    for created in objects_created(raw):
+        outcome = handle_staged_object(container(), created.key, created.size, attempt=attempt)
         logger.info("staged object handled", extra={"key": created.key, "outcome": outcome})
 
 

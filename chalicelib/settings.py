@@ -48,6 +48,13 @@ class Settings(BaseModel):
     compression_ratio_floor_bytes: int = Field(default=64 * 1024**2, ge=0)
     max_metadata_bytes: int = Field(default=2 * 1024**2, ge=1024)
     enforce_record: bool = True
+    # The events queue's maxReceiveCount: on this delivery a failing publish gives up
+    # (session -> error, reservations released) instead of going to the DLQ.
+    publish_attempts: int = Field(default=5, ge=1)
+    # Presigned download URLs (302 from /files/ and the stage) live this long.
+    download_url_seconds: int = Field(default=300, ge=10, le=3600)
+    # How long installers may reuse an index page (pip >= 26.2 honours max-age).
+    index_max_age_seconds: int = Field(default=10, ge=0)
 
 
 _ENV_NAMES = {
@@ -70,6 +77,9 @@ _ENV_NAMES = {
     "compression_ratio_floor_bytes": "WHARF_COMPRESSION_RATIO_FLOOR_BYTES",
     "max_metadata_bytes": "WHARF_MAX_METADATA_BYTES",
     "enforce_record": "WHARF_ENFORCE_RECORD",
+    "publish_attempts": "WHARF_PUBLISH_ATTEMPTS",
+    "download_url_seconds": "WHARF_DOWNLOAD_URL_SECONDS",
+    "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
 }
 
 

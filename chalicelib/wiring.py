@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_sessions import DynamoSessionStore
 from .adapters.dynamo_tokens import DynamoTokenStore
 from .adapters.s3_objects import S3ObjectStore
@@ -17,8 +18,10 @@ from .adapters.s3_staging import S3Staging
 from .domain.clock import utcnow
 from .domain.inspection.limits import Limits
 from .domain.ports import Clock
+from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
+from .services.publishing import Publisher, PublishPolicy
 from .services.sessions import PublishingSessions, SessionPolicy
 from .services.tokens import TokenService
 from .services.validation import Validator
@@ -56,6 +59,10 @@ class Container:
     sessions: PublishingSessions
     files: FileUploads
     validator: Validator
+    publisher: Publisher
+    catalog: DynamoCatalog
+    objects: S3ObjectStore
+    downloads: Downloads
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -74,6 +81,7 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
     objects = S3ObjectStore(clients.s3, settings.bucket_name)
     session_store = DynamoSessionStore(clients.dynamodb, settings.table_name)
     staging = S3Staging(clients.s3, settings.bucket_name)
+    catalog = DynamoCatalog(clients.dynamodb, settings.table_name)
     sessions = PublishingSessions(
         session_store,
         staging,
@@ -83,6 +91,18 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             max_lifetime=timedelta(seconds=settings.session_max_lifetime_seconds),
             retention=timedelta(seconds=settings.session_retention_seconds),
             allow_local_versions=settings.allow_local_versions,
+        ),
+    )
+    publisher = Publisher(
+        sessions,
+        session_store,
+        catalog,
+        staging,
+        objects,
+        clock,
+        PublishPolicy(
+            final_attempt=settings.publish_attempts,
+            retention=timedelta(seconds=settings.session_retention_seconds),
         ),
     )
     return Container(
@@ -106,6 +126,17 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             ),
         ),
         validator=Validator(session_store, staging, clock, limits_of(settings)),
+        publisher=publisher,
+        catalog=catalog,
+        objects=objects,
+        downloads=Downloads(
+            catalog,
+            session_store,
+            objects,
+            publisher,
+            clock,
+            expires=settings.download_url_seconds,
+        ),
     )
 
 

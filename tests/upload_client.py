@@ -129,3 +129,22 @@ def deliver_events(app_client, aws) -> int:
                 QueueUrl=aws.resources.queue_url, ReceiptHandle=message["ReceiptHandle"]
             )
             delivered += 1
+
+
+def publish(client: UploadClient, session: Reply) -> Reply:
+    return client.call("POST", session.json["links"]["publish"], {"meta": META})
+
+
+def release(
+    client: UploadClient, app_client, aws, name: str, version: str, files: dict[str, bytes]
+):
+    """Create a session, upload and validate ``files``, publish, and run the publisher."""
+    session = client.create(name=name, version=version)
+    assert session.status == 201, session
+    for filename, data in files.items():
+        client.upload(session, filename, data)
+    deliver_events(app_client, aws)
+    published = publish(client, session)
+    assert published.status == 202, published
+    deliver_events(app_client, aws)
+    return session

@@ -64,6 +64,29 @@ def complete_s3_notifications() -> None:
     notifications._get_s3_event = get_s3_event
 
 
+def serialize_conditional_s3_writes() -> None:
+    """Make S3's conditional PutObject (If-Match / If-None-Match) atomic, as S3 is.
+
+    moto compares the ETag and then writes without a lock, so two writers could both
+    pass the same precondition.
+    """
+    from moto.s3.responses import S3Response
+
+    original = S3Response.put_object
+    if getattr(original, "_wharf_patched", False):
+        return
+
+    def put_object(self: Any) -> Any:
+        if self.headers.get("If-Match") or self.headers.get("If-None-Match"):
+            with _lock:
+                return original(self)
+        return original(self)
+
+    put_object._wharf_patched = True  # type: ignore[attr-defined]
+    S3Response.put_object = put_object  # type: ignore[method-assign]
+
+
 def apply() -> None:
     serialize_dynamodb_requests()
     complete_s3_notifications()
+    serialize_conditional_s3_writes()

@@ -30,6 +30,60 @@ class S3ObjectStore:
             metadata=dict(response.get("Metadata", {})),
         )
 
+    def put_if_newer(self, key: str, body: bytes, *, content_type: str, serial: int) -> bool:
+        """Write a render unless the stored one has a serial at least as new; conditional
+        writes (If-Match / If-None-Match) make sure an older render never replaces a newer."""
+        for _ in range(10):
+            try:
+                head = self._client.head_object(Bucket=self._bucket, Key=key)
+            except ClientError as error:
+                if error_code(error) not in ("404", "NoSuchKey", "NotFound"):
+                    raise
+                head = None
+            condition: dict[str, str]
+            if head is not None:
+                if int(head.get("Metadata", {}).get("last-serial", "-1")) >= serial:
+                    return False
+                condition = {"IfMatch": head["ETag"]}
+            else:
+                condition = {"IfNoneMatch": "*"}
+            try:
+                self._client.put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType=content_type,
+                    Metadata={"last-serial": str(serial)},
+                    **condition,
+                )
+                return True
+            except ClientError as error:
+                if error_code(error) not in (
+                    "PreconditionFailed",
+                    "412",
+                    "ConditionalRequestConflict",
+                ):
+                    raise
+        raise RuntimeError(f"could not write {key}: it kept changing")
+
+    def copy(self, source_key: str, dest_key: str) -> None:
+        """Server-side copy (multipart for large objects), with a fresh whole-object SHA-256
+        checksum: the staged object's is a multipart composite that does not carry over."""
+        self._client.copy(
+            {"Bucket": self._bucket, "Key": source_key},
+            self._bucket,
+            dest_key,
+            ExtraArgs={"ChecksumAlgorithm": "SHA256"},
+        )
+
+    def presigned_get(self, key: str, *, expires: int, filename: str | None = None) -> str:
+        params = {"Bucket": self._bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return str(
+            self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+        )
+
     def put(self, key: str, body: bytes, *, content_type: str, metadata: dict[str, str]) -> None:
         self._client.put_object(
             Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from chalice import Blueprint, Response
+from chalice.app import Request
+from packaging.utils import canonicalize_name
 
-from ..domain.errors import NotAcceptableError, PermissionDeniedError
-from ..domain.negotiation import select_format
+from ..domain.errors import NotAcceptableError, NotFoundError, PermissionDeniedError
+from ..domain.negotiation import IndexFormat, select_format
+from ..services.index_reader import IndexPage
 from ..wiring import container
 from .auth import principal_of
 from .http import original_path
 from .problems import problem_responses
 
 bp = Blueprint(__name__)
-
-# Short enough that a new release shows within seconds for installers that honour
-# max-age (pip >= 26.2), long enough to spare repeated resolver hits.
-INDEX_CACHE_CONTROL = "private, max-age=10"
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -25,18 +24,7 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-@bp.route("/simple", methods=["GET"])
-@problem_responses
-def root_index() -> Response:
-    request = bp.current_request
-    path = original_path(request)
-    if not path.endswith("/"):
-        return Response(body="", status_code=301, headers={"Location": path + "/"})
-    principal = principal_of(request)
-    if not principal.can_read_index():
-        raise PermissionDeniedError(
-            "This token cannot list the index; it may read only its own projects."
-        )
+def negotiate(request: Request) -> IndexFormat:
     fmt = select_format(request.headers.get("accept"))
     if fmt is None:
         raise NotAcceptableError(
@@ -44,14 +32,63 @@ def root_index() -> Response:
             "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html "
             "or text/html."
         )
-    page = container().index.root(fmt)
+    return fmt
+
+
+def index_response(request: Request, page: IndexPage, fmt: IndexFormat) -> Response:
+    """A page with the headers installers and caches rely on; 304 on a matching ETag."""
+    # Short enough that a new release shows within seconds for installers that honour
+    # max-age (pip >= 26.2); private because every page sits behind a token.
+    max_age = container().settings.index_max_age_seconds
     headers = {
         "Content-Type": fmt.content_type,
         "Vary": "Accept",
         "ETag": page.etag,
         "X-PyPI-Last-Serial": str(page.last_serial),
-        "Cache-Control": INDEX_CACHE_CONTROL,
+        "Cache-Control": f"private, max-age={max_age}",
     }
     if _etag_matches(request.headers.get("if-none-match"), page.etag):
         return Response(body="", status_code=304, headers=headers)
     return Response(body=page.body.decode("utf-8"), status_code=200, headers=headers)
+
+
+def _redirect(location: str) -> Response:
+    return Response(body="", status_code=301, headers={"Location": location})
+
+
+@bp.route("/simple", methods=["GET"])
+@problem_responses
+def root_index() -> Response:
+    request = bp.current_request
+    path = original_path(request)
+    if not path.endswith("/"):
+        return _redirect(path + "/")
+    principal = principal_of(request)
+    if not principal.can_read_index():
+        raise PermissionDeniedError(
+            "This token cannot list the index; it may read only its own projects."
+        )
+    fmt = negotiate(request)
+    return index_response(request, container().index.root(fmt), fmt)
+
+
+@bp.route("/simple/{project}", methods=["GET"])
+@problem_responses
+def project_index(project: str) -> Response:
+    request = bp.current_request
+    path = original_path(request)
+    canonical = canonicalize_name(project)
+    if project != canonical:
+        # Relative, so it works under any host or stage prefix.
+        prefix = "../" if path.endswith("/") else ""
+        return _redirect(f"{prefix}{canonical}/")
+    if not path.endswith("/"):
+        return _redirect(path + "/")
+    principal = principal_of(request)
+    fmt = negotiate(request)
+    # A project the caller may not read is as unknown as one that does not exist:
+    # 404, never 403 (poetry gives up on 403) and never a fallback to another index.
+    page = container().index.project(canonical, fmt) if principal.can_read(canonical) else None
+    if page is None:
+        raise NotFoundError(f"No project named {canonical!r} on this index.")
+    return index_response(request, page, fmt)

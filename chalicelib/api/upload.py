@@ -102,6 +102,18 @@ def extend_session(token: str) -> Response:
     return upload_response(session_body(view, base), 200)
 
 
+@bp.route("/upload/{token}/publish", methods=ALL_METHODS, content_types=ANY_CONTENT)
+@upload_problems
+def publish_session(token: str) -> Response:
+    _only("POST")
+    principal, base = _caller()
+    upload_json(bp.current_request)
+    view = container().publisher.request(principal, token)
+    return upload_response(
+        session_body(view, base), 202, {"Location": session_url(base, token), **_retry_after()}
+    )
+
+
 @bp.route("/upload/{token}/files", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @upload_problems
 def create_file(token: str) -> Response:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 API_VERSION = "1.4"
+UrlFor = Callable[[str, str], str]  # (project, filename) -> URL relative to the project page
 
 
 @dataclass(frozen=True)
@@ -51,11 +55,115 @@ def render_root_html(root: RootIndex) -> bytes:
 
 
 def render_root_json(root: RootIndex) -> bytes:
-    """PEP 691 project list with PyPI's private ``_last-serial`` keys."""
+    """PEP 691 project list. Per-project serials are left out: the root is re-rendered only
+    when the set of projects changes, so they would go stale."""
     doc = {
         "meta": {"api-version": API_VERSION, "_last-serial": root.last_serial},
-        "projects": [
-            {"name": p.name, "_last-serial": p.last_serial} for p in root.sorted_projects()
-        ],
+        "projects": [{"name": p.name} for p in root.sorted_projects()],
+    }
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One published file as the project page shows it."""
+
+    filename: str
+    version: str
+    size: int
+    sha256: str
+    upload_time: str  # UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ"
+    requires_python: str | None = None
+    metadata_sha256: str | None = None  # set when <file>.metadata is served (wheels)
+    yanked: str | None = None  # None: not yanked; "": yanked without a reason
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    name: str  # canonical
+    files: tuple[FileEntry, ...]
+    last_serial: int
+    status: str = "active"
+    status_reason: str | None = None
+
+    @property
+    def listed_files(self) -> list[FileEntry]:
+        """Quarantined projects list no files (PEP 792)."""
+        if self.status == "quarantined":
+            return []
+        return sorted(self.files, key=lambda f: f.filename)
+
+    @property
+    def versions(self) -> list[str]:
+        return sorted({f.version for f in self.listed_files}, key=Version)
+
+
+def file_url(project: str, filename: str) -> str:
+    """Relative to the project page (`<base>/simple/<project>/`): `<base>/files/<project>/<file>`.
+
+    Percent-encoded so `+` (local versions) and `!` (epochs) survive.
+    """
+    return f"../../files/{quote(project)}/{quote(filename)}"
+
+
+def render_project_html(page: ProjectPage, url_for: UrlFor | None = None) -> bytes:
+    head = [
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+        f'    <meta name="pypi:project-status" content="{escape(page.status)}">',
+    ]
+    if page.status_reason:
+        head.append(
+            f'    <meta name="pypi:project-status-reason" content="{escape(page.status_reason)}">'
+        )
+    links = []
+    for entry in page.listed_files:
+        url = (url_for or file_url)(page.name, entry.filename)
+        attrs = [f'href="{escape(url)}#sha256={entry.sha256}"']
+        if entry.requires_python:
+            attrs.append(f'data-requires-python="{escape(entry.requires_python)}"')
+        if entry.yanked is not None:
+            attrs.append(f'data-yanked="{escape(entry.yanked)}"')
+        if entry.metadata_sha256:
+            value = f"sha256={entry.metadata_sha256}"
+            attrs.append(f'data-core-metadata="{value}"')
+            attrs.append(f'data-dist-info-metadata="{value}"')
+        links.append(f"    <a {' '.join(attrs)}>{escape(entry.filename)}</a><br>")
+    body = "\n".join(links)
+    page_text = (
+        "<!DOCTYPE html>\n<html>\n  <head>\n"
+        + "\n".join(head)
+        + f"\n    <title>Links for {escape(page.name)}</title>\n  </head>\n  <body>\n"
+        + f"    <h1>Links for {escape(page.name)}</h1>\n"
+        + (body + "\n" if body else "")
+        + "  </body>\n</html>\n"
+        + f"<!--SERIAL {page.last_serial}-->\n"
+    )
+    return page_text.encode("utf-8")
+
+
+def render_project_json(page: ProjectPage, url_for: UrlFor | None = None) -> bytes:
+    status: dict[str, str] = {"status": page.status}
+    if page.status_reason:
+        status["reason"] = page.status_reason
+    files = []
+    for entry in page.listed_files:
+        item: dict[str, object] = {
+            "filename": entry.filename,
+            "url": (url_for or file_url)(page.name, entry.filename),
+            "hashes": {"sha256": entry.sha256},
+            "requires-python": entry.requires_python,
+            "core-metadata": {"sha256": entry.metadata_sha256} if entry.metadata_sha256 else False,
+            # An empty reason would read as "not yanked": say true instead.
+            "yanked": (entry.yanked or True) if entry.yanked is not None else False,
+            "size": entry.size,
+            "upload-time": entry.upload_time,
+        }
+        files.append(item)
+    doc = {
+        "meta": {"api-version": API_VERSION, "_last-serial": page.last_serial},
+        "name": page.name,
+        "project-status": status,
+        "versions": page.versions,
+        "files": files,
     }
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

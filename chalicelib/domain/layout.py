@@ -10,6 +10,9 @@ STAGING_METADATA_PREFIX = "staging-metadata/"
 # The static index: rendered from DynamoDB, served by the read routes.
 INDEX_PREFIX = "simple/"
 
+# Published files and their core metadata, served by 302 to a presigned GET.
+FILES_PREFIX = "files/"
+
 ROOT_INDEX_HTML = f"{INDEX_PREFIX}index.html"
 ROOT_INDEX_JSON = f"{INDEX_PREFIX}index.json"
 
@@ -30,3 +33,24 @@ def parse_staged_key(key: str) -> tuple[str, str, str] | None:
     if len(parts) != 3 or not all(parts):
         return None
     return parts[0], parts[1], parts[2]
+
+
+def project_index_keys(project: str) -> tuple[str, str]:
+    """(HTML key, JSON key) of a project's page."""
+    return f"{INDEX_PREFIX}{project}/index.html", f"{INDEX_PREFIX}{project}/index.json"
+
+
+def published_key(project: str, filename: str) -> str:
+    return f"{FILES_PREFIX}{project}/{filename}"
+
+
+def publish_request_key(token: str) -> str:
+    """Writing this object (its S3 event) starts the publisher for the session."""
+    return f"{STAGING_PREFIX}{token}/publish-request.json"
+
+
+def parse_publish_request_key(key: str) -> str | None:
+    if not key.startswith(STAGING_PREFIX) or not key.endswith("/publish-request.json"):
+        return None
+    token = key[len(STAGING_PREFIX) : -len("/publish-request.json")]
+    return token if token and "/" not in token else None

@@ -10,6 +10,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.parser.models import S3Model
 from pydantic import ValidationError
 
+from ..domain.layout import parse_publish_request_key
 from ..observability import logger
 
 
@@ -62,3 +63,11 @@ def objects_created(sqs_event: dict[str, Any]) -> list[ObjectCreated]:
                 )
             )
     return found
+
+
+def handle_staged_object(container: Any, key: str, size: int, *, attempt: int) -> str:
+    """Route a staged object to the publisher (a publish request) or the validator."""
+    token = parse_publish_request_key(key)
+    if token is not None:
+        return str(container.publisher.run(token, attempt=attempt))
+    return str(container.validator.object_arrived(key, size))

@@ -110,6 +110,10 @@ _IAM_ACTIONS = {
     "s3:ListParts": {"s3:ListMultipartUploadParts"},
     "s3:ListObjectVersions": {"s3:ListBucketVersions"},
     "s3:DeleteObjects": {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+    # boto3's managed copy: HeadObject, CopyObject or UploadPartCopy.
+    "s3:Copy": {"s3:GetObject", "s3:PutObject"},
+    # A presigned GET is signed by the Lambda's role, so the role needs the read.
+    "s3:GeneratePresignedUrl": {"s3:GetObject"},
 }
 
 

@@ -1,0 +1,416 @@
+"""What is published: filename reservations, release files, commits, serials, the project list.
+
+Items (PK / SK):
+  FILENAME#<filename> / FILENAME    taken forever once published; held by a publish until then
+  PROJECT#<project> / FILE#<file>   a file of a release, written before its release commits
+  PROJECT#<project> / COMMIT#<tok>  a committed release: only files of committed sessions show
+  PROJECT#<project> / PROJECT       state, last serial, PEP 792 status
+  PROJECTS / <project>              the root index's list (one partition: consistent reads)
+  INDEX / SERIAL                    the index-wide serial counter
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from packaging.version import Version
+
+from ..domain.clock import iso
+from ..domain.errors import ConflictError, StateChangedError
+from ..domain.index import FileEntry
+from ..domain.sessions import SessionStatus, release_key
+from .aws_errors import condition_failed, error_code
+from .dynamo import from_item, to_item
+from .dynamo_sessions import filename_key, project_key, release_lock_key, session_key
+from .table_schema import PK, SK, TTL_ATTRIBUTE
+
+MAX_TRANSACTION = 100
+
+
+def _reasons(error: ClientError) -> list[str]:
+    return [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
+
+
+class DynamoCatalog:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # --- publish: reserve, roll back -----------------------------------------------------
+
+    def begin_publish(
+        self,
+        token: str,
+        project: str,
+        version: str,
+        filenames: list[str],
+        *,
+        from_status: SessionStatus,
+        revision: int,
+        at: datetime,
+    ) -> None:
+        """Move the session to ``processing`` and reserve every filename, all or nothing.
+
+        Releases can exceed one transaction, so later chunks are rolled back by hand if
+        one fails. Raises ``ConflictError`` naming the filenames already taken, and
+        ``StateChangedError`` if the session changed since it was read at ``revision``.
+        """
+        session_update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item(session_key(token)),
+                "UpdateExpression": "SET #status = :processing, publish_requested_at = :at",
+                "ConditionExpression": "#status = :from AND revision = :rev",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":processing": str(SessionStatus.PROCESSING),
+                        ":from": str(from_status),
+                        ":rev": revision,
+                        ":at": iso(at),
+                    }
+                ),
+            }
+        }
+        puts = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(
+                        {
+                            **filename_key(name),
+                            "session": token,
+                            "project": project,
+                            "version": version,
+                            "reserved_at": iso(at),
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(#pk)",
+                    "ExpressionAttributeNames": {"#pk": PK},
+                }
+            }
+            for name in filenames
+        ]
+        chunks = [[session_update, *puts[: MAX_TRANSACTION - 1]]]
+        rest = puts[MAX_TRANSACTION - 1 :]
+        chunks += [rest[i : i + MAX_TRANSACTION] for i in range(0, len(rest), MAX_TRANSACTION)]
+        done: list[str] = []
+        for index, chunk in enumerate(chunks):
+            try:
+                self._client.transact_write_items(TransactItems=chunk)
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                reasons = _reasons(error)
+                names = [
+                    from_item(action["Put"]["Item"])[PK].removeprefix("FILENAME#")
+                    for action, reason in zip(chunk, reasons, strict=False)
+                    if "Put" in action and reason == "ConditionalCheckFailed"
+                ]
+                if index == 0 and reasons and reasons[0] == "ConditionalCheckFailed":
+                    raise StateChangedError("The session changed; read it again.") from error
+                if index > 0:
+                    self.release_filenames(token, done)
+                    self._reopen(token, from_status)
+                raise ConflictError(
+                    "These files already exist (published, or being published by another "
+                    f"session): {', '.join(names) or 'unknown'}.",
+                    errors=[{"source": n, "message": "filename already taken"} for n in names],
+                ) from error
+            done += [
+                from_item(a["Put"]["Item"])[PK].removeprefix("FILENAME#")
+                for a in chunk
+                if "Put" in a
+            ]
+
+    def _reopen(self, token: str, status: SessionStatus) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=to_item(session_key(token)),
+            UpdateExpression="SET #status = :status",
+            ConditionExpression="#status = :processing",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_item(
+                {":status": str(status), ":processing": str(SessionStatus.PROCESSING)}
+            ),
+        )
+
+    def release_filenames(self, token: str, filenames: Iterable[str]) -> None:
+        """Drop this session's reservations (never a published file's, never another's)."""
+        for name in filenames:
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=to_item(filename_key(name)),
+                    ConditionExpression="#session = :token AND attribute_not_exists(published_at)",
+                    ExpressionAttributeNames={"#session": "session"},
+                    ExpressionAttributeValues=to_item({":token": token}),
+                )
+            except ClientError as error:
+                if not condition_failed(error):
+                    raise
+
+    def fail_publish(
+        self, token: str, project: str, filenames: list[str], notices: list[str]
+    ) -> bool:
+        """A deferred publish failed: ``processing`` → ``error``, then release what it held.
+
+        The status flips first, conditionally: a session that committed meanwhile is
+        published and keeps everything. Returns whether the session was failed.
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item(session_key(token)),
+                UpdateExpression="SET #status = :error, notices = list_append(notices, :n)",
+                ConditionExpression="#status = :processing",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":error": str(SessionStatus.ERROR),
+                        ":processing": str(SessionStatus.PROCESSING),
+                        ":n": notices,
+                    }
+                ),
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        self.release_filenames(token, filenames)
+        for name in filenames:
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=to_item({PK: f"PROJECT#{project}", SK: f"FILE#{name}"}),
+                    ConditionExpression="#session = :token",
+                    ExpressionAttributeNames={"#session": "session"},
+                    ExpressionAttributeValues=to_item({":token": token}),
+                )
+            except ClientError as error:
+                if not condition_failed(error):
+                    raise
+        return True
+
+    # --- publish: record files, commit ------------------------------------------------------
+
+    def put_release_files(self, project: str, token: str, entries: list[FileEntry]) -> None:
+        """Write the release's files; idempotent for this session, invisible until commit."""
+        actions = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(
+                        {
+                            PK: f"PROJECT#{project}",
+                            SK: f"FILE#{entry.filename}",
+                            "session": token,
+                            "filename": entry.filename,
+                            "version": entry.version,
+                            "size": entry.size,
+                            "sha256": entry.sha256,
+                            "upload_time": entry.upload_time,
+                            "requires_python": entry.requires_python,
+                            "metadata_sha256": entry.metadata_sha256,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(#pk) OR #session = :token",
+                    "ExpressionAttributeNames": {"#pk": PK, "#session": "session"},
+                    "ExpressionAttributeValues": to_item({":token": token}),
+                }
+            }
+            for entry in entries
+        ]
+        for start in range(0, len(actions), MAX_TRANSACTION):
+            self._client.transact_write_items(
+                TransactItems=actions[start : start + MAX_TRANSACTION]
+            )
+
+    def next_serial(self) -> int:
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=to_item({PK: "INDEX", SK: "SERIAL"}),
+            UpdateExpression="ADD serial :one",
+            ExpressionAttributeValues=to_item({":one": 1}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(from_item(response["Attributes"])["serial"])
+
+    def global_serial(self) -> int:
+        item = self._client.get_item(
+            TableName=self._table, Key=to_item({PK: "INDEX", SK: "SERIAL"}), ConsistentRead=True
+        ).get("Item")
+        return int(from_item(item)["serial"]) if item else 0
+
+    def commit(
+        self,
+        token: str,
+        project: str,
+        version: str,
+        serial: int,
+        at: datetime,
+        *,
+        keep_until: datetime,
+        has_files: bool,
+    ) -> None:
+        """Make the release visible in one transaction: session published, commit recorded,
+        project serial raised (never lowered), project listed. ``StateChangedError`` if a
+        newer serial won or the session is no longer processing."""
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item(session_key(token)),
+                    "UpdateExpression": (
+                        "SET #status = :published, terminal_at = :at, #ttl = :ttl "
+                        "REMOVE GSI1PK, GSI1SK"
+                    ),
+                    "ConditionExpression": "#status = :processing",
+                    "ExpressionAttributeNames": {"#status": "status", "#ttl": TTL_ATTRIBUTE},
+                    "ExpressionAttributeValues": to_item(
+                        {
+                            ":published": str(SessionStatus.PUBLISHED),
+                            ":processing": str(SessionStatus.PROCESSING),
+                            ":at": iso(at),
+                            ":ttl": int(keep_until.timestamp()),
+                        }
+                    ),
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": to_item(release_lock_key(project, release_key(Version(version)))),
+                    "ConditionExpression": "attribute_not_exists(#pk) OR #token = :token",
+                    "ExpressionAttributeNames": {"#pk": PK, "#token": "token"},
+                    "ExpressionAttributeValues": to_item({":token": token}),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item(project_key(project)),
+                    "UpdateExpression": (
+                        "SET #state = :active, serial = :serial, "
+                        "#pstatus = if_not_exists(#pstatus, :activestatus)"
+                    ),
+                    "ConditionExpression": "attribute_not_exists(serial) OR serial < :serial",
+                    "ExpressionAttributeNames": {"#state": "state", "#pstatus": "project_status"},
+                    "ExpressionAttributeValues": to_item(
+                        {":active": "active", ":serial": serial, ":activestatus": "active"}
+                    ),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item({PK: "PROJECTS", SK: project, "listed_at": iso(at)}),
+                }
+            },
+        ]
+        if has_files:
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(
+                            {
+                                PK: f"PROJECT#{project}",
+                                SK: f"COMMIT#{token}",
+                                "serial": serial,
+                                "version": version,
+                                "committed_at": iso(at),
+                            }
+                        ),
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if error_code(error) == "TransactionCanceledException":
+                raise StateChangedError("A concurrent change won; retry.") from error
+            raise
+
+    def mark_published(self, filenames: Iterable[str], at: datetime) -> None:
+        """Record on each filename that it is published: it can never be released again."""
+        for name in filenames:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item(filename_key(name)),
+                UpdateExpression="SET published_at = if_not_exists(published_at, :at)",
+                ExpressionAttributeValues=to_item({":at": iso(at)}),
+            )
+
+    # --- reading for renders ---------------------------------------------------------------
+
+    def project(self, project: str) -> dict[str, Any] | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=to_item(project_key(project)), ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def committed_files(self, project: str) -> list[FileEntry]:
+        """Files of committed releases only. COMMIT# sorts before FILE#, so a paginated read
+        sees every commit before any file: files of a release committing meanwhile stay out."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            ConsistentRead=True,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PK},
+            ExpressionAttributeValues=to_item({":pk": f"PROJECT#{project}"}),
+        )
+        commits: set[str] = set()
+        entries = []
+        for page in pages:
+            for raw in page.get("Items", []):
+                item = from_item(raw)
+                sort = item[SK]
+                if sort.startswith("COMMIT#"):
+                    commits.add(sort.removeprefix("COMMIT#"))
+                elif sort.startswith("FILE#") and item["session"] in commits:
+                    entries.append(
+                        FileEntry(
+                            filename=item["filename"],
+                            version=item["version"],
+                            size=int(item["size"]),
+                            sha256=item["sha256"],
+                            upload_time=item["upload_time"],
+                            requires_python=item.get("requires_python"),
+                            metadata_sha256=item.get("metadata_sha256"),
+                            yanked=item.get("yanked"),
+                        )
+                    )
+        return entries
+
+    def listed_projects(self) -> list[str]:
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            ConsistentRead=True,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PK},
+            ExpressionAttributeValues=to_item({":pk": "PROJECTS"}),
+        )
+        return [from_item(i)[SK] for page in pages for i in page.get("Items", [])]
+
+    def published_file(self, project: str, filename: str) -> dict[str, Any] | None:
+        """The file's record if its release has committed (two consistent reads), else None."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key=to_item({PK: f"PROJECT#{project}", SK: f"FILE#{filename}"}),
+            ConsistentRead=True,
+        ).get("Item")
+        if not item:
+            return None
+        record = from_item(item)
+        commit = self._client.get_item(
+            TableName=self._table,
+            Key=to_item({PK: f"PROJECT#{project}", SK: f"COMMIT#{record['session']}"}),
+            ConsistentRead=True,
+        ).get("Item")
+        return record if commit else None

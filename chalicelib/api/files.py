@@ -1,0 +1,80 @@
+"""Downloads (302 to presigned S3 GETs) and stage previews."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+from chalice import Blueprint, Response
+from packaging.utils import canonicalize_name
+
+from ..domain.index import (
+    ProjectListing,
+    RootIndex,
+    render_project_html,
+    render_project_json,
+    render_root_html,
+    render_root_json,
+)
+from ..services.index_reader import page_of
+from ..wiring import container
+from .auth import principal_of
+from .http import original_path
+from .problems import problem_responses
+from .simple import index_response, negotiate
+
+bp = Blueprint(__name__)
+
+
+def _found(url: str) -> Response:
+    # The presigned URL must not be cached beyond its own short life.
+    return Response(
+        body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"}
+    )
+
+
+@bp.route("/files/{project}/{filename}", methods=["GET"])
+@problem_responses
+def published_file(project: str, filename: str) -> Response:
+    principal = principal_of(bp.current_request)
+    url = container().downloads.published(principal, canonicalize_name(project), unquote(filename))
+    return _found(url)
+
+
+def _stage_link(project: str, filename: str) -> str:
+    """From `<stage>/<project>/` to `<stage>/files/<file>`: no credentials needed."""
+    return f"../files/{quote(filename)}"
+
+
+@bp.route("/stage/{token}", methods=["GET"])
+@problem_responses
+def stage_root(token: str) -> Response:
+    request = bp.current_request
+    path = original_path(request)
+    if not path.endswith("/"):
+        return Response(body="", status_code=301, headers={"Location": path + "/"})
+    project = container().downloads.stage_project(token)
+    fmt = negotiate(request)
+    root = RootIndex(projects=(ProjectListing(name=project),))
+    body = render_root_json(root) if fmt.is_json else render_root_html(root)
+    return index_response(request, page_of(body, 0), fmt)
+
+
+@bp.route("/stage/{token}/{project}", methods=["GET"])
+@problem_responses
+def stage_project(token: str, project: str) -> Response:
+    request = bp.current_request
+    path = original_path(request)
+    canonical = canonicalize_name(project)
+    if project != canonical or not path.endswith("/"):
+        prefix = "../" if path.endswith("/") else ""
+        return Response(body="", status_code=301, headers={"Location": f"{prefix}{canonical}/"})
+    fmt = negotiate(request)
+    page = container().downloads.stage_page(token, canonical)
+    render = render_project_json if fmt.is_json else render_project_html
+    return index_response(request, page_of(render(page, _stage_link), page.last_serial), fmt)
+
+
+@bp.route("/stage/{token}/files/{filename}", methods=["GET"])
+@problem_responses
+def stage_file(token: str, filename: str) -> Response:
+    return _found(container().downloads.staged(token, unquote(filename)))

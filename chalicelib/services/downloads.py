@@ -1,0 +1,111 @@
+"""Serving files: an authorised 302 to a short-lived presigned GET, and stage previews."""
+
+from __future__ import annotations
+
+from ..adapters.dynamo_catalog import DynamoCatalog
+from ..adapters.s3_objects import S3ObjectStore
+from ..domain.errors import NotFoundError
+from ..domain.filenames import DistKind, FilenameError, parse_filename
+from ..domain.index import FileEntry, ProjectPage
+from ..domain.layout import published_key
+from ..domain.ports import Clock
+from ..domain.session_ports import SessionStore
+from ..domain.sessions import FileStatus, SessionRecord, SessionStatus
+from ..domain.tokens import Principal
+from .publishing import Publisher, _entry
+
+METADATA_SUFFIX = ".metadata"
+
+
+class Downloads:
+    def __init__(
+        self,
+        catalog: DynamoCatalog,
+        store: SessionStore,
+        objects: S3ObjectStore,
+        publisher: Publisher,
+        clock: Clock,
+        *,
+        expires: int,
+    ) -> None:
+        self._catalog = catalog
+        self._store = store
+        self._objects = objects
+        self._publisher = publisher
+        self._clock = clock
+        self._expires = expires
+
+    def published(self, principal: Principal, project: str, name: str) -> str:
+        """A presigned URL for a published file or its ``.metadata``; 404 for anything else,
+        including files of quarantined projects and projects the caller may not read."""
+        if not principal.can_read(project):
+            raise NotFoundError("No such file.")
+        record = self._catalog.project(project)
+        if record is None or record.get("project_status") == "quarantined":
+            raise NotFoundError("No such file.")
+        return self._published_url(project, name)
+
+    def _published_url(self, project: str, name: str) -> str:
+        filename = name.removesuffix(METADATA_SUFFIX)
+        item = self._catalog.published_file(project, filename)
+        if item is None:
+            raise NotFoundError("No such file.")
+        if name.endswith(METADATA_SUFFIX):
+            if not item.get("metadata_sha256"):
+                raise NotFoundError("This file has no separate metadata.")
+            return self._objects.presigned_get(published_key(project, name), expires=self._expires)
+        return self._objects.presigned_get(
+            published_key(project, filename), expires=self._expires, filename=filename
+        )
+
+    # --- stage previews: the session token is the credential -----------------------------
+
+    def _live_stage(self, token: str) -> SessionRecord:
+        session = self._store.get_session(token)
+        if session is None or session.effective_status(self._clock()) not in (
+            SessionStatus.OPEN,
+            SessionStatus.ERROR,
+            SessionStatus.PROCESSING,
+        ):
+            raise NotFoundError("No such stage: it was published, canceled or has expired.")
+        return session
+
+    def stage_project(self, token: str) -> str:
+        return self._live_stage(token).project
+
+    def stage_page(self, token: str, project: str) -> ProjectPage:
+        """The project as it would look once this session is published."""
+        session = self._live_stage(token)
+        if project != session.project:
+            raise NotFoundError("This stage holds one project only.")
+        published = self._publisher.project_page(project)
+        files: dict[str, FileEntry] = {}
+        if published is not None and published.status != "quarantined":
+            files = {f.filename: f for f in published.files}
+        for record in self._store.list_files(token):
+            if record.status is FileStatus.COMPLETED:
+                files[record.filename] = _entry(record, session.version)
+        return ProjectPage(
+            name=project,
+            files=tuple(files.values()),
+            last_serial=published.last_serial if published else 0,
+        )
+
+    def staged(self, token: str, name: str) -> str:
+        """A presigned URL for a staged (completed) file or its metadata, else a published one."""
+        session = self._live_stage(token)
+        filename = name.removesuffix(METADATA_SUFFIX)
+        for record in self._store.list_files(token):
+            if record.filename == filename and record.status is FileStatus.COMPLETED:
+                if name.endswith(METADATA_SUFFIX):
+                    try:
+                        wheel = parse_filename(filename).kind is DistKind.WHEEL
+                    except FilenameError:
+                        wheel = False
+                    if not (wheel and record.metadata_key):
+                        raise NotFoundError("This file has no separate metadata.")
+                    return self._objects.presigned_get(record.metadata_key, expires=self._expires)
+                return self._objects.presigned_get(
+                    record.staged_key, expires=self._expires, filename=filename
+                )
+        return self._published_url(session.project, name)

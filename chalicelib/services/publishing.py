@@ -1,0 +1,245 @@
+"""Publishing: atomic releases, and the static index rendered from the table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ..adapters.dynamo_catalog import DynamoCatalog
+from ..adapters.s3_objects import S3ObjectStore
+from ..domain.clock import iso
+from ..domain.errors import ConflictError, StateChangedError
+from ..domain.filenames import DistKind, parse_filename
+from ..domain.index import (
+    FileEntry,
+    ProjectListing,
+    ProjectPage,
+    RootIndex,
+    render_project_html,
+    render_project_json,
+    render_root_html,
+    render_root_json,
+)
+from ..domain.layout import (
+    ROOT_INDEX_HTML,
+    ROOT_INDEX_JSON,
+    STAGING_METADATA_PREFIX,
+    STAGING_PREFIX,
+    project_index_keys,
+    publish_request_key,
+    published_key,
+)
+from ..domain.ports import Clock
+from ..domain.session_ports import SessionStore, StagingStorage
+from ..domain.sessions import FileRecord, FileStatus, SessionStatus
+from ..domain.tokens import Principal
+from ..observability import logger
+from .sessions import PublishingSessions, SessionView
+
+HTML = "text/html; charset=utf-8"
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+@dataclass(frozen=True)
+class PublishPolicy:
+    final_attempt: int  # the queue's maxReceiveCount: the last delivery turns failure into error
+    retention: timedelta  # how long a published session keeps answering its status URL
+
+
+def _entry(record: FileRecord, version: str) -> FileEntry:
+    wheel = parse_filename(record.filename).kind is DistKind.WHEEL
+    stamp = record.completed_at or record.created_at
+    return FileEntry(
+        filename=record.filename,
+        version=version,
+        size=record.size,
+        sha256=record.digests["sha256"],
+        upload_time=iso(stamp),
+        requires_python=record.requires_python,
+        # PEP 658 metadata is served for wheels, as on PyPI.
+        metadata_sha256=record.metadata_sha256 if wheel else None,
+    )
+
+
+class Publisher:
+    def __init__(
+        self,
+        sessions: PublishingSessions,
+        store: SessionStore,
+        catalog: DynamoCatalog,
+        staging: StagingStorage,
+        objects: S3ObjectStore,
+        clock: Clock,
+        policy: PublishPolicy,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._catalog = catalog
+        self._staging = staging
+        self._objects = objects
+        self._clock = clock
+        self._policy = policy
+
+    # --- the request ----------------------------------------------------------------------
+
+    def request(self, principal: Principal, token: str) -> SessionView:
+        """Reserve every filename and hand the session to the publisher (202).
+
+        ``ConflictError`` names each file that is not completed, or whose name is taken.
+        """
+        session = self._sessions.load_live(principal, token)
+        status = session.effective_status(self._clock())
+        if not status.editable:
+            raise ConflictError(f"The session is {status}; it cannot be published now.")
+        files = [f for f in self._store.list_files(token) if f.status is not FileStatus.CANCELED]
+        unready = [f for f in files if f.status is not FileStatus.COMPLETED]
+        if unready:
+            raise ConflictError(
+                "Every file must be completed before publishing: "
+                + ", ".join(f"{f.filename} is {f.status}" for f in unready)
+                + ".",
+                errors=[{"source": f.filename, "message": str(f.status)} for f in unready],
+            )
+        try:
+            self._catalog.begin_publish(
+                token,
+                session.project,
+                session.version,
+                [f.filename for f in files],
+                from_status=session.status,
+                revision=session.revision,
+                at=self._clock(),
+            )
+        except StateChangedError as error:
+            raise ConflictError("The session changed while publishing; try again.") from error
+        self._staging.put_bytes(
+            publish_request_key(token),
+            json.dumps({"session": token, "requested_at": iso(self._clock())}).encode(),
+            "application/json",
+        )
+        return self._sessions.view(principal, token)
+
+    # --- the publisher (event) ------------------------------------------------------------
+
+    def run(self, token: str, *, attempt: int = 1) -> str:
+        """Publish a session in ``processing``; idempotent, so a retried event converges.
+
+        On the queue's last attempt a failure releases the reservations and leaves the
+        session in ``error`` with notices instead of raising.
+        """
+        session = self._store.get_session(token)
+        if session is None:
+            return "ignored: no such session"
+        if session.status is SessionStatus.PUBLISHED:
+            self.render_project(session.project)
+            self.render_root()
+            return "already published: re-rendered"
+        if session.status is not SessionStatus.PROCESSING:
+            return f"ignored: the session is {session.status}"
+        files = [f for f in self._store.list_files(token) if f.status is FileStatus.COMPLETED]
+        try:
+            return self._publish(session.project, session.version, token, files)
+        except Exception as error:
+            if attempt < self._policy.final_attempt:
+                raise
+            logger.exception("publish failed for good", extra={"session": token[:8]})
+            failed = self._catalog.fail_publish(
+                token,
+                session.project,
+                [f.filename for f in files],
+                [f"publishing failed ({type(error).__name__}); publish again to retry"],
+            )
+            return "error" if failed else "published; a later step failed and will be redone"
+
+    def _publish(self, project: str, version: str, token: str, files: list[FileRecord]) -> str:
+        entries = []
+        for record in files:
+            self._objects.copy(record.staged_key, published_key(project, record.filename))
+            entry = _entry(record, version)
+            if entry.metadata_sha256 and record.metadata_key:
+                self._objects.copy(
+                    record.metadata_key, published_key(project, record.filename) + ".metadata"
+                )
+            entries.append(entry)
+        self._catalog.put_release_files(project, token, entries)
+        new_project = (self._catalog.project(project) or {}).get("state") != "active"
+        for _ in range(10):
+            serial = self._catalog.next_serial()
+            try:
+                now = self._clock()
+                self._catalog.commit(
+                    token,
+                    project,
+                    version,
+                    serial,
+                    now,
+                    keep_until=now + self._policy.retention,
+                    has_files=bool(entries),
+                )
+                break
+            except StateChangedError:
+                current = self._store.get_session(token)
+                if current is None or current.status is not SessionStatus.PROCESSING:
+                    return f"ignored: the session became {current.status if current else 'gone'}"
+        else:
+            raise StateChangedError("could not commit: serials kept moving")
+        self._catalog.mark_published([e.filename for e in entries], self._clock())
+        self.render_project(project)
+        if new_project:
+            self.render_root()
+        self._staging.delete_prefix(f"{STAGING_PREFIX}{token}/")
+        self._staging.delete_prefix(f"{STAGING_METADATA_PREFIX}{token}/")
+        logger.info(
+            "release published",
+            extra={"project": project, "version": version, "files": len(entries), "serial": serial},
+        )
+        return "published"
+
+    # --- renders ----------------------------------------------------------------------------
+
+    def project_page(self, project: str) -> ProjectPage | None:
+        record = self._catalog.project(project)
+        if record is None or record.get("state") != "active":
+            return None
+        return ProjectPage(
+            name=project,
+            files=tuple(self._catalog.committed_files(project)),
+            last_serial=int(record.get("serial", 0)),
+            status=record.get("project_status", "active"),
+            status_reason=record.get("project_status_reason"),
+        )
+
+    def render_project(self, project: str) -> None:
+        page = self.project_page(project)
+        if page is None:
+            return
+        html_key, json_key = project_index_keys(project)
+        self._objects.put_if_newer(
+            html_key, render_project_html(page), content_type=HTML, serial=page.last_serial
+        )
+        self._objects.put_if_newer(
+            json_key, render_project_json(page), content_type=JSON, serial=page.last_serial
+        )
+
+    def render_root(self) -> None:
+        serial = self._catalog.global_serial()
+        root = RootIndex(
+            projects=tuple(ProjectListing(name=p) for p in self._catalog.listed_projects()),
+            last_serial=serial,
+        )
+        self._objects.put_if_newer(
+            ROOT_INDEX_HTML, render_root_html(root), content_type=HTML, serial=serial
+        )
+        self._objects.put_if_newer(
+            ROOT_INDEX_JSON, render_root_json(root), content_type=JSON, serial=serial
+        )
+
+
+def attempt_of(record: dict[str, Any]) -> int:
+    """Which delivery of an SQS message this is (1 on the first)."""
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    except (TypeError, ValueError):
+        return 1
