@@ -33,15 +33,18 @@ def log_requests(event: Any, get_response: Any) -> Any:
     started = time.perf_counter()
     response = get_response(event)
     response.headers["X-Request-Id"] = request_id
-    logger.info(
-        "request",
-        extra={
-            "method": event.method,
-            "path": event.context.get("resourcePath"),
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    )
+    route = str(event.context.get("resourcePath") or "")
+    details = {
+        "method": event.method,
+        "path": route,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    # Index and file paths name what was read; session and stage paths carry the session
+    # token (a preview credential) and are logged by their route only.
+    if route.startswith(("/simple", "/files")):
+        details["request_path"] = event.context.get("path")
+    logger.info("request", extra=details)
     logger.thread_safe_clear_keys()
     return response
 

@@ -21,6 +21,7 @@ from .domain.ports import Clock
 from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
+from .services.moderation import Moderation
 from .services.publishing import Publisher, PublishPolicy
 from .services.sessions import PublishingSessions, SessionPolicy
 from .services.tokens import TokenService
@@ -63,6 +64,7 @@ class Container:
     catalog: DynamoCatalog
     objects: S3ObjectStore
     downloads: Downloads
+    moderation: Moderation
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -137,6 +139,7 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             clock,
             expires=settings.download_url_seconds,
         ),
+        moderation=Moderation(catalog, publisher),
     )
 
 

@@ -65,3 +65,14 @@ class WharfClient:
 
     def revoke_token(self, token_id: str) -> None:
         self._call("DELETE", f"/admin/tokens/{requests.utils.quote(token_id, safe='')}")
+
+    def yank(
+        self, project: str, target: str, reason: str | None, *, yanked: bool
+    ) -> dict[str, Any]:
+        body = {"target": target, "reason": reason, "yanked": yanked}
+        path = f"/admin/projects/{requests.utils.quote(project, safe='')}/yank"
+        return self._call("POST", path, json=body).json()
+
+    def project_status(self, project: str, status: str, reason: str | None) -> dict[str, Any]:
+        path = f"/admin/projects/{requests.utils.quote(project, safe='')}/status"
+        return self._call("PUT", path, json={"status": status, "reason": reason}).json()

@@ -59,6 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help="revoke a token by id")
     _common(revoke, top=False)
     revoke.add_argument("id", metavar="ID")
+
+    for name, text in (("yank", "yank a file or a version (PEP 592)"), ("unyank", "undo a yank")):
+        command = commands.add_parser(name, help=text)
+        _common(command, top=False)
+        command.add_argument("target", metavar="FILE_OR_VERSION")
+        command.add_argument("--project", help="the project (needed when a version is given)")
+        command.add_argument("--reason", help="why (shown to installers)")
+
+    project = commands.add_parser("project", help="project administration")
+    project_commands = project.add_subparsers(
+        dest="project_command", required=True, metavar="ACTION"
+    )
+    status = project_commands.add_parser("status", help="set a project's status (PEP 792)")
+    _common(status, top=False)
+    status.add_argument("name", metavar="NAME")
+    status.add_argument("status", choices=["active", "archived", "deprecated", "quarantined"])
+    status.add_argument("--reason", help="why (shown to installers)")
     return parser
 
 
@@ -132,16 +149,46 @@ def _token_revoke(args: argparse.Namespace) -> None:
         print(f"Revoked token {args.id}.")
 
 
+def _project_of(args: argparse.Namespace) -> str:
+    if args.project:
+        return str(args.project)
+    target = str(args.target)
+    if target.endswith((".whl", ".tar.gz")):
+        return target.split("-", 1)[0]
+    raise UsageError("give --project when yanking a version")
+
+
+def _yank(args: argparse.Namespace, *, yanked: bool) -> None:
+    result = _client(args).yank(_project_of(args), args.target, args.reason, yanked=yanked)
+    if args.json:
+        _print_json(result)
+        return
+    verb = "Yanked" if yanked else "Unyanked"
+    print(f"{verb} {', '.join(result['files'])} of {result['project']}.")
+
+
+def _project_status(args: argparse.Namespace) -> None:
+    result = _client(args).project_status(args.name, args.status, args.reason)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"{result['project']} is now {result['status']}.")
+
+
 _COMMANDS = {
     ("token", "create"): _token_create,
     ("token", "list"): _token_list,
     ("token", "revoke"): _token_revoke,
+    ("yank", None): lambda args: _yank(args, yanked=True),
+    ("unyank", None): lambda args: _yank(args, yanked=False),
+    ("project", "status"): _project_status,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    action = _COMMANDS[(args.command, getattr(args, "token_command", None))]
+    sub = getattr(args, "token_command", None) or getattr(args, "project_command", None)
+    action = _COMMANDS[(args.command, sub)]
     try:
         action(args)
     except (ClientError, UsageError) as error:

@@ -414,3 +414,63 @@ class DynamoCatalog:
             ConsistentRead=True,
         ).get("Item")
         return record if commit else None
+
+    # --- moderation: yanks and project status ----------------------------------------------
+
+    def set_yanked(self, project: str, filenames: Iterable[str], reason: str | None) -> None:
+        """Yank (``reason`` may be "") or unyank (``None``) files of a project."""
+        for name in filenames:
+            key = to_item({PK: f"PROJECT#{project}", SK: f"FILE#{name}"})
+            if reason is None:
+                self._client.update_item(
+                    TableName=self._table, Key=key, UpdateExpression="REMOVE yanked"
+                )
+            else:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="SET yanked = :reason",
+                    ExpressionAttributeValues=to_item({":reason": reason}),
+                )
+
+    def raise_serial(self, project: str, **fields: object) -> int:
+        """Give the project a new serial (and set ``fields``): a change its index must show."""
+        for _ in range(10):
+            serial = self.next_serial()
+            names = {f"#f{i}": name for i, name in enumerate(fields)}
+            values: dict[str, Any] = {":serial": serial, ":active": "active"}
+            sets = ["serial = :serial"]
+            removes = []
+            for i, value in enumerate(fields.values()):
+                if value is None:
+                    removes.append(f"#f{i}")
+                else:
+                    sets.append(f"#f{i} = :f{i}")
+                    values[f":f{i}"] = value
+            expression = (
+                "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+            )
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item(project_key(project)),
+                    UpdateExpression=expression,
+                    ConditionExpression="#state = :active AND serial < :serial",
+                    ExpressionAttributeNames={"#state": "state", **names},
+                    ExpressionAttributeValues=to_item(values),
+                )
+                return serial
+            except ClientError as error:
+                if not condition_failed(error):
+                    raise
+                if (self.project(project) or {}).get("state") != "active":
+                    raise ConflictError(f"{project!r} is not a published project.") from error
+        raise StateChangedError("the project's serial kept moving")
+
+    def set_listed(self, project: str, listed: bool) -> None:
+        """Whether the root index lists the project (quarantined ones are dropped)."""
+        key = to_item({PK: "PROJECTS", SK: project})
+        if listed:
+            self._client.put_item(TableName=self._table, Item=key)
+        else:
+            self._client.delete_item(TableName=self._table, Key=key)

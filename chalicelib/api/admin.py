@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint, Response
+from packaging.utils import canonicalize_name
 from pydantic import ValidationError
 
 from ..domain.clock import rfc3339_seconds, utcnow
@@ -85,3 +86,39 @@ def revoke_token(token_id: str) -> Response:
     _require_admin()
     container().tokens.revoke(token_id)
     return Response(body="", status_code=204)
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and (not isinstance(value, str) or len(value) > 500):
+        raise InvalidRequestError(f"'{name}' must be text of at most 500 characters.")
+    return value
+
+
+@bp.route("/admin/projects/{project}/yank", methods=["POST"], content_types=["*/*"])
+@problem_responses
+def yank(project: str) -> Response:
+    """``{"target": FILE_OR_VERSION, "reason": TEXT?, "yanked": true|false}`` (PEP 592)."""
+    _require_admin()
+    body = json_object(bp.current_request)
+    target = _text(body, "target")
+    if not target:
+        raise InvalidRequestError("'target' (a filename or a version) is required.")
+    yanked = body.get("yanked", True)
+    if not isinstance(yanked, bool):
+        raise InvalidRequestError("'yanked' must be true or false.")
+    files = container().moderation.yank(
+        canonicalize_name(project), target, _text(body, "reason"), yanked=yanked
+    )
+    return _json({"project": canonicalize_name(project), "files": files, "yanked": yanked})
+
+
+@bp.route("/admin/projects/{project}/status", methods=["PUT"], content_types=["*/*"])
+@problem_responses
+def project_status(project: str) -> Response:
+    """``{"status": active|archived|deprecated|quarantined, "reason": TEXT?}`` (PEP 792)."""
+    _require_admin()
+    body = json_object(bp.current_request)
+    status = _text(body, "status") or ""
+    container().moderation.set_status(canonicalize_name(project), status, _text(body, "reason"))
+    return _json({"project": canonicalize_name(project), "status": status})

@@ -1,0 +1,323 @@
+"""Real installers against the local stack: pip, uv and pypi-simple read what wharf published."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.builders import metadata_text, sha256, wheel_bytes
+from tests.e2e.conftest import BIN, run_wharf
+
+pytestmark = pytest.mark.e2e
+V2 = "application/vnd.pypi.upload.v2+json"
+META = {"api-version": "2.0"}
+
+
+class Publisher:
+    def __init__(self, stack, token: str) -> None:
+        self.stack = stack
+        self.token = token
+
+    def call(self, method, url, body=None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if body is not None:
+            headers["Content-Type"] = V2
+            kwargs["json"] = body
+        return requests.request(
+            method, url, auth=("__token__", self.token), headers=headers, timeout=30, **kwargs
+        )
+
+    def wait(self, url, wanted, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.call("GET", url).json()
+            if status["status"] in wanted:
+                return status
+            time.sleep(0.2)
+        raise AssertionError(f"{url} stuck: {status}")
+
+    def stage(self, name, version, files: dict[str, bytes]) -> dict:
+        session = self.call(
+            "POST", f"{self.stack.url}/upload/", {"meta": META, "name": name, "version": version}
+        ).json()
+        for filename, data in files.items():
+            file = self.call(
+                "POST",
+                session["links"]["upload"],
+                {
+                    "meta": META,
+                    "filename": filename,
+                    "size": len(data),
+                    "hashes": {"sha256": sha256(data)},
+                    "mechanism": "http-post-bytes",
+                },
+            ).json()
+            self.call(
+                "POST",
+                file["mechanism"]["file_url"],
+                data=data,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            self.call("POST", file["links"]["complete"], {"meta": META})
+            done = self.wait(file["links"]["file-upload-session"], {"completed", "error"})
+            assert done["status"] == "completed", done
+        return session
+
+    def publish(self, session) -> None:
+        reply = self.call("POST", session["links"]["publish"], {"meta": META})
+        assert reply.status_code == 202, reply.text
+        assert (
+            self.wait(session["links"]["session"], {"published", "error"})["status"] == "published"
+        )
+
+
+def lib_wheel(version: str) -> bytes:
+    return wheel_bytes(
+        "e2e_lib",
+        version,
+        metadata=metadata_text("e2e-lib", version),
+        files={"e2e_lib/__init__.py": f"VERSION = {version!r}\n".encode()},
+    )
+
+
+def app_wheel() -> bytes:
+    return wheel_bytes(
+        "e2e_app",
+        "1.0",
+        metadata=metadata_text("e2e-app", "1.0", requires=["e2e-lib>=1.0"]),
+        files={"e2e_app/__init__.py": b"import e2e_lib\n"},
+    )
+
+
+def buildable_sdist() -> bytes:
+    """A real sdist that pip builds with setuptools."""
+    root = "e2e_src-1.0"
+    files = {
+        f"{root}/pyproject.toml": (
+            b'[build-system]\nrequires = ["setuptools>=70"]\n'
+            b'build-backend = "setuptools.build_meta"\n'
+            b'[project]\nname = "e2e-src"\nversion = "1.0"\n'
+            b'[tool.setuptools]\npackages = ["e2e_src"]\n'
+        ),
+        f"{root}/PKG-INFO": metadata_text("e2e-src", "1.0", metadata_version="2.2").encode(),
+        f"{root}/e2e_src/__init__.py": b"BUILT = True\n",
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def published(stack):
+    created = run_wharf(
+        stack, "token", "create", "--role", "upload", "--project", "e2e-*", "--json"
+    )
+    publisher = Publisher(stack, json.loads(created.stdout)["token"])
+    for version in ("1.0", "1.1"):
+        name = f"e2e_lib-{version}-py3-none-any.whl"
+        publisher.publish(publisher.stage("e2e-lib", version, {name: lib_wheel(version)}))
+    publisher.publish(
+        publisher.stage("e2e-app", "1.0", {"e2e_app-1.0-py3-none-any.whl": app_wheel()})
+    )
+    publisher.publish(publisher.stage("e2e-src", "1.0", {"e2e_src-1.0.tar.gz": buildable_sdist()}))
+    reader = json.loads(run_wharf(stack, "token", "create", "--role", "read", "--json").stdout)
+    return publisher, reader["token"]
+
+
+def index_url(stack, token: str) -> str:
+    host = stack.url.removeprefix("http://")
+    return f"http://__token__:{token}@{host}/simple/"
+
+
+def pip(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PIP_NO_CACHE_DIR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("PIP_INDEX_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pip", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_pip_installs_a_wheel_with_its_dependency(stack, published, tmp_path):
+    _, reader = published
+    target = tmp_path / "site"
+    result = pip(
+        "install",
+        "--index-url",
+        index_url(stack, reader),
+        "--target",
+        str(target),
+        "e2e-app",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (target / "e2e_app" / "__init__.py").exists()
+    assert "1.1" in (target / "e2e_lib" / "__init__.py").read_text()
+
+
+def test_pip_builds_an_sdist_only_project(stack, published, tmp_path):
+    _, reader = published
+    target = tmp_path / "site"
+    result = pip(
+        "install",
+        "--no-build-isolation",
+        "--index-url",
+        index_url(stack, reader),
+        "--target",
+        str(target),
+        "e2e-src",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (target / "e2e_src" / "__init__.py").read_text() == "BUILT = True\n"
+
+
+def test_uv_installs(stack, published, tmp_path):
+    _, reader = published
+    env = {
+        **os.environ,
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "UV_NO_CONFIG": "1",
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
+    result = subprocess.run(
+        [
+            str(BIN / "uv"),
+            "pip",
+            "install",
+            "--python",
+            sys.executable,
+            "--index-url",
+            index_url(stack, reader),
+            "--target",
+            str(tmp_path / "site"),
+            "e2e-app",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "e2e_lib" / "__init__.py").exists()
+
+
+def test_pip_resolves_from_metadata_not_the_wheel(stack, published, tmp_path):
+    _, reader = published
+    seen = len(stack.log())
+    result = pip(
+        "install",
+        "--dry-run",
+        "--no-deps",
+        "--index-url",
+        index_url(stack, reader),
+        "e2e-lib==1.1",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    paths = [
+        json.loads(line).get("request_path", "")
+        for line in stack.log()[seen:].splitlines()
+        if line.startswith("{") and "request_path" in line
+    ]
+    assert "/files/e2e-lib/e2e_lib-1.1-py3-none-any.whl.metadata" in paths
+    assert "/files/e2e-lib/e2e_lib-1.1-py3-none-any.whl" not in paths
+
+
+def test_staged_release_only_from_the_stage_url(stack, published, tmp_path):
+    publisher, reader = published
+    session = publisher.stage("e2e-lib", "2.0", {"e2e_lib-2.0-py3-none-any.whl": lib_wheel("2.0")})
+    main_only = pip(
+        "download",
+        "--no-deps",
+        "-d",
+        str(tmp_path / "a"),
+        "--index-url",
+        index_url(stack, reader),
+        "e2e-lib==2.0",
+        cwd=tmp_path,
+    )
+    assert main_only.returncode != 0
+    with_stage = pip(
+        "download",
+        "--no-deps",
+        "-d",
+        str(tmp_path / "b"),
+        "--index-url",
+        index_url(stack, reader),
+        "--extra-index-url",
+        session["links"]["stage"],
+        "e2e-lib==2.0",
+        cwd=tmp_path,
+    )
+    assert with_stage.returncode == 0, with_stage.stdout + with_stage.stderr
+    assert (tmp_path / "b" / "e2e_lib-2.0-py3-none-any.whl").exists()
+    publisher.call("DELETE", session["links"]["session"])
+
+
+def test_pip_skips_a_yanked_release_unless_pinned(stack, published, tmp_path):
+    _, reader = published
+    yanked = run_wharf(stack, "yank", "1.1", "--project", "e2e-lib", "--reason", "broken")
+    assert yanked.returncode == 0, yanked.stderr
+    try:
+        loose = pip(
+            "download",
+            "--no-deps",
+            "-d",
+            str(tmp_path / "a"),
+            "--index-url",
+            index_url(stack, reader),
+            "e2e-lib",
+            cwd=tmp_path,
+        )
+        assert loose.returncode == 0, loose.stderr
+        assert (tmp_path / "a" / "e2e_lib-1.0-py3-none-any.whl").exists()
+        pinned = pip(
+            "download",
+            "--no-deps",
+            "-d",
+            str(tmp_path / "b"),
+            "--index-url",
+            index_url(stack, reader),
+            "e2e-lib==1.1",
+            cwd=tmp_path,
+        )
+        assert pinned.returncode == 0, pinned.stderr
+        assert (tmp_path / "b" / "e2e_lib-1.1-py3-none-any.whl").exists()
+    finally:
+        run_wharf(stack, "unyank", "1.1", "--project", "e2e-lib")
+
+
+def test_pypi_simple_parses_both_forms(stack, published):
+    from pypi_simple import ACCEPT_HTML_ONLY, ACCEPT_JSON_ONLY, PyPISimple
+
+    _, reader = published
+    for accept in (ACCEPT_JSON_ONLY, ACCEPT_HTML_ONLY):
+        with PyPISimple(
+            f"{stack.url}/simple/", auth=("__token__", reader), accept=accept
+        ) as client:
+            index = client.get_index_page()
+            assert "e2e-lib" in index.projects
+            page = client.get_project_page("e2e-lib")
+            names = {p.filename for p in page.packages}
+            assert "e2e_lib-1.0-py3-none-any.whl" in names
+            package = next(p for p in page.packages if p.filename == "e2e_lib-1.0-py3-none-any.whl")
+            assert len(package.digests["sha256"]) == 64
+            assert package.has_metadata
