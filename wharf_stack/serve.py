@@ -117,9 +117,12 @@ def main() -> int:
 
     # Scheduled handlers run far more often than in AWS, so local expiry is visible.
     period = float(os.environ.get("WHARF_SCHEDULE_SECONDS", "5"))
+    # Several pollers, as Lambda runs several invocations of a handler at once.
+    pollers = int(os.environ.get("WHARF_WORKERS", "4"))
     workers: list[Any] = [
         QueueWorker(sqs, resources.queue_url, resources.queue_arn, handler, region=REGION)
         for handler in _event_handlers(app_module, resources.queue_arn)
+        for _ in range(pollers)
     ]
     workers += [
         ScheduleRunner(name, handler, period=period, region=REGION)

@@ -33,7 +33,7 @@ class QueueWorker(threading.Thread):
         retry_delay: int = 1,
         wait_seconds: int = 1,
     ) -> None:
-        super().__init__(name="wharf-sqs-worker", daemon=True)
+        super().__init__(daemon=True)
         self._sqs = sqs
         self._queue_url = queue_url
         self._queue_arn = queue_arn
