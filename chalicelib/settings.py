@@ -39,6 +39,9 @@ class Settings(BaseModel):
     # (base64 included), so bodies above this go by the multipart mechanism.
     inline_limit_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
     max_file_bytes: int = Field(default=50 * 1024**3, ge=1)
+    # Presigned part URLs of the multipart mechanism live this long (renewable).
+    part_url_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    default_part_size: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
     retry_after_seconds: int = Field(default=1, ge=1)
     allow_local_versions: bool = False
     # Validation caps (docs/validation.md).
@@ -69,6 +72,8 @@ _ENV_NAMES = {
     "session_retention_seconds": "WHARF_SESSION_RETENTION_SECONDS",
     "inline_limit_bytes": "WHARF_INLINE_LIMIT_BYTES",
     "max_file_bytes": "WHARF_MAX_FILE_BYTES",
+    "part_url_seconds": "WHARF_PART_URL_SECONDS",
+    "default_part_size": "WHARF_DEFAULT_PART_SIZE",
     "retry_after_seconds": "WHARF_RETRY_AFTER_SECONDS",
     "allow_local_versions": "WHARF_ALLOW_LOCAL_VERSIONS",
     "max_archive_members": "WHARF_MAX_ARCHIVE_MEMBERS",

@@ -124,7 +124,10 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             staging,
             clock,
             UploadPolicy(
-                inline_limit=settings.inline_limit_bytes, max_file_bytes=settings.max_file_bytes
+                inline_limit=settings.inline_limit_bytes,
+                max_file_bytes=settings.max_file_bytes,
+                part_url_seconds=settings.part_url_seconds,
+                default_part_size=settings.default_part_size,
             ),
         ),
         validator=Validator(session_store, staging, clock, limits_of(settings)),

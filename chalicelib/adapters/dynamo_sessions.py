@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -100,6 +101,7 @@ _FILE_FIELDS = (
     "metadata_key",
     "metadata_sha256",
     "requires_python",
+    "part_size",
 )
 
 
@@ -139,8 +141,15 @@ def _file(item: dict[str, Any]) -> FileRecord:
         digests=dict(data.get("digests", {})),
         processing_since=data.get("processing_since"),
         completed_at=data.get("completed_at"),
-        **{name: data.get(name) for name in _FILE_FIELDS},
+        received_parts=int(data.get("received_parts", 0)),
+        received_bytes=int(data.get("received_bytes", 0)),
+        **{name: _plain(data.get(name)) for name in _FILE_FIELDS},
     )
+
+
+def _plain(value: object) -> object:
+    """DynamoDB numbers come back as Decimal."""
+    return int(value) if isinstance(value, Decimal) else value
 
 
 def _reasons(error: ClientError) -> list[str]:
@@ -452,6 +461,9 @@ class DynamoSessionStore:
             raise
         return _file(response["Attributes"])
 
+    def record_progress(self, record: FileRecord, parts: int, size: int) -> None:
+        record_progress(self._client, self._table, record, parts, size)
+
     def cancel_file(self, session: SessionRecord, record: FileRecord, *, at: datetime) -> None:
         actions = [
             self._editable_session_bump(session.token),
@@ -529,3 +541,19 @@ class DynamoSessionStore:
 
 def _release_of(session: SessionRecord) -> str:
     return release_key(Version(session.version))
+
+
+def record_progress(client: Any, table: str, record: FileRecord, parts: int, size: int) -> None:
+    """Note the parts S3 holds on a pending file, so its status shows upload progress."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=to_item(file_key(record.session_token, record.file_id)),
+            UpdateExpression="SET received_parts = :p, received_bytes = :b",
+            ConditionExpression="#status = :pending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_item({":p": parts, ":b": size, ":pending": "pending"}),
+        )
+    except ClientError as error:
+        if not condition_failed(error):
+            raise

@@ -23,11 +23,24 @@ class S3Staging:
         self._client = client
         self._bucket = bucket
 
-    def start_upload(self, key: str) -> str:
-        response = self._client.create_multipart_upload(
-            Bucket=self._bucket, Key=key, ChecksumAlgorithm="SHA256"
-        )
+    def start_upload(self, key: str, *, checksums: bool = True) -> str:
+        extra = {"ChecksumAlgorithm": "SHA256"} if checksums else {}
+        response = self._client.create_multipart_upload(Bucket=self._bucket, Key=key, **extra)
         return str(response["UploadId"])
+
+    def presign_part(self, key: str, upload_id: str, number: int, expires: int) -> str:
+        return str(
+            self._client.generate_presigned_url(
+                "upload_part",
+                Params={
+                    "Bucket": self._bucket,
+                    "Key": key,
+                    "UploadId": upload_id,
+                    "PartNumber": number,
+                },
+                ExpiresIn=expires,
+            )
+        )
 
     def put_part(self, key: str, upload_id: str, number: int, body: bytes) -> None:
         checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()

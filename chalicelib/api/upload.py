@@ -9,6 +9,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from ..domain.errors import (
+    InvalidRequestError,
     MethodNotAllowedError,
     NotFoundError,
     PermissionDeniedError,
@@ -24,6 +25,7 @@ from .upload_http import (
     extend_seconds,
     file_body,
     file_url,
+    parts_body,
     session_body,
     session_url,
     upload_json,
@@ -120,6 +122,8 @@ def create_file(token: str) -> Response:
     _only("POST")
     principal, base = _caller()
     body = upload_json(bp.current_request)
+    wharf_meta = body["meta"].get("_wharf")
+    hint = wharf_meta.get("part-size") if isinstance(wharf_meta, dict) else None
     view = container().files.create(
         principal,
         token,
@@ -127,6 +131,7 @@ def create_file(token: str) -> Response:
         size=body.get("size"),
         hashes=body.get("hashes"),
         mechanism=body.get("mechanism"),
+        part_size_hint=hint,
     )
     location = file_url(base, token, view.file.file_id)
     return upload_response(file_body(view, base), 202, {"Location": location, **_retry_after()})
@@ -179,6 +184,28 @@ def file_bytes(token: str, file_id: str) -> Response:
     body = request.raw_body or b""
     container().files.receive_bytes(principal, token, file_id, body, content_type)
     return upload_response(None, 204)
+
+
+@bp.route("/upload/{token}/files/{file_id}/parts", methods=ALL_METHODS, content_types=ANY_CONTENT)
+@upload_problems
+def file_parts(token: str, file_id: str) -> Response:
+    """The multipart mechanism: parts S3 holds, and presigned URLs for the parts asked for
+    (``{"parts": [numbers]}``, at most 1000 a request)."""
+    method = _only("GET", "POST")
+    principal, _ = _caller()
+    wanted: list[int] = []
+    if method == "POST":
+        body = upload_json(bp.current_request)
+        raw = body.get("parts", [])
+        valid = isinstance(raw, list) and len(raw) <= 1000
+        if not valid or not all(isinstance(n, int) and not isinstance(n, bool) for n in raw):
+            raise InvalidRequestError(
+                "'parts' must be a list of at most 1000 part numbers.",
+                errors=[{"source": "parts", "message": "list of integers"}],
+            )
+        wanted = sorted(set(raw))
+    view = container().files.parts(principal, token, file_id, wanted)
+    return upload_response(parts_body(view), 200)
 
 
 @bp.route("/upload/{token}/{rest}", methods=ALL_METHODS, content_types=ANY_CONTENT)

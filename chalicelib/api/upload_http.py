@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
+from ..domain import multipart
 from ..domain.clock import rfc3339_seconds, utcnow
 from ..domain.errors import (
     InvalidRequestError,
@@ -16,7 +17,7 @@ from ..domain.errors import (
     UnsupportedMediaTypeError,
 )
 from ..domain.sessions import API_VERSION, HTTP_POST_BYTES, UPLOAD_MEDIA_TYPE, FileStatus
-from ..services.file_uploads import MECHANISMS, FileView
+from ..services.file_uploads import MECHANISMS, FileView, PartsView
 from ..services.sessions import SessionView
 from ..settings import Settings
 from .problems import problem_responses_with
@@ -124,6 +125,16 @@ def stage_url(base: str, token: str) -> str:
     return f"{base}/stage/{token}/"
 
 
+def parts_body(view: PartsView) -> dict[str, Any]:
+    return {
+        "part_size": view.file.part_size,
+        "part_count": multipart.part_count(view.file.size, view.file.part_size or 1),
+        "parts": [{"number": n, "size": size, "etag": etag} for n, size, etag in view.held],
+        "urls": {str(n): url for n, url in sorted(view.urls.items())},
+        "urls-expire-at": rfc3339_seconds(view.urls_expire_at),
+    }
+
+
 def session_body(view: SessionView, base: str) -> dict[str, Any]:
     session = view.session
     now = utcnow()
@@ -161,6 +172,16 @@ def file_body(view: FileView, base: str) -> dict[str, Any]:
     mechanism: dict[str, Any] = {"identifier": record.mechanism}
     if record.mechanism == HTTP_POST_BYTES:
         mechanism["file_url"] = f"{root}/bytes"
+    elif record.mechanism == multipart.MECHANISM and record.part_size:
+        mechanism.update(
+            {
+                "parts_url": f"{root}/parts",
+                "part_size": record.part_size,
+                "part_count": multipart.part_count(record.size, record.part_size),
+                "received_parts": record.received_parts,
+                "received_bytes": record.received_bytes,
+            }
+        )
     return {
         "links": {
             "file-upload-session": root,

@@ -83,6 +83,9 @@ class SessionStore(Protocol):
     ) -> FileRecord:
         """Change a file's status and fields; ``StateChangedError`` unless it is in ``expected``."""
 
+    def record_progress(self, record: FileRecord, parts: int, size: int) -> None:
+        """Note how many parts and bytes S3 holds for a pending file."""
+
     def cancel_file(self, session: SessionRecord, record: FileRecord, *, at: datetime) -> None:
         """Cancel a file and free its filename in the session; ``StateChangedError`` if it moved
         to ``processing`` or the session stopped accepting changes."""
@@ -91,8 +94,11 @@ class SessionStore(Protocol):
 class StagingStorage(Protocol):
     """S3 multipart uploads under the staging prefix, and what validation reads and writes."""
 
-    def start_upload(self, key: str) -> str:
-        """Open a multipart upload at ``key``; returns its upload id."""
+    def start_upload(self, key: str, *, checksums: bool = True) -> str:
+        """Open a multipart upload at ``key`` (parts with SHA-256 checksums); its upload id."""
+
+    def presign_part(self, key: str, upload_id: str, number: int, expires: int) -> str:
+        """A URL that lets its holder PUT one part, for ``expires`` seconds."""
 
     def put_part(self, key: str, upload_id: str, number: int, body: bytes) -> None:
         """Upload one part (replacing any part with that number)."""

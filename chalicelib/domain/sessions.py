@@ -150,6 +150,9 @@ class FileRecord(BaseModel):
     requires_python: str | None = None
     processing_since: datetime | None = None
     completed_at: datetime | None = None
+    part_size: int | None = None  # the multipart mechanism's
+    received_parts: int = 0
+    received_bytes: int = 0
 
     def effective_status(self, session: SessionRecord, now: datetime) -> FileStatus:
         """Every file of a canceled (or expired) session is canceled."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from packaging.version import Version
 
+from ..domain import multipart
 from ..domain.errors import (
     ConflictError,
     InvalidRequestError,
@@ -32,13 +34,24 @@ from ..domain.tokens import Principal
 from ..observability import logger
 from .sessions import PublishingSessions
 
-MECHANISMS = (HTTP_POST_BYTES,)
+# Preferred first: large files should never pass through Lambda.
+MECHANISMS = (multipart.MECHANISM, HTTP_POST_BYTES)
 
 
 @dataclass(frozen=True)
 class UploadPolicy:
     inline_limit: int
     max_file_bytes: int
+    part_url_seconds: int = 900
+    default_part_size: int = multipart.DEFAULT_PART
+
+
+@dataclass(frozen=True)
+class PartsView:
+    file: FileRecord
+    held: list[tuple[int, int, str]]
+    urls: dict[int, str]
+    urls_expire_at: datetime
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class FileUploads:
         size: object,
         hashes: object,
         mechanism: object,
+        part_size_hint: object = None,
     ) -> FileView:
         """Start a file upload session; every problem with the request is reported at once."""
         session = self._sessions.load_live(principal, token)
@@ -116,7 +130,13 @@ class FileUploads:
             )
         file_id = new_file_id()
         key = staged_key(token, file_id, filename)
-        upload_id = self._staging.start_upload(key)
+        part_size = None
+        if mechanism == multipart.MECHANISM:
+            part_size = multipart.choose_part_size(
+                size, part_size_hint, self._policy.default_part_size
+            )
+        # Presigned parts carry no checksum header; S3 verifies http-post-bytes' single part.
+        upload_id = self._staging.start_upload(key, checksums=mechanism == HTTP_POST_BYTES)
         record = FileRecord(
             session_token=token,
             file_id=file_id,
@@ -128,6 +148,7 @@ class FileUploads:
             created_at=self._clock(),
             staged_key=key,
             upload_id=upload_id,
+            part_size=part_size,
         )
         try:
             self._store.add_file(session, record)
@@ -182,14 +203,16 @@ class FileUploads:
         assert record.upload_id
         parts = self._staging.parts(record.staged_key, record.upload_id)
         received = sum(size for _, size, _ in parts)
-        problem = None
+        problems = []
         if not parts:
-            problem = "no bytes were uploaded before completion"
-        elif received != record.size:
-            problem = f"{received} bytes were uploaded, but {record.size} were declared"
-        if problem:
-            self._fail(record, [problem])
-            raise InvalidRequestError(f"The upload cannot be completed: {problem}.")
+            problems.append("no bytes were uploaded before completion")
+        elif record.part_size:
+            problems += multipart.part_problems(parts, record.size, record.part_size)
+        if parts and not problems and received != record.size:
+            problems.append(f"{received} bytes were uploaded, but {record.size} were declared")
+        if problems:
+            self._fail(record, problems)
+            raise InvalidRequestError(f"The upload cannot be completed: {'; '.join(problems)}.")
         try:
             processing = self._store.set_file_status(
                 record, FileStatus.PROCESSING, expected=[FileStatus.PENDING], at=self._clock()
@@ -200,6 +223,38 @@ class FileUploads:
         self._staging.finish_upload(record.staged_key, record.upload_id)
         logger.info("file upload completed", extra={"file": record.file_id, "bytes": received})
         return FileView(current.session, processing, processing.status)
+
+    def parts(self, principal: Principal, token: str, file_id: str, wanted: list[int]) -> PartsView:
+        """The parts S3 already holds (to resume from) and presigned PUT URLs for ``wanted``.
+
+        URLs live ``part_url_seconds``; asking again renews them. Authorised on every call.
+        """
+        current = self._live(principal, token, file_id)
+        record = current.file
+        if record.mechanism != multipart.MECHANISM or not record.part_size:
+            raise ConflictError(f"This file is uploaded with {record.mechanism}.")
+        self._require_pending(current)
+        count = multipart.part_count(record.size, record.part_size)
+        bad = [n for n in wanted if not 1 <= n <= count]
+        if bad:
+            raise InvalidRequestError(
+                f"Part numbers run from 1 to {count}; got {', '.join(map(str, bad[:10]))}.",
+                errors=[{"source": "parts", "message": "part number out of range"}],
+            )
+        assert record.upload_id
+        held = self._staging.parts(record.staged_key, record.upload_id)
+        self._store.record_progress(record, len(held), sum(size for _, size, _ in held))
+        expires = self._policy.part_url_seconds
+        urls = {
+            n: self._staging.presign_part(record.staged_key, record.upload_id, n, expires)
+            for n in wanted
+        }
+        return PartsView(
+            file=record,
+            held=held,
+            urls=urls,
+            urls_expire_at=self._clock() + timedelta(seconds=expires),
+        )
 
     def cancel(self, principal: Principal, token: str, file_id: str) -> None:
         current = self.view(principal, token, file_id)

@@ -24,7 +24,7 @@ def test_create_session(uploader):
     assert body["meta"] == META
     assert set(body["links"]) == {"stage", "upload", "session", "publish", "extend"}
     assert created.headers["Location"] == body["links"]["session"]
-    assert body["mechanisms"][0] == "http-post-bytes"
+    assert body["mechanisms"] == ["vnd-wharf-s3multipart-presigned-v1", "http-post-bytes"]
     assert len(body["session-token"]) >= 22
     assert body["session-token"] in body["links"]["stage"]
     assert RFC3339_Z.match(body["expires-at"])
