@@ -40,7 +40,7 @@ class Settings(BaseModel):
     inline_limit_bytes: int = Field(default=4 * 1024 * 1024, ge=1)
     max_file_bytes: int = Field(default=50 * 1024**3, ge=1)
     # Presigned part URLs of the multipart mechanism live this long (renewable).
-    part_url_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    part_url_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     default_part_size: int = Field(default=16 * 1024**2, ge=5 * 1024**2)
     retry_after_seconds: int = Field(default=1, ge=1)
     allow_local_versions: bool = False
@@ -99,8 +99,3 @@ def get_settings() -> Settings:
     """The process's settings, read once."""
     return settings_from(os.environ)
 
-
-def env_for(settings: Settings) -> dict[str, str]:
-    """The environment variables that reproduce ``settings`` (used by the local stack)."""
-    data = settings.model_dump()
-    return {name: str(data[field]) for field, name in _ENV_NAMES.items() if data[field] is not None}

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import upload_command
 from .client import ClientError, WharfClient
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("target", metavar="FILE_OR_VERSION")
         command.add_argument("--project", help="the project (needed when a version is given)")
         command.add_argument("--reason", help="why (shown to installers)")
+
+    upload_command.add_commands(commands, _common)
 
     project = commands.add_parser("project", help="project administration")
     project_commands = project.add_subparsers(
@@ -187,13 +190,18 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    sub = getattr(args, "token_command", None) or getattr(args, "project_command", None)
-    action = _COMMANDS[(args.command, sub)]
     try:
-        action(args)
+        if args.command == "upload":
+            return upload_command.upload(args)
+        if args.command == "session":
+            return upload_command.session(args)
+        sub = getattr(args, "token_command", None) or getattr(args, "project_command", None)
+        _COMMANDS[(args.command, sub)](args)
     except (ClientError, UsageError) as error:
         print(f"wharf: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 

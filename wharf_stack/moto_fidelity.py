@@ -90,3 +90,33 @@ def apply() -> None:
     serialize_dynamodb_requests()
     complete_s3_notifications()
     serialize_conditional_s3_writes()
+
+
+def presigned_expiry(app: Any) -> Any:
+    """WSGI middleware: refuse a presigned request past its X-Amz-Expires, as S3 does.
+
+    moto accepts presigned URLs forever, so a client's recovery from a stale URL could
+    never be exercised against it.
+    """
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import parse_qs
+
+    def middleware(environ: dict[str, Any], start_response: Any) -> Any:
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        signed_at = query.get("X-Amz-Date", [None])[0]
+        lifetime = query.get("X-Amz-Expires", [None])[0]
+        if signed_at and lifetime:
+            issued = datetime.strptime(signed_at, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            if datetime.now(UTC) > issued + timedelta(seconds=int(lifetime)):
+                body = (
+                    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                    b"<Message>Request has expired</Message></Error>"
+                )
+                start_response(
+                    "403 Forbidden",
+                    [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
+        return app(environ, start_response)
+
+    return middleware

@@ -61,6 +61,30 @@ def _event_handlers(app_module: Any, queue_arn: str) -> list[Any]:
     ]
 
 
+def _moto_server(**kwargs: Any) -> Any:
+    """moto's threaded server, with presigned URLs that expire as on S3."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from .moto_fidelity import presigned_expiry
+
+    class Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = presigned_expiry(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server(**kwargs)
+
+
 def main() -> int:
     port = int(os.environ.get("WHARF_PORT", "8000"))
     host = "127.0.0.1"
@@ -68,13 +92,12 @@ def main() -> int:
 
     # moto's and chalice's per-request access lines would drown the app's own log.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from moto.server import ThreadedMotoServer
 
     from . import moto_fidelity
 
     moto_fidelity.apply()
 
-    moto = ThreadedMotoServer(
+    moto = _moto_server(
         ip_address=host, port=int(os.environ.get("WHARF_MOTO_PORT", "0")), verbose=False
     )
     moto.start()
@@ -91,16 +114,11 @@ def main() -> int:
         session.client("s3"), session.client("dynamodb"), sqs, prefix="wharf-local"
     )
 
-    from chalicelib.settings import Settings, env_for
-
+    # Only the resource names: every other WHARF_* setting the user exported stays theirs.
     os.environ.update(
-        env_for(
-            Settings(
-                table_name=resources.table,
-                bucket_name=resources.bucket,
-                queue_arn=resources.queue_arn,
-            )
-        )
+        WHARF_TABLE_NAME=resources.table,
+        WHARF_BUCKET_NAME=resources.bucket,
+        WHARF_QUEUE_ARN=resources.queue_arn,
     )
     sys.path.insert(0, str(PROJECT_DIR))
     app_module = importlib.import_module("app")

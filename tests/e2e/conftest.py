@@ -57,12 +57,15 @@ class Stack:
         return self.process.returncode
 
 
-def start_stack(tmp: Path, *, admin_token: str | None) -> Stack:
+def start_stack(
+    tmp: Path, *, admin_token: str | None, extra_env: dict[str, str] | None = None
+) -> Stack:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WHARF_"))}
     env.update(WHARF_PORT=str(port), WHARF_STATE_DIR=str(tmp / "state"), PYTHONUNBUFFERED="1")
     if admin_token:
         env["WHARF_ADMIN_TOKEN"] = admin_token
+    env.update(extra_env or {})
     log_path = tmp / "stack.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

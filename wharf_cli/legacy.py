@@ -1,0 +1,61 @@
+"""The legacy upload API (what twine speaks), for servers without Upload 2.0."""
+
+from __future__ import annotations
+
+import requests
+
+from .client import ClientError
+from .dists import Dist, core_metadata
+
+
+def _pyversion(dist: Dist) -> str:
+    if dist.filetype == "sdist":
+        return "source"
+    return dist.filename.removesuffix(".whl").split("-")[-3]
+
+
+def upload(url: str, auth: tuple[str, str], dist: Dist, *, timeout: float = 300) -> None:
+    """POST one file as ``multipart/form-data`` with ``:action=file_upload``, as twine does.
+
+    ``url`` is tried as given; a wharf base URL gets ``/legacy/``.
+    """
+    fields = core_metadata(dist)
+    data: list[tuple[str, str]] = [
+        (":action", "file_upload"),
+        ("protocol_version", "1"),
+        ("name", dist.project),
+        ("version", dist.version),
+        ("filetype", dist.filetype),
+        ("pyversion", _pyversion(dist)),
+        ("metadata_version", fields.get("metadata_version", ["2.1"])[0]),
+        ("sha256_digest", dist.sha256),
+        ("md5_digest", dist.md5),
+        ("blake2_256_digest", dist.blake2_256),
+    ]
+    for key in ("summary", "requires_python", "requires_dist", "description", "license"):
+        for value in fields.get(key, []):
+            data.append((key, value))
+    candidates = [url.rstrip("/") + "/legacy/", url.rstrip("/") + "/"]
+    last = None
+    for candidate in candidates:
+        with dist.path.open("rb") as handle:
+            try:
+                response = requests.post(
+                    candidate,
+                    data=data,
+                    files={"content": (dist.filename, handle, "application/octet-stream")},
+                    auth=auth,
+                    timeout=timeout,
+                )
+            except requests.RequestException as error:
+                raise ClientError(f"cannot reach {candidate}: {type(error).__name__}") from None
+        if response.status_code in (404, 405) and candidate != candidates[-1]:
+            last = response
+            continue
+        if response.status_code >= 400:
+            reason = response.reason or ""
+            text = (response.text or "").strip().splitlines()
+            detail = text[0][:200] if text else ""
+            raise ClientError(f"HTTP {response.status_code} {reason}: {detail}".rstrip(": "))
+        return
+    raise ClientError(f"no legacy upload endpoint at {url} ({last.status_code if last else '?'})")
