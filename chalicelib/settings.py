@@ -98,4 +98,3 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return settings_from(os.environ)
-
