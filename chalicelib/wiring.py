@@ -21,6 +21,7 @@ from .domain.ports import Clock
 from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
+from .services.legacy import LegacyUploads
 from .services.moderation import Moderation
 from .services.publishing import Publisher, PublishPolicy
 from .services.sessions import PublishingSessions, SessionPolicy
@@ -65,6 +66,7 @@ class Container:
     objects: S3ObjectStore
     downloads: Downloads
     moderation: Moderation
+    legacy: LegacyUploads
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -143,6 +145,18 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             expires=settings.download_url_seconds,
         ),
         moderation=Moderation(catalog, publisher),
+        legacy=LegacyUploads(
+            sessions,
+            session_store,
+            catalog,
+            staging,
+            objects,
+            publisher,
+            clock,
+            inline_limit=settings.inline_limit_bytes,
+            limits=limits_of(settings),
+            retention=timedelta(seconds=settings.session_retention_seconds),
+        ),
     )
 
 

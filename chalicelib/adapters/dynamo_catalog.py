@@ -255,6 +255,7 @@ class DynamoCatalog:
         *,
         keep_until: datetime,
         has_files: bool,
+        session: bool = True,
     ) -> None:
         """Make the release visible in one transaction: session published, commit recorded,
         project serial raised (never lowered), project listed. ``StateChangedError`` if a
@@ -311,6 +312,9 @@ class DynamoCatalog:
                 }
             },
         ]
+        if not session:
+            # A one-file legacy release has no session to finish nor release to unlock.
+            actions = actions[2:]
         if has_files:
             actions.append(
                 {
@@ -474,3 +478,32 @@ class DynamoCatalog:
             self._client.put_item(TableName=self._table, Item=key)
         else:
             self._client.delete_item(TableName=self._table, Key=key)
+
+    def reserve_one(
+        self, filename: str, holder: str, project: str, version: str, sha256: str, at: datetime
+    ) -> dict[str, Any] | None:
+        """Reserve one filename for ``holder``; ``None`` on success, else the existing record."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {
+                        **filename_key(filename),
+                        "session": holder,
+                        "project": project,
+                        "version": version,
+                        "sha256": sha256,
+                        "reserved_at": iso(at),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PK},
+            )
+            return None
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+        item = self._client.get_item(
+            TableName=self._table, Key=to_item(filename_key(filename)), ConsistentRead=True
+        ).get("Item")
+        return from_item(item) if item else {}

@@ -25,6 +25,7 @@ from ..domain.ports import Clock
 from ..domain.session_ports import SessionStore, StagingStorage
 from ..domain.sessions import (
     HTTP_POST_BYTES,
+    CreatedVia,
     FileRecord,
     FileStatus,
     SessionRecord,
@@ -90,6 +91,11 @@ class FileUploads:
         """Start a file upload session; every problem with the request is reported at once."""
         session = self._sessions.load_live(principal, token)
         session.require_editable(self._clock())
+        if session.created_via is CreatedVia.LEGACY:
+            raise ConflictError(
+                "This session was created by a legacy upload; add files to it with legacy "
+                "uploads (staged=true), not Upload 2.0 (creation paths are not mixed)."
+            )
         problems: list[dict[str, str]] = []
         if not isinstance(filename, str):
             problems.append({"source": "filename", "message": "must be a string"})

@@ -16,6 +16,7 @@ from ..domain.layout import STAGING_METADATA_PREFIX, STAGING_PREFIX
 from ..domain.ports import Clock
 from ..domain.session_ports import ProjectState, SessionStore, StagingStorage
 from ..domain.sessions import (
+    CreatedVia,
     FileRecord,
     SessionRecord,
     SessionStatus,
@@ -53,7 +54,14 @@ class PublishingSessions:
         self._clock = clock
         self._policy = policy
 
-    def create(self, principal: Principal, name: object, version: object) -> SessionRecord:
+    def create(
+        self,
+        principal: Principal,
+        name: object,
+        version: object,
+        *,
+        created_via: CreatedVia = CreatedVia.UPLOAD_2,
+    ) -> SessionRecord:
         """Open a session for one release.
 
         403 comes before anything else is revealed; a release that already has a
@@ -76,6 +84,7 @@ class PublishingSessions:
                 expires_at=now + self._policy.lifetime,
                 max_expires_at=now + self._policy.max_lifetime,
                 created_by=principal.token_id,
+                created_via=created_via,
                 reserves_project=state is not ProjectState.ACTIVE,
             )
             try:

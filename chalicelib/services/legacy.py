@@ -1,0 +1,334 @@
+"""The legacy upload API (twine, `uv publish`): one file, validated at once, then published
+as a one-file release (or staged, PEP 694 amendment) through the same reservation rules."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ..adapters.dynamo_catalog import DynamoCatalog
+from ..adapters.s3_objects import S3ObjectStore
+from ..domain.clock import iso
+from ..domain.errors import (
+    ConflictError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    StateChangedError,
+)
+from ..domain.filenames import DistKind, FilenameError, parse_filename
+from ..domain.index import FileEntry
+from ..domain.inspection.limits import Limits
+from ..domain.inspection.verdict import Verdict, validate_distribution
+from ..domain.layout import published_key, staged_key, staged_metadata_key
+from ..domain.ports import Clock
+from ..domain.session_ports import SessionStore, StagingStorage
+from ..domain.sessions import (
+    HTTP_POST_BYTES,
+    CreatedVia,
+    FileRecord,
+    FileStatus,
+    SessionRecord,
+    new_file_id,
+    release_key,
+)
+from ..domain.tokens import Principal
+from ..observability import logger
+from .publishing import Publisher
+from .sessions import PublishingSessions, SessionView
+
+
+class FileExistsError_(InvalidRequestError):
+    """PyPI answers 400 "File already exists" for a filename taken by other bytes."""
+
+
+@dataclass(frozen=True)
+class LegacyUpload:
+    fields: dict[str, list[str]]
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class LegacyResult:
+    published: bool
+    unchanged: bool = False
+    staged: SessionView | None = None
+
+
+class _Bytes:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    @property
+    def size(self) -> int:
+        return len(self._data)
+
+    def stream(self):
+        import io
+
+        return io.BytesIO(self._data)
+
+    random_access = stream
+
+
+def _one(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name) or []
+    return values[0] if values else None
+
+
+class LegacyUploads:
+    def __init__(
+        self,
+        sessions: PublishingSessions,
+        store: SessionStore,
+        catalog: DynamoCatalog,
+        staging: StagingStorage,
+        objects: S3ObjectStore,
+        publisher: Publisher,
+        clock: Clock,
+        *,
+        inline_limit: int,
+        limits: Limits,
+        retention: timedelta,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._catalog = catalog
+        self._staging = staging
+        self._objects = objects
+        self._publisher = publisher
+        self._clock = clock
+        self._inline_limit = inline_limit
+        self._limits = limits
+        self._retention = retention
+
+    def upload(self, principal: Principal, upload: LegacyUpload) -> LegacyResult:
+        fields = upload.fields
+        if _one(fields, ":action") != "file_upload":
+            raise InvalidRequestError("Unsupported :action; only file_upload is accepted.")
+        if _one(fields, "protocol_version") not in (None, "1"):
+            raise InvalidRequestError("Unsupported protocol_version; use 1.")
+        if len(upload.content) > self._inline_limit:
+            raise PayloadTooLargeError(
+                f"The file is {len(upload.content)} bytes; the legacy API takes at most "
+                f"{self._inline_limit}. Use `wharf upload`, which sends large files straight "
+                "to storage."
+            )
+        try:
+            dist = parse_filename(upload.filename)
+        except FilenameError as error:
+            raise InvalidRequestError(f"Invalid distribution file: {error}") from None
+        if not principal.can_upload(dist.project):
+            raise PermissionDeniedError(f"This token may not upload to {dist.project!r}.")
+        self._check_form(fields, dist.project, dist.version)
+        sha256 = hashlib.sha256(upload.content).hexdigest()
+        self._check_digests(fields, upload.content, sha256)
+        if (_one(fields, "staged") or "").lower() == "true":
+            return self._stage(principal, upload, dist.project, dist.version)
+        existing = self._catalog.reserve_one(
+            upload.filename,
+            f"legacy:{sha256}",
+            dist.project,
+            str(dist.version),
+            sha256,
+            self._clock(),
+        )
+        if existing is not None:
+            same = existing.get("sha256") == sha256 and existing.get("session", "").startswith(
+                "legacy:"
+            )
+            if existing.get("published_at"):
+                published_sha = existing.get("sha256") or self._published_sha(
+                    dist.project, upload.filename
+                )
+                if published_sha == sha256:
+                    return LegacyResult(published=True, unchanged=True)
+                raise FileExistsError_(
+                    f"File already exists ({upload.filename!r}) with other contents; "
+                    "a filename can be used only once. Upload under a new version."
+                )
+            if not same:
+                raise ConflictError(
+                    f"{upload.filename!r} is being published by another upload; try again."
+                )
+            # Our own earlier attempt died half-way: finish it (every step is idempotent).
+        verdict = self._validate(upload, dist.project, dist.version)
+        if not verdict.ok:
+            self._catalog.release_filenames(f"legacy:{sha256}", [upload.filename])
+            raise InvalidRequestError(
+                "Invalid distribution file: " + "; ".join(verdict.notices),
+                errors=[{"source": upload.filename, "message": n} for n in verdict.notices],
+            )
+        self._publish_one(dist.project, str(dist.version), upload, verdict, sha256, dist.kind)
+        return LegacyResult(published=True)
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def _check_form(self, fields: dict[str, list[str]], project: str, version: Version) -> None:
+        """The form's name and version must agree with the file (whose metadata wins)."""
+        name = _one(fields, "name")
+        if name and canonicalize_name(name) != project:
+            raise InvalidRequestError(f"The form says {name!r}, but the file is for {project!r}.")
+        raw = _one(fields, "version")
+        try:
+            if raw and Version(raw) != version:
+                raise InvalidRequestError(
+                    f"The form says version {raw!r}, but the file is version {version}."
+                )
+        except InvalidVersion:
+            raise InvalidRequestError(f"Invalid version {raw!r} in the form.") from None
+
+    def _check_digests(self, fields: dict[str, list[str]], content: bytes, sha256: str) -> None:
+        declared = {
+            "sha256_digest": (sha256, "sha256"),
+            "md5_digest": (hashlib.md5(content).hexdigest(), "md5"),
+            "blake2_256_digest": (
+                hashlib.blake2b(content, digest_size=32).hexdigest(),
+                "blake2_256",
+            ),
+        }
+        for field, (actual, label) in declared.items():
+            given = (_one(fields, field) or "").strip().lower()
+            if given and not hmac.compare_digest(given, actual):
+                raise InvalidRequestError(
+                    f"The {label} digest in the form does not match the uploaded file."
+                )
+
+    def _validate(self, upload: LegacyUpload, project: str, version: Version) -> Verdict:
+        return validate_distribution(
+            _Bytes(upload.content),  # type: ignore[arg-type]
+            filename=upload.filename,
+            project=project,
+            version=version,
+            declared_size=len(upload.content),
+            declared_hashes={"sha256": hashlib.sha256(upload.content).hexdigest()},
+            limits=self._limits,
+        )
+
+    def _published_sha(self, project: str, filename: str) -> str | None:
+        item = self._catalog.published_file(project, filename)
+        return item.get("sha256") if item else None
+
+    # --- publishing a one-file release ----------------------------------------------------------
+
+    def _publish_one(
+        self,
+        project: str,
+        version: str,
+        upload: LegacyUpload,
+        verdict: Verdict,
+        sha256: str,
+        kind: DistKind,
+    ) -> None:
+        holder = f"legacy:{sha256}"
+        key = published_key(project, upload.filename)
+        self._objects.put(key, upload.content, content_type="application/octet-stream", metadata={})
+        metadata_sha = None
+        if kind is DistKind.WHEEL and verdict.metadata is not None:
+            self._objects.put(
+                key + ".metadata", verdict.metadata, content_type="text/plain", metadata={}
+            )
+            metadata_sha = hashlib.sha256(verdict.metadata).hexdigest()
+        entry = FileEntry(
+            filename=upload.filename,
+            version=version,
+            size=len(upload.content),
+            sha256=sha256,
+            upload_time=iso(self._clock()),
+            requires_python=verdict.requires_python,
+            metadata_sha256=metadata_sha,
+        )
+        self._catalog.put_release_files(project, holder, [entry])
+        new_project = (self._catalog.project(project) or {}).get("state") != "active"
+        for _ in range(10):
+            serial = self._catalog.next_serial()
+            now = self._clock()
+            try:
+                self._catalog.commit(
+                    holder,
+                    project,
+                    version,
+                    serial,
+                    now,
+                    keep_until=now + self._retention,
+                    has_files=True,
+                    session=False,
+                )
+                break
+            except StateChangedError:
+                continue
+        else:
+            raise StateChangedError("could not commit: serials kept moving")
+        self._catalog.mark_published([upload.filename], self._clock())
+        self._publisher.render_project(project)
+        if new_project:
+            self._publisher.render_root()
+        logger.info("legacy upload published", extra={"project": project, "file": upload.filename})
+
+    # --- staged=true (PEP 694 amendment) ---------------------------------------------------------
+
+    def _stage(
+        self, principal: Principal, upload: LegacyUpload, project: str, version: Version
+    ) -> LegacyResult:
+        if self._store.filename_taken(upload.filename):
+            raise FileExistsError_(f"File already exists ({upload.filename!r}).")
+        verdict = self._validate(upload, project, version)
+        if not verdict.ok:
+            raise InvalidRequestError("Invalid distribution file: " + "; ".join(verdict.notices))
+        token = self._store.open_session_for(project, release_key(version))
+        if token is None:
+            session = self._sessions.create(
+                principal, project, str(version), created_via=CreatedVia.LEGACY
+            )
+        else:
+            session = self._sessions.load(principal, token)
+            if session.created_via is not CreatedVia.LEGACY:
+                raise ConflictError(
+                    "This release has an open Upload 2.0 session; legacy uploads may not add "
+                    "to it (finish or cancel it first)."
+                )
+            session.require_editable(self._clock())
+        self._add_completed(session, upload, verdict)
+        return LegacyResult(published=False, staged=self._sessions.view(principal, session.token))
+
+    def _add_completed(
+        self, session: SessionRecord, upload: LegacyUpload, verdict: Verdict
+    ) -> None:
+        file_id = new_file_id()
+        key = staged_key(session.token, file_id, upload.filename)
+        upload_id = self._staging.start_upload(key)
+        self._staging.put_part(key, upload_id, 1, upload.content)
+        record = FileRecord(
+            session_token=session.token,
+            file_id=file_id,
+            filename=upload.filename,
+            size=len(upload.content),
+            hashes={"sha256": verdict.digests["sha256"]},
+            mechanism=HTTP_POST_BYTES,
+            status=FileStatus.PENDING,
+            created_at=self._clock(),
+            staged_key=key,
+            upload_id=upload_id,
+        )
+        self._store.add_file(session, record)
+        metadata_key = staged_metadata_key(session.token, file_id, upload.filename)
+        metadata = verdict.metadata or b""
+        self._staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
+        # Completed before its bytes appear, so the object's event finds nothing to do.
+        self._store.set_file_status(
+            record,
+            FileStatus.COMPLETED,
+            expected=[FileStatus.PENDING],
+            at=self._clock(),
+            digests=verdict.digests,
+            metadata_key=metadata_key,
+            metadata_sha256=hashlib.sha256(metadata).hexdigest(),
+            requires_python=verdict.requires_python,
+        )
+        self._staging.finish_upload(key, upload_id)
