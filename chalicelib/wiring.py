@@ -155,7 +155,6 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             clock,
             inline_limit=settings.inline_limit_bytes,
             limits=limits_of(settings),
-            retention=timedelta(seconds=settings.session_retention_seconds),
         ),
     )
 

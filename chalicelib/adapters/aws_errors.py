@@ -11,3 +11,8 @@ def error_code(error: ClientError) -> str:
 
 def condition_failed(error: ClientError) -> bool:
     return error_code(error) == "ConditionalCheckFailedException"
+
+
+def cancellation_reasons(error: ClientError) -> list[str]:
+    """Per-action codes of a canceled transaction, in the order the actions were given."""
+    return [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]

@@ -22,16 +22,12 @@ from ..domain.clock import iso
 from ..domain.errors import ConflictError, StateChangedError
 from ..domain.index import FileEntry
 from ..domain.sessions import SessionStatus, release_key
-from .aws_errors import condition_failed, error_code
+from .aws_errors import cancellation_reasons, condition_failed, error_code
 from .dynamo import from_item, to_item
 from .dynamo_sessions import filename_key, project_key, release_lock_key, session_key
 from .table_schema import PK, SK, TTL_ATTRIBUTE
 
 MAX_TRANSACTION = 100
-
-
-def _reasons(error: ClientError) -> list[str]:
-    return [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
 
 
 class DynamoCatalog:
@@ -104,7 +100,7 @@ class DynamoCatalog:
             except ClientError as error:
                 if error_code(error) != "TransactionCanceledException":
                     raise
-                reasons = _reasons(error)
+                reasons = cancellation_reasons(error)
                 names = [
                     from_item(action["Put"]["Item"])[PK].removeprefix("FILENAME#")
                     for action, reason in zip(chunk, reasons, strict=False)

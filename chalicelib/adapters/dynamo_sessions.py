@@ -24,7 +24,7 @@ from ..domain.clock import iso
 from ..domain.errors import ConflictError, SessionExistsError, StateChangedError
 from ..domain.session_ports import ProjectState
 from ..domain.sessions import FileRecord, FileStatus, SessionRecord, SessionStatus, release_key
-from .aws_errors import condition_failed, error_code
+from .aws_errors import cancellation_reasons, condition_failed, error_code
 from .dynamo import from_item, to_item
 from .table_schema import GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE
 
@@ -152,10 +152,6 @@ def _plain(value: object) -> object:
     return int(value) if isinstance(value, Decimal) else value
 
 
-def _reasons(error: ClientError) -> list[str]:
-    return [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
-
-
 class DynamoSessionStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
@@ -227,7 +223,7 @@ class DynamoSessionStore:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            reasons = _reasons(error)
+            reasons = cancellation_reasons(error)
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 token = self.open_session_for(record.project, release)
                 raise SessionExistsError(
@@ -386,7 +382,7 @@ class DynamoSessionStore:
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
-            reasons = _reasons(error)
+            reasons = cancellation_reasons(error)
             if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
                 raise ConflictError(
                     f"{record.filename!r} is already in this session; delete that file upload "

@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..adapters.dynamo_catalog import DynamoCatalog
+from ..adapters.file_source import BytesSource
 from ..adapters.s3_objects import S3ObjectStore
 from ..domain.clock import iso
 from ..domain.errors import (
@@ -19,7 +19,6 @@ from ..domain.errors import (
     InvalidRequestError,
     PayloadTooLargeError,
     PermissionDeniedError,
-    StateChangedError,
 )
 from ..domain.filenames import DistKind, FilenameError, parse_filename
 from ..domain.index import FileEntry
@@ -95,7 +94,6 @@ class LegacyUploads:
         *,
         inline_limit: int,
         limits: Limits,
-        retention: timedelta,
     ) -> None:
         self._sessions = sessions
         self._store = store
@@ -106,7 +104,6 @@ class LegacyUploads:
         self._clock = clock
         self._inline_limit = inline_limit
         self._limits = limits
-        self._retention = retention
 
     def upload(self, principal: Principal, upload: LegacyUpload) -> LegacyResult:
         fields = upload.fields
@@ -202,7 +199,7 @@ class LegacyUploads:
 
     def _validate(self, upload: LegacyUpload, project: str, version: Version) -> Verdict:
         return validate_distribution(
-            _Bytes(upload.content),  # type: ignore[arg-type]
+            BytesSource(upload.content),
             filename=upload.filename,
             project=project,
             version=version,
@@ -244,31 +241,7 @@ class LegacyUploads:
             requires_python=verdict.requires_python,
             metadata_sha256=metadata_sha,
         )
-        self._catalog.put_release_files(project, holder, [entry])
-        new_project = (self._catalog.project(project) or {}).get("state") != "active"
-        for _ in range(10):
-            serial = self._catalog.next_serial()
-            now = self._clock()
-            try:
-                self._catalog.commit(
-                    holder,
-                    project,
-                    version,
-                    serial,
-                    now,
-                    keep_until=now + self._retention,
-                    has_files=True,
-                    session=False,
-                )
-                break
-            except StateChangedError:
-                continue
-        else:
-            raise StateChangedError("could not commit: serials kept moving")
-        self._catalog.mark_published([upload.filename], self._clock())
-        self._publisher.render_project(project)
-        if new_project:
-            self._publisher.render_root()
+        self._publisher.commit_release(project, version, holder, [entry], has_session=False)
         logger.info("legacy upload published", extra={"project": project, "file": upload.filename})
 
     # --- staged=true (PEP 694 amendment) ---------------------------------------------------------

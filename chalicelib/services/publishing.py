@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -163,32 +164,16 @@ class Publisher:
                     record.metadata_key, published_key(project, record.filename) + ".metadata"
                 )
             entries.append(entry)
-        self._catalog.put_release_files(project, token, entries)
-        new_project = (self._catalog.project(project) or {}).get("state") != "active"
-        for _ in range(10):
-            serial = self._catalog.next_serial()
-            try:
-                now = self._clock()
-                self._catalog.commit(
-                    token,
-                    project,
-                    version,
-                    serial,
-                    now,
-                    keep_until=now + self._policy.retention,
-                    has_files=bool(entries),
-                )
-                break
-            except StateChangedError:
-                current = self._store.get_session(token)
-                if current is None or current.status is not SessionStatus.PROCESSING:
-                    return f"ignored: the session became {current.status if current else 'gone'}"
-        else:
-            raise StateChangedError("could not commit: serials kept moving")
-        self._catalog.mark_published([e.filename for e in entries], self._clock())
-        self.render_project(project)
-        if new_project:
-            self.render_root()
+
+        def still_processing() -> bool:
+            current = self._store.get_session(token)
+            return current is not None and current.status is SessionStatus.PROCESSING
+
+        serial = self.commit_release(
+            project, version, token, entries, has_session=True, still_wanted=still_processing
+        )
+        if serial is None:
+            return "ignored: the session is no longer processing"
         self._staging.delete_prefix(f"{STAGING_PREFIX}{token}/")
         self._staging.delete_prefix(f"{STAGING_METADATA_PREFIX}{token}/")
         logger.info(
@@ -196,6 +181,47 @@ class Publisher:
             extra={"project": project, "version": version, "files": len(entries), "serial": serial},
         )
         return "published"
+
+    def commit_release(
+        self,
+        project: str,
+        version: str,
+        holder: str,
+        entries: list[FileEntry],
+        *,
+        has_session: bool,
+        still_wanted: Callable[[], bool] = lambda: True,
+    ) -> int | None:
+        """Record ``entries`` (already copied to files/), commit them as one release under a
+        fresh serial, and render. Every step is idempotent. Returns the serial, or ``None``
+        when ``still_wanted`` says a lost race made the commit moot."""
+        self._catalog.put_release_files(project, holder, entries)
+        new_project = (self._catalog.project(project) or {}).get("state") != "active"
+        for _ in range(10):
+            serial = self._catalog.next_serial()
+            now = self._clock()
+            try:
+                self._catalog.commit(
+                    holder,
+                    project,
+                    version,
+                    serial,
+                    now,
+                    keep_until=now + self._policy.retention,
+                    has_files=bool(entries),
+                    session=has_session,
+                )
+                break
+            except StateChangedError:
+                if not still_wanted():
+                    return None
+        else:
+            raise StateChangedError("could not commit: serials kept moving")
+        self._catalog.mark_published([e.filename for e in entries], self._clock())
+        self.render_project(project)
+        if new_project:
+            self.render_root()
+        return serial
 
     # --- renders ----------------------------------------------------------------------------
 
