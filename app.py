@@ -64,6 +64,8 @@ def on_storage_event(event: SQSEvent) -> None:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def expire_sessions(event: CloudWatchEvent) -> None:
-    """Cancel publishing sessions whose expiry passed: purge bytes, release reservations."""
+    """Cancel publishing sessions whose expiry passed (purge bytes, release reservations),
+    and re-drive work a crashed Lambda left half done."""
     expired = container().sessions.expire_due()
-    logger.info("expired sessions swept", extra={"expired": expired})
+    repaired = container().repair.run()
+    logger.info("expired sessions swept", extra={"expired": expired, "repaired": repaired})

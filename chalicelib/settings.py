@@ -54,6 +54,8 @@ class Settings(BaseModel):
     # The events queue's maxReceiveCount: on this delivery a failing publish gives up
     # (session -> error, reservations released) instead of going to the DLQ.
     publish_attempts: int = Field(default=5, ge=1)
+    # A file or publish left in processing this long by a crashed Lambda gets its event again.
+    repair_after_seconds: int = Field(default=600, ge=1)
     # Presigned download URLs (302 from /files/ and the stage) live this long.
     download_url_seconds: int = Field(default=300, ge=10, le=3600)
     # How long installers may reuse an index page (pip >= 26.2 honours max-age).
@@ -83,6 +85,7 @@ _ENV_NAMES = {
     "max_metadata_bytes": "WHARF_MAX_METADATA_BYTES",
     "enforce_record": "WHARF_ENFORCE_RECORD",
     "publish_attempts": "WHARF_PUBLISH_ATTEMPTS",
+    "repair_after_seconds": "WHARF_REPAIR_AFTER_SECONDS",
     "download_url_seconds": "WHARF_DOWNLOAD_URL_SECONDS",
     "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
 }

@@ -24,6 +24,7 @@ from .services.index_reader import IndexReader
 from .services.legacy import LegacyUploads
 from .services.moderation import Moderation
 from .services.publishing import Publisher, PublishPolicy
+from .services.repair import Repair
 from .services.sessions import PublishingSessions, SessionPolicy
 from .services.tokens import TokenService
 from .services.validation import Validator
@@ -67,6 +68,7 @@ class Container:
     downloads: Downloads
     moderation: Moderation
     legacy: LegacyUploads
+    repair: Repair
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -109,6 +111,7 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             retention=timedelta(seconds=settings.session_retention_seconds),
         ),
     )
+    validator = Validator(session_store, staging, clock, limits_of(settings))
     return Container(
         settings=settings,
         clients=clients,
@@ -132,7 +135,7 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
                 default_part_size=settings.default_part_size,
             ),
         ),
-        validator=Validator(session_store, staging, clock, limits_of(settings)),
+        validator=validator,
         publisher=publisher,
         catalog=catalog,
         objects=objects,
@@ -155,6 +158,13 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             clock,
             inline_limit=settings.inline_limit_bytes,
             limits=limits_of(settings),
+        ),
+        repair=Repair(
+            session_store,
+            staging,
+            validator,
+            clock,
+            grace=timedelta(seconds=settings.repair_after_seconds),
         ),
     )
 

@@ -29,6 +29,7 @@ from .dynamo import from_item, to_item
 from .table_schema import GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE
 
 EXPIRING = "SESSIONS-EXPIRING"
+PROCESSING = "FILES-PROCESSING"
 
 
 def session_key(token: str) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def _session(item: dict[str, Any]) -> SessionRecord:
         reserves_project=bool(data.get("reserves_project", False)),
         terminal_at=data.get("terminal_at"),
         revision=int(data.get("revision", 0)),
+        publish_requested_at=data.get("publish_requested_at"),
     )
 
 
@@ -368,6 +370,39 @@ class DynamoSessionStore:
         )
         return [from_item(i)["token"] for page in pages for i in page.get("Items", [])]
 
+    def open_sessions(self) -> list[SessionRecord]:
+        """Every non-terminal session (the sweeper's view; few at any time)."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=GSI1,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": GSI1_PK},
+            ExpressionAttributeValues=to_item({":pk": EXPIRING}),
+        )
+        tokens = [from_item(i)["token"] for page in pages for i in page.get("Items", [])]
+        sessions = [self.get_session(token) for token in tokens]
+        return [s for s in sessions if s is not None]
+
+    def stuck_files(self, before: datetime) -> list[FileRecord]:
+        """Files in ``processing`` since before ``before``."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=GSI1,
+            KeyConditionExpression="#pk = :pk AND #sk < :before",
+            ExpressionAttributeNames={"#pk": GSI1_PK, "#sk": GSI1_SK},
+            ExpressionAttributeValues=to_item({":pk": PROCESSING, ":before": iso(before)}),
+        )
+        found = []
+        for page in pages:
+            for item in page.get("Items", []):
+                data = from_item(item)
+                record = self.get_file(data["session_token"], data["file_id"])
+                if record is not None and record.status is FileStatus.PROCESSING:
+                    found.append(record)
+        return found
+
     # --- file upload sessions ------------------------------------------------------------
 
     def add_file(self, session: SessionRecord, record: FileRecord) -> None:
@@ -422,10 +457,18 @@ class DynamoSessionStore:
         values: dict[str, Any] = {":status": str(status), **placeholders}
         names = {"#status": "status"}
         sets = ["#status = :status"]
-        removes = []
+        removes: list[str] = []
         if status is FileStatus.PROCESSING:
-            sets.append("processing_since = :at")
+            # Listed in the sparse index while processing, so a sweeper can find files whose
+            # completion was interrupted.
+            sets += ["processing_since = :at", "#gpk = :processing", "#gsk = :since"]
             values[":at"] = iso(at)
+            values[":processing"] = PROCESSING
+            values[":since"] = f"{iso(at)}#{record.session_token}#{record.file_id}"
+            names["#gpk"], names["#gsk"] = GSI1_PK, GSI1_SK
+        else:
+            removes += ["#gpk", "#gsk"]
+            names["#gpk"], names["#gsk"] = GSI1_PK, GSI1_SK
         if status is FileStatus.COMPLETED:
             sets.append("completed_at = :at")
             values[":at"] = iso(at)

@@ -59,6 +59,12 @@ class SessionStore(Protocol):
     def due_sessions(self, now: datetime) -> list[str]:
         """Tokens of non-terminal sessions whose expiry has passed."""
 
+    def open_sessions(self) -> list[SessionRecord]:
+        """Every non-terminal session."""
+
+    def stuck_files(self, before: datetime) -> list[FileRecord]:
+        """Files that entered ``processing`` before ``before`` and are still there."""
+
     def filename_taken(self, filename: str) -> bool:
         """Whether the filename was ever published, or is reserved by a publish in progress."""
 

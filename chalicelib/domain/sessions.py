@@ -115,6 +115,7 @@ class SessionRecord(BaseModel):
     reserves_project: bool = False
     terminal_at: datetime | None = None
     revision: int = 0
+    publish_requested_at: datetime | None = None
 
     def effective_status(self, now: datetime) -> SessionStatus:
         """A session past its expiry answers as canceled even before the sweeper runs."""

@@ -1,0 +1,79 @@
+"""The sweeper's second job: finish work a crashed Lambda left half done.
+
+Completing a file is two steps (status to ``processing``, then CompleteMultipartUpload)
+and so is asking to publish (reserve names and go ``processing``, then write the
+publish request). A Lambda that dies between them leaves a file or a session waiting
+for an event that will never come; this puts the event back, idempotently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import timedelta
+
+from ..domain.clock import iso
+from ..domain.errors import StateChangedError
+from ..domain.layout import publish_request_key
+from ..domain.ports import Clock
+from ..domain.session_ports import SessionStore, StagingStorage
+from ..domain.sessions import FileRecord, FileStatus, SessionStatus
+from ..observability import logger
+from .validation import Validator
+
+
+class Repair:
+    def __init__(
+        self,
+        store: SessionStore,
+        staging: StagingStorage,
+        validator: Validator,
+        clock: Clock,
+        *,
+        grace: timedelta,
+    ) -> None:
+        self._store = store
+        self._staging = staging
+        self._validator = validator
+        self._clock = clock
+        self._grace = grace
+
+    def run(self) -> dict[str, int]:
+        """Re-drive stuck files and publishes; returns how many of each."""
+        counts = {"files": 0, "publishes": 0}
+        cutoff = self._clock() - self._grace
+        for record in self._store.stuck_files(cutoff):
+            info = self._staging.object_info(record.staged_key)
+            if info is not None:
+                # The bytes are there but no verdict came: validate now.
+                self._validator.object_arrived(record.staged_key, info[0])
+            elif record.upload_id:
+                self._finish(record)
+            counts["files"] += 1
+        for session in self._store.open_sessions():
+            requested = session.publish_requested_at
+            if session.status is SessionStatus.PROCESSING and requested and requested < cutoff:
+                body = {"session": session.token, "requested_at": iso(self._clock())}
+                self._staging.put_bytes(
+                    publish_request_key(session.token),
+                    json.dumps(body).encode(),
+                    "application/json",
+                )
+                counts["publishes"] += 1
+        return counts
+
+    def _finish(self, record: FileRecord) -> None:
+        """The completion never reached S3: complete it now (its event follows), or give up."""
+        assert record.upload_id
+        try:
+            self._staging.finish_upload(record.staged_key, record.upload_id)
+        except Exception:
+            logger.exception("could not finish an interrupted upload")
+            with contextlib.suppress(StateChangedError):
+                self._store.set_file_status(
+                    record,
+                    FileStatus.ERROR,
+                    expected=[FileStatus.PROCESSING],
+                    at=self._clock(),
+                    notices=("the upload was interrupted; delete the file and upload it again",),
+                )
