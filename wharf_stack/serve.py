@@ -150,7 +150,11 @@ def main() -> int:
         worker.start()
 
     from chalice.config import Config
-    from chalice.local import create_local_server
+    from chalice.local import ThreadedHTTPServer, create_local_server
+
+    # socketserver's default backlog of 5 resets connections when clients arrive in
+    # bursts (parallel uploads, installers); API Gateway has no such limit.
+    ThreadedHTTPServer.request_queue_size = 128
 
     config = Config.create(
         chalice_app=app_module.app, app_name="wharf", project_dir=str(PROJECT_DIR)
