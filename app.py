@@ -10,6 +10,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib.api import admin, files, legacy, simple, upload
+from chalicelib.domain.layout import loggable_key
 from chalicelib.events.storage import handle_staged_object, objects_created
 from chalicelib.observability import logger
 from chalicelib.services.publishing import attempt_of
@@ -59,7 +60,10 @@ def on_storage_event(event: SQSEvent) -> None:
     attempt = max((attempt_of(r) for r in raw.get("Records", [])), default=1)
     for created in objects_created(raw):
         outcome = handle_staged_object(container(), created.key, created.size, attempt=attempt)
-        logger.info("staged object handled", extra={"key": created.key, "outcome": outcome})
+        logger.info(
+            "staged object handled",
+            extra={"key": loggable_key(created.key), "outcome": outcome},
+        )
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

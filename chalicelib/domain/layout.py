@@ -54,3 +54,13 @@ def parse_publish_request_key(key: str) -> str | None:
         return None
     token = key[len(STAGING_PREFIX) : -len("/publish-request.json")]
     return token if token and "/" not in token else None
+
+
+def loggable_key(key: str) -> str:
+    """A staging key with its session token cut short: the token is a preview credential."""
+    for prefix in (STAGING_PREFIX, STAGING_METADATA_PREFIX):
+        if key.startswith(prefix):
+            token, _, rest = key[len(prefix) :].partition("/")
+            short = token if len(token) <= 8 else token[:8] + "..."
+            return f"{prefix}{short}/{rest}" if rest else f"{prefix}{short}"
+    return key

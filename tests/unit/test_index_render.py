@@ -30,3 +30,14 @@ def test_empty_root():
         "projects": [],
     }
     assert b"<a " not in render_root_html(RootIndex())
+
+
+def test_loggable_key_hides_the_session_token():
+    from chalicelib.domain.layout import loggable_key
+
+    token = "Ak_PSl25TvGV5FLQb1m3w6Pvss4AJnQX"
+    assert token not in loggable_key(f"staging/{token}/fid/a-1.0.tar.gz")
+    assert (
+        loggable_key(f"staging/{token}/fid/a-1.0.tar.gz") == "staging/Ak_PSl25.../fid/a-1.0.tar.gz"
+    )
+    assert loggable_key("simple/index.html") == "simple/index.html"
