@@ -63,11 +63,15 @@ class Upload2:
                 response = self._session.request(
                     method, url, headers=headers, timeout=self._timeout, **kwargs
                 )
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if attempt == RETRIES - 1:
                     raise ClientError(f"cannot reach {self._base}") from None
                 _backoff(attempt)
                 continue
+            except requests.RequestException as error:
+                raise ClientError(
+                    f"request to {self._base} failed: {type(error).__name__}"
+                ) from None
             if response.status_code >= 500 and attempt < RETRIES - 1:
                 _backoff(attempt)
                 continue
@@ -133,12 +137,14 @@ class Upload2:
         file = None
         if existing:
             current = self._ok(self.call("GET", existing["link"]), 200)
-            if current["status"] == "completed" and current.get("size") == dist.size:
+            same = (
+                current.get("size") == dist.size
+                and current.get("hashes", {}).get("sha256") == dist.sha256
+            )
+            if current["status"] == "completed" and same:
                 self._reporter.event("file-skipped", file=dist.filename, status="already uploaded")
                 return current
-            if (current["status"] == "pending" and current.get("size") == dist.size) or current[
-                "status"
-            ] == "processing":
+            if (current["status"] == "pending" and same) or current["status"] == "processing":
                 file = current
             else:
                 self._ok(self.call("DELETE", existing["link"]), 204)

@@ -84,8 +84,10 @@ class DynamoCatalog:
                             "reserved_at": iso(at),
                         }
                     ),
-                    "ConditionExpression": "attribute_not_exists(#pk)",
-                    "ExpressionAttributeNames": {"#pk": PK},
+                    # A retried publish of the same session may find its own reservations.
+                    "ConditionExpression": "attribute_not_exists(#pk) OR #session = :token",
+                    "ExpressionAttributeNames": {"#pk": PK, "#session": "session"},
+                    "ExpressionAttributeValues": to_item({":token": token}),
                 }
             }
             for name in filenames
@@ -97,8 +99,14 @@ class DynamoCatalog:
         for index, chunk in enumerate(chunks):
             try:
                 self._client.transact_write_items(TransactItems=chunk)
-            except ClientError as error:
-                if error_code(error) != "TransactionCanceledException":
+            except Exception as error:
+                if not (
+                    isinstance(error, ClientError)
+                    and error_code(error) == "TransactionCanceledException"
+                ):
+                    if index > 0:  # whatever broke, never leave half a reservation behind
+                        self.release_filenames(token, done)
+                        self._reopen(token, from_status)
                     raise
                 reasons = cancellation_reasons(error)
                 names = [
@@ -252,6 +260,7 @@ class DynamoCatalog:
         keep_until: datetime,
         has_files: bool,
         session: bool = True,
+        list_project: bool = True,
     ) -> None:
         """Make the release visible in one transaction: session published, commit recorded,
         project serial raised (never lowered), project listed. ``StateChangedError`` if a
@@ -308,6 +317,9 @@ class DynamoCatalog:
                 }
             },
         ]
+        if not list_project:
+            # Only a new project joins the root's list; a quarantined one must stay off it.
+            actions = actions[:-1]
         if not session:
             # A one-file legacy release has no session to finish nor release to unlock.
             actions = actions[2:]
@@ -335,15 +347,31 @@ class DynamoCatalog:
                 raise StateChangedError("A concurrent change won; retry.") from error
             raise
 
-    def mark_published(self, filenames: Iterable[str], at: datetime) -> None:
-        """Record on each filename that it is published: it can never be released again."""
+    def mark_published(self, holder: str, filenames: Iterable[str], at: datetime) -> None:
+        """Record on each of ``holder``'s filenames that it is published: never released again."""
         for name in filenames:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(filename_key(name)),
-                UpdateExpression="SET published_at = if_not_exists(published_at, :at)",
-                ExpressionAttributeValues=to_item({":at": iso(at)}),
-            )
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item(filename_key(name)),
+                    UpdateExpression="SET published_at = if_not_exists(published_at, :at)",
+                    ConditionExpression="#session = :holder",
+                    ExpressionAttributeNames={"#session": "session"},
+                    ExpressionAttributeValues=to_item({":at": iso(at), ":holder": holder}),
+                )
+            except ClientError as error:
+                if not condition_failed(error):
+                    raise
+
+    def holders(self, filenames: Iterable[str]) -> dict[str, str | None]:
+        """Who holds each filename's reservation (consistent reads)."""
+        out: dict[str, str | None] = {}
+        for name in filenames:
+            item = self._client.get_item(
+                TableName=self._table, Key=to_item(filename_key(name)), ConsistentRead=True
+            ).get("Item")
+            out[name] = from_item(item).get("session") if item else None
+        return out
 
     # --- reading for renders ---------------------------------------------------------------
 

@@ -500,6 +500,21 @@ class DynamoSessionStore:
             raise
         return _file(response["Attributes"])
 
+    def release_reservations(self, token: str, filenames: Iterable[str]) -> None:
+        """Drop filename reservations this session holds and never published."""
+        for name in filenames:
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=to_item(filename_key(name)),
+                    ConditionExpression="#session = :token AND attribute_not_exists(published_at)",
+                    ExpressionAttributeNames={"#session": "session"},
+                    ExpressionAttributeValues=to_item({":token": token}),
+                )
+            except ClientError as error:
+                if not condition_failed(error):
+                    raise
+
     def record_progress(self, record: FileRecord, parts: int, size: int) -> None:
         record_progress(self._client, self._table, record, parts, size)
 

@@ -193,5 +193,6 @@ def file_body(view: FileView, base: str) -> dict[str, Any]:
         "mechanism": mechanism,
         "filename": record.filename,
         "size": record.size,
+        "hashes": dict(record.hashes),
         "notices": list(record.notices),
     }

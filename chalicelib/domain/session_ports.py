@@ -89,6 +89,9 @@ class SessionStore(Protocol):
     ) -> FileRecord:
         """Change a file's status and fields; ``StateChangedError`` unless it is in ``expected``."""
 
+    def release_reservations(self, token: str, filenames: Iterable[str]) -> None:
+        """Drop filename reservations the session holds and never published."""
+
     def record_progress(self, record: FileRecord, parts: int, size: int) -> None:
         """Note how many parts and bytes S3 holds for a pending file."""
 

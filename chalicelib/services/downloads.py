@@ -108,4 +108,7 @@ class Downloads:
                 return self._objects.presigned_get(
                     record.staged_key, expires=self._expires, filename=filename
                 )
+        record = self._catalog.project(session.project)
+        if record is None or record.get("project_status") == "quarantined":
+            raise NotFoundError("No such file.")
         return self._published_url(session.project, name)

@@ -145,6 +145,8 @@ class LegacyUploads:
                     dist.project, upload.filename
                 )
                 if published_sha == sha256:
+                    # A retry after a lost answer: make sure the index shows it, then say OK.
+                    self._publisher.render_project(dist.project)
                     return LegacyResult(published=True, unchanged=True)
                 raise FileExistsError_(
                     f"File already exists ({upload.filename!r}) with other contents; "

@@ -134,6 +134,13 @@ class Publisher:
         if session is None:
             return "ignored: no such session"
         if session.status is SessionStatus.PUBLISHED:
+            # Redo the steps after the commit, in case a crash cut them short.
+            names = [
+                f.filename
+                for f in self._store.list_files(token)
+                if f.status is FileStatus.COMPLETED
+            ]
+            self._catalog.mark_published(token, names, self._clock())
             self.render_project(session.project)
             self.render_root()
             return "already published: re-rendered"
@@ -155,6 +162,18 @@ class Publisher:
             return "error" if failed else "published; a later step failed and will be redone"
 
     def _publish(self, project: str, version: str, token: str, files: list[FileRecord]) -> str:
+        lost = [
+            n for n, h in self._catalog.holders([f.filename for f in files]).items() if h != token
+        ]
+        if lost:
+            # Never copy over a name this session does not hold: another upload may own it.
+            self._catalog.fail_publish(
+                token,
+                project,
+                [f.filename for f in files],
+                [f"these filenames are no longer reserved for this session: {', '.join(lost)}"],
+            )
+            return "error: reservations lost"
         entries = []
         for record in files:
             self._objects.copy(record.staged_key, published_key(project, record.filename))
@@ -210,6 +229,7 @@ class Publisher:
                     keep_until=now + self._policy.retention,
                     has_files=bool(entries),
                     session=has_session,
+                    list_project=new_project,
                 )
                 break
             except StateChangedError:
@@ -217,7 +237,7 @@ class Publisher:
                     return None
         else:
             raise StateChangedError("could not commit: serials kept moving")
-        self._catalog.mark_published([e.filename for e in entries], self._clock())
+        self._catalog.mark_published(holder, [e.filename for e in entries], self._clock())
         self.render_project(project)
         if new_project:
             self.render_root()
@@ -250,7 +270,9 @@ class Publisher:
         )
 
     def render_root(self) -> None:
-        serial = self._catalog.global_serial()
+        # A serial taken now, before the list is read, orders renders by what they saw: a
+        # later render never loses to an earlier one that missed a newer project.
+        serial = self._catalog.next_serial()
         root = RootIndex(
             projects=tuple(ProjectListing(name=p) for p in self._catalog.listed_projects()),
             last_serial=serial,

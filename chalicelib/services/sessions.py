@@ -185,6 +185,10 @@ class PublishingSessions:
             keep_until=now + self._policy.retention,
             notices=[reason],
         )
+        # A publish that failed half-way may have left names reserved: free them.
+        self._store.release_reservations(
+            session.token, [f.filename for f in self._store.list_files(session.token)]
+        )
         self.purge(session.token)
         logger.info(
             "publishing session canceled", extra={"session": _short(session), "reason": reason}
