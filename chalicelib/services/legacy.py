@@ -251,8 +251,11 @@ class LegacyUploads:
     def _stage(
         self, principal: Principal, upload: LegacyUpload, project: str, version: Version
     ) -> LegacyResult:
-        if self._store.filename_taken(upload.filename):
-            raise FileExistsError_(f"File already exists ({upload.filename!r}).")
+        taken = self._catalog.holders([upload.filename])[upload.filename]
+        if taken is not None:
+            if self._published_sha(project, upload.filename) is not None:
+                raise FileExistsError_(f"File already exists ({upload.filename!r}).")
+            raise ConflictError(f"{upload.filename!r} is being published by another upload.")
         verdict = self._validate(upload, project, version)
         if not verdict.ok:
             raise InvalidRequestError("Invalid distribution file: " + "; ".join(verdict.notices))
@@ -269,6 +272,16 @@ class LegacyUploads:
                     "to it (finish or cancel it first)."
                 )
             session.require_editable(self._clock())
+            same = [
+                f
+                for f in self._store.list_files(session.token)
+                if f.filename == upload.filename and f.status is FileStatus.COMPLETED
+            ]
+            if same and same[0].digests.get("sha256") == verdict.digests["sha256"]:
+                # A retry after a lost answer: the file is already staged.
+                return LegacyResult(
+                    published=False, staged=self._sessions.view(principal, session.token)
+                )
         self._add_completed(session, upload, verdict)
         return LegacyResult(published=False, staged=self._sessions.view(principal, session.token))
 
@@ -291,11 +304,17 @@ class LegacyUploads:
             staged_key=key,
             upload_id=upload_id,
         )
-        self._store.add_file(session, record)
+        try:
+            self._store.add_file(session, record)
+        except ConflictError:
+            self._staging.abort_upload(key, upload_id)
+            raise
         metadata_key = staged_metadata_key(session.token, file_id, upload.filename)
         metadata = verdict.metadata or b""
         self._staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
-        # Completed before its bytes appear, so the object's event finds nothing to do.
+        # The bytes first: a file is never completed without its object. The object's
+        # event finds the file pending and leaves it alone.
+        self._staging.finish_upload(key, upload_id)
         self._store.set_file_status(
             record,
             FileStatus.COMPLETED,
@@ -306,4 +325,3 @@ class LegacyUploads:
             metadata_sha256=hashlib.sha256(metadata).hexdigest(),
             requires_python=verdict.requires_python,
         )
-        self._staging.finish_upload(key, upload_id)

@@ -178,3 +178,25 @@ def test_race_legacy_against_upload2_publish(http, uploader, app_client, aws, wh
     expected = sha256(other) if winners == ["legacy"] else sha256(data)
     assert published[0].sha256 == expected
     assert hashlib  # sha256 of the winner is what the index serves
+
+
+def test_staged_retry_is_200_and_unchanged(http, uploader):
+    data = wheel_bytes()
+    first = post(http, uploader, data, staged="true")
+    again = post(http, uploader, data, staged="true")
+    assert again.status_code == 200
+    assert json.loads(again.body)["session-token"] == json.loads(first.body)["session-token"]
+    assert list(json.loads(again.body)["files"]) == [WHEEL]
+
+
+def test_staged_upload_of_a_name_being_published_is_409(http, uploader, app_client, aws):
+    client = UploadClient(http, uploader)
+    session = client.create()
+    client.upload(session, WHEEL, wheel_bytes())
+    deliver_events(app_client, aws)
+    assert publish(client, session).status == 202  # reserved, not yet published
+    assert post(http, uploader, wheel_bytes(), staged="true").status_code == 409
+    deliver_events(app_client, aws)
+    other = wheel_bytes(files={"acme_tools/x.py": b"x"})
+    reply = post(http, uploader, other, staged="true")
+    assert reply.status_code == 400 and b"File already exists" in reply.body
