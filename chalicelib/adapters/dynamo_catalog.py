@@ -24,7 +24,13 @@ from ..domain.index import FileEntry
 from ..domain.sessions import SessionStatus, release_key
 from .aws_errors import cancellation_reasons, condition_failed, error_code
 from .dynamo import from_item, to_item
-from .dynamo_sessions import filename_key, project_key, release_lock_key, session_key
+from .dynamo_sessions import (
+    filename_key,
+    project_key,
+    release_lock_key,
+    release_reservations,
+    session_key,
+)
 from .table_schema import PK, SK, TTL_ATTRIBUTE
 
 MAX_TRANSACTION = 100
@@ -144,18 +150,7 @@ class DynamoCatalog:
 
     def release_filenames(self, token: str, filenames: Iterable[str]) -> None:
         """Drop this session's reservations (never a published file's, never another's)."""
-        for name in filenames:
-            try:
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key=to_item(filename_key(name)),
-                    ConditionExpression="#session = :token AND attribute_not_exists(published_at)",
-                    ExpressionAttributeNames={"#session": "session"},
-                    ExpressionAttributeValues=to_item({":token": token}),
-                )
-            except ClientError as error:
-                if not condition_failed(error):
-                    raise
+        release_reservations(self._client, self._table, token, filenames)
 
     def fail_publish(
         self, token: str, project: str, filenames: list[str], notices: list[str]

@@ -502,18 +502,7 @@ class DynamoSessionStore:
 
     def release_reservations(self, token: str, filenames: Iterable[str]) -> None:
         """Drop filename reservations this session holds and never published."""
-        for name in filenames:
-            try:
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key=to_item(filename_key(name)),
-                    ConditionExpression="#session = :token AND attribute_not_exists(published_at)",
-                    ExpressionAttributeNames={"#session": "session"},
-                    ExpressionAttributeValues=to_item({":token": token}),
-                )
-            except ClientError as error:
-                if not condition_failed(error):
-                    raise
+        release_reservations(self._client, self._table, token, filenames)
 
     def record_progress(self, record: FileRecord, parts: int, size: int) -> None:
         record_progress(self._client, self._table, record, parts, size)
@@ -611,3 +600,20 @@ def record_progress(client: Any, table: str, record: FileRecord, parts: int, siz
     except ClientError as error:
         if not condition_failed(error):
             raise
+
+
+def release_reservations(client: Any, table: str, holder: str, filenames: Iterable[str]) -> None:
+    """Delete ``holder``'s unpublished filename reservations; never a published name's,
+    never another holder's (the condition says so)."""
+    for name in filenames:
+        try:
+            client.delete_item(
+                TableName=table,
+                Key=to_item(filename_key(name)),
+                ConditionExpression="#session = :token AND attribute_not_exists(published_at)",
+                ExpressionAttributeNames={"#session": "session"},
+                ExpressionAttributeValues=to_item({":token": holder}),
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
