@@ -27,10 +27,11 @@ from moto import mock_aws  # noqa: E402
 from chalicelib import wiring  # noqa: E402
 from chalicelib.domain.tokens import Role, TokenRequest  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
-from wharf_stack import moto_fidelity  # noqa: E402
+from wharf_stack import gateway_fidelity, moto_fidelity  # noqa: E402
 from wharf_stack.resources import LocalResources, create_resources  # noqa: E402
 
 moto_fidelity.apply()
+gateway_fidelity.apply()
 
 
 class FakeClock:
@@ -61,9 +62,14 @@ def aws() -> Iterator[AwsStack]:
         yield AwsStack(clients=clients, resources=resources)
 
 
+# Far from any real date: code that mixes the wall clock with the injected one fails
+# today, not on the day the two happen to drift apart.
+EPOCH = datetime(2001, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC))
+    return FakeClock(EPOCH)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 from packaging.utils import canonicalize_name
 from pydantic import ValidationError
 
-from ..domain.clock import rfc3339_seconds, utcnow
+from ..domain.clock import rfc3339_seconds
 from ..domain.errors import InvalidRequestError, PermissionDeniedError
 from ..domain.tokens import TokenRecord, TokenRequest
 from ..wiring import container
@@ -31,14 +31,14 @@ def _time(value: datetime | None) -> str | None:
     return rfc3339_seconds(value) if value is not None else None
 
 
-def token_json(record: TokenRecord) -> dict[str, Any]:
+def token_json(record: TokenRecord, status: str) -> dict[str, Any]:
     """A token as the admin API shows it: everything but the secret and its hash."""
     return {
         "id": record.id,
         "role": str(record.role),
         "projects": list(record.projects),
         "description": record.description,
-        "status": record.status(utcnow()),
+        "status": status,
         "created_at": _time(record.created_at),
         "expires_at": _time(record.expires_at),
         "last_used_at": _time(record.last_used_at),
@@ -70,14 +70,14 @@ def create_token() -> Response:
             f"The token request is invalid: {summary}.", errors=errors
         ) from None
     issued = container().tokens.issue(request)
-    return _json({**token_json(issued.record), "token": issued.secret}, status=201)
+    return _json({**token_json(issued.record, issued.status), "token": issued.secret}, status=201)
 
 
 @bp.route("/admin/tokens", methods=["GET"])
 @problem_responses
 def list_tokens() -> Response:
     _require_admin()
-    return _json({"tokens": [token_json(r) for r in container().tokens.list()]})
+    return _json({"tokens": [token_json(t.record, t.status) for t in container().tokens.list()]})
 
 
 @bp.route("/admin/tokens/{token_id}", methods=["DELETE"])

@@ -9,7 +9,7 @@ from chalice import Response
 from chalice.app import Request
 
 from ..domain import multipart
-from ..domain.clock import rfc3339_seconds, utcnow
+from ..domain.clock import rfc3339_seconds
 from ..domain.errors import (
     InvalidRequestError,
     NotAcceptableError,
@@ -137,18 +137,16 @@ def parts_body(view: PartsView) -> dict[str, Any]:
 
 def session_body(view: SessionView, base: str) -> dict[str, Any]:
     session = view.session
-    now = utcnow()
     root = session_url(base, session.token)
-    files = {}
-    for record in view.files:
-        status = record.effective_status(session, now)
-        if status is FileStatus.CANCELED:
-            continue
-        files[record.filename] = {
-            "status": str(status),
-            "link": file_url(base, session.token, record.file_id),
-            "notices": list(record.notices),
+    files = {
+        entry.record.filename: {
+            "status": str(entry.status),
+            "link": file_url(base, session.token, entry.record.file_id),
+            "notices": list(entry.record.notices),
         }
+        for entry in view.files
+        if entry.status is not FileStatus.CANCELED
+    }
     return {
         "links": {
             "stage": stage_url(base, session.token),
@@ -160,7 +158,7 @@ def session_body(view: SessionView, base: str) -> dict[str, Any]:
         "mechanisms": list(MECHANISMS),
         "session-token": session.token,
         "expires-at": rfc3339_seconds(session.expires_at),
-        "status": str(session.effective_status(now)),
+        "status": str(view.status),
         "files": files,
         "notices": list(session.notices),
     }

@@ -18,6 +18,7 @@ from ..domain.session_ports import ProjectState, SessionStore, StagingStorage
 from ..domain.sessions import (
     CreatedVia,
     FileRecord,
+    FileStatus,
     SessionRecord,
     SessionStatus,
     new_session_token,
@@ -38,11 +39,24 @@ class SessionPolicy:
 
 
 @dataclass(frozen=True)
+class FileEntry:
+    """A file of a session with the status it has now (canceled with its session)."""
+
+    record: FileRecord
+    status: FileStatus
+
+
+@dataclass(frozen=True)
 class SessionView:
-    """A session and its files as of one read."""
+    """A session and its files as of one read, with the status each has at that moment.
+
+    The status is worked out here, with the service's clock, so every layer above shows
+    the same answer for the same instant.
+    """
 
     session: SessionRecord
-    files: list[FileRecord]
+    status: SessionStatus
+    files: list[FileEntry]
 
 
 class PublishingSessions:
@@ -126,8 +140,18 @@ class PublishingSessions:
         return session
 
     def view(self, principal: Principal, token: str) -> SessionView:
-        session = self.load(principal, token)
-        return SessionView(session=session, files=self._store.list_files(token))
+        return self._view(self.load(principal, token))
+
+    def _view(self, session: SessionRecord) -> SessionView:
+        now = self._clock()
+        return SessionView(
+            session=session,
+            status=session.effective_status(now),
+            files=[
+                FileEntry(record=f, status=f.effective_status(session, now))
+                for f in self._store.list_files(session.token)
+            ],
+        )
 
     def cancel(self, principal: Principal, token: str) -> SessionView:
         session = self.load(principal, token)
@@ -140,7 +164,7 @@ class PublishingSessions:
             session = self._terminate(session, "canceled by the publisher")
         except StateChangedError as error:
             raise ConflictError("The session changed while it was being canceled.") from error
-        return SessionView(session=session, files=self._store.list_files(token))
+        return self._view(session)
 
     def extend(self, principal: Principal, token: str, seconds: int) -> SessionView:
         """Push expiry later by up to ``seconds``, capped by the session's maximum lifetime.
@@ -154,7 +178,7 @@ class PublishingSessions:
         wanted = min(session.expires_at + timedelta(seconds=seconds), session.max_expires_at)
         if wanted > session.expires_at:
             session = self._store.extend_session(session, wanted)
-        return SessionView(session=session, files=self._store.list_files(token))
+        return self._view(session)
 
     def expire_due(self) -> int:
         """Cancel every session whose expiry has passed (the scheduled sweeper). Idempotent."""

@@ -21,11 +21,20 @@ _INVALID = "Invalid or revoked token."
 
 
 @dataclass(frozen=True)
+class TokenView:
+    """A stored token with its status (``active``, ``expired``, ``revoked``) as of one read."""
+
+    record: TokenRecord
+    status: str
+
+
+@dataclass(frozen=True)
 class IssuedToken:
     """A new token: the record and the secret, which exists only in this object."""
 
     record: TokenRecord
     secret: str
+    status: str = "active"
 
 
 class TokenService:
@@ -77,8 +86,9 @@ class TokenService:
             self._store.touch(record.secret_hash, now, not_since=now - self._touch)
         return record.principal()
 
-    def list(self) -> list[TokenRecord]:
-        return list(self._store.all())
+    def list(self) -> list[TokenView]:
+        now = self._clock()
+        return [TokenView(record=r, status=r.status(now)) for r in self._store.all()]
 
     def revoke(self, token_id: str) -> TokenRecord:
         """Revoke the token with this id; the next request that presents it gets 401."""

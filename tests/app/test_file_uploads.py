@@ -335,7 +335,7 @@ def test_another_uploader_may_join(uploader, session, http, issue, app_client, a
 def test_revoked_mid_upload_is_403(uploader, session, wharf):
     data = wheel_bytes()
     file = uploader.add_file(session, WHEEL, data)
-    token_id = wharf.tokens.list()[-1].id
+    token_id = wharf.tokens.list()[-1].record.id
     wharf.tokens.revoke(token_id)
     assert uploader.send_bytes(file, data).status == 403
     assert uploader.complete(file).status == 403

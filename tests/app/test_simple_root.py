@@ -131,13 +131,13 @@ def test_expired_token_401_on_next_request(http, issue, clock):
 def test_revoked_token_401_on_next_request(http, issue, wharf):
     secret = issue("read")
     assert http.get("/simple/", headers=basic(secret)).status_code == 200
-    token_id = wharf.tokens.list()[-1].id
+    token_id = wharf.tokens.list()[-1].record.id
     wharf.tokens.revoke(token_id)
     assert http.get("/simple/", headers=basic(secret)).status_code == 401
 
 
 def test_last_used_is_recorded(http, issue, wharf):
     secret = issue("read")
-    assert wharf.tokens.list()[-1].last_used_at is None
+    assert wharf.tokens.list()[-1].record.last_used_at is None
     http.get("/simple/", headers=basic(secret))
-    assert wharf.tokens.list()[-1].last_used_at is not None
+    assert wharf.tokens.list()[-1].record.last_used_at is not None

@@ -86,7 +86,7 @@ def test_status_and_authorization_per_request(uploader, http, issue, wharf):
     colleague = UploadClient(http, issue("upload", ("acme-tools",)))
     assert colleague.session(created).status == 200
     # Revoke the uploader's token mid-session: its next call is refused.
-    token_id = next(r.id for r in wharf.tokens.list() if r.projects == ("acme-*",))
+    token_id = next(t.record.id for t in wharf.tokens.list() if t.record.projects == ("acme-*",))
     wharf.tokens.revoke(token_id)
     assert uploader.session(created).status == 403
     assert colleague.session(created).status == 200

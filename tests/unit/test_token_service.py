@@ -49,13 +49,13 @@ def test_revoke_takes_effect_at_once(service):
 def test_last_used_written_at_most_every_touch_interval(service, clock):
     issued = service.issue(TokenRequest(role=Role.READ))
     service.authenticate(issued.secret)
-    first = service.list()[0].last_used_at
+    first = service.list()[0].record.last_used_at
     clock.advance(seconds=299)
     service.authenticate(issued.secret)
-    assert service.list()[0].last_used_at == first
+    assert service.list()[0].record.last_used_at == first
     clock.advance(seconds=1)
     service.authenticate(issued.secret)
-    assert service.list()[0].last_used_at == clock.now
+    assert service.list()[0].record.last_used_at == clock.now
 
 
 def test_import_secret_is_idempotent_but_never_revives(service):
