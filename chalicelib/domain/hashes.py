@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import re
 
-# hashlib's guaranteed algorithms, less the broken ones (md5, sha1) and the
-# variable-length shakes, whose digest length the client would have to state.
+# The algorithms that satisfy PEP 694's "at least one secure algorithm from
+# hashlib.algorithms_guaranteed": the guaranteed ones less the broken (md5, sha1) and
+# the variable-length shakes.
 SECURE_ALGORITHMS = frozenset(
     {
         "sha224",
@@ -22,6 +23,9 @@ SECURE_ALGORITHMS = frozenset(
         "blake2s",
     }
 )
+# More keys than hashlib has algorithms can only be a mistake or an attempt to make
+# the server hash the file many times over.
+MAX_ALGORITHMS = 24
 _HEX = re.compile(r"^[0-9a-f]+\Z")
 
 
@@ -29,26 +33,52 @@ class HashError(ValueError):
     """Declared hashes that wharf cannot accept, with the reason for a person."""
 
 
-def normalize_hashes(declared: object) -> dict[str, str]:
-    """Validate a ``{"algorithm": "hexdigest"}`` map; return it with lower-case digests.
+def digest_size(name: str) -> int | None:
+    """The digest size in bytes of a hashlib algorithm this server can compute, or ``None``.
 
-    At least one secure algorithm is required; every algorithm given must be one
-    of hashlib's guaranteed ones with a well-formed digest, because every one is
-    checked after the upload.
+    PEP 694 allows any name that ``hashlib.new()`` takes without further parameters; the
+    shakes need a length to produce a digest, so they are not among them. What
+    ``hashlib.new`` offers beyond ``algorithms_guaranteed`` depends on the OpenSSL the
+    server runs with, so the answer is asked of hashlib itself, not of a list.
+    """
+    if name.startswith("shake_"):
+        return None
+    try:
+        return hashlib.new(name).digest_size
+    except (ValueError, TypeError):
+        return None
+
+
+def normalize_hashes(declared: object) -> dict[str, str]:
+    """Validate a ``{"algorithm": "hexdigest"}`` map; return it with lower-case names and digests.
+
+    Every algorithm ``hashlib.new`` can compute here is accepted (each is checked after
+    the upload), at least one of them from ``SECURE_ALGORITHMS``. Raises ``HashError``
+    naming every problem at once.
     """
     if not isinstance(declared, dict) or not declared:
         raise HashError("'hashes' must be a non-empty object of algorithm to hex digest.")
+    if len(declared) > MAX_ALGORITHMS:
+        raise HashError(f"'hashes' may name at most {MAX_ALGORITHMS} algorithms.")
     out: dict[str, str] = {}
     problems = []
-    for name, digest in declared.items():
-        if name not in hashlib.algorithms_guaranteed or name.startswith("shake_"):
-            problems.append(f"{name!r} is not a supported hash algorithm")
+    for raw_name, digest in declared.items():
+        name = raw_name.lower()
+        size = digest_size(name)
+        if size is None:
+            problems.append(
+                f"{raw_name[:40]!r} is not a hash algorithm this server can compute "
+                "(any name hashlib.new() takes without parameters is accepted)"
+            )
+            continue
+        if name in out:
+            problems.append(f"{name!r} is given more than once")
             continue
         if not isinstance(digest, str):
             problems.append(f"the {name} digest must be a string")
             continue
         digest = digest.lower()
-        length = hashlib.new(name).digest_size * 2
+        length = size * 2
         if len(digest) != length or not _HEX.match(digest):
             problems.append(f"the {name} digest must be {length} hexadecimal characters")
             continue
@@ -57,8 +87,8 @@ def normalize_hashes(declared: object) -> dict[str, str]:
         raise HashError("; ".join(problems) + ".")
     if not SECURE_ALGORITHMS & out.keys():
         raise HashError(
-            "At least one secure hash is required (sha256 recommended); md5 and sha1 alone "
-            "are not enough."
+            "At least one secure hash from hashlib.algorithms_guaranteed is required "
+            "(sha256 recommended); md5 and sha1 alone are not enough."
         )
     return out
 
