@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.api import admin, files, legacy, simple, upload
+from chalicelib.api import admin, fallback, files, legacy, simple, upload
 from chalicelib.domain.layout import loggable_key
 from chalicelib.events.storage import handle_staged_object, objects_created
 from chalicelib.observability import logger
@@ -23,6 +23,8 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(upload.bp)
 app.register_blueprint(files.bp)
 app.register_blueprint(legacy.bp)
+app.register_blueprint(fallback.bp)
+fallback.declare_greedy_parameter(app)
 # twine and uv send files as multipart/form-data: API Gateway must pass it through as bytes.
 app.api.binary_types.append("multipart/form-data")
 

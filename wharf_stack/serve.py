@@ -93,9 +93,10 @@ def main() -> int:
     # moto's and chalice's per-request access lines would drown the app's own log.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    from . import moto_fidelity
+    from . import gateway_fidelity, moto_fidelity
 
     moto_fidelity.apply()
+    gateway_fidelity.apply()
 
     moto = _moto_server(
         ip_address=host, port=int(os.environ.get("WHARF_MOTO_PORT", "0")), verbose=False
@@ -131,7 +132,7 @@ def main() -> int:
     container().tokens.import_secret(secret, bootstrap_admin_request("local stack bootstrap admin"))
     token_file = _write_admin_token(secret)
 
-    from .worker import QueueWorker, ScheduleRunner
+    from .worker import QueueWorker, ScheduleRunner, pause
 
     # Scheduled handlers run far more often than in AWS, so local expiry is visible.
     period = float(os.environ.get("WHARF_SCHEDULE_SECONDS", "5"))
@@ -193,15 +194,17 @@ Stop with Ctrl-C.
 
     signal.signal(signal.SIGINT, _request_stop)
     signal.signal(signal.SIGTERM, _request_stop)
-    while not stop.wait(0.5):
+    while not pause(stop, 0.5):
         pass
 
     print("wharf: stopping", flush=True)
     server.shutdown()
     for worker in workers:
         worker.stop()
+    # Workers notice the stop within a poll (a second); daemon threads, so no timed join
+    # (see worker.pause for why the stack avoids timed waits).
     for worker in workers:
-        worker.join(timeout=5)
+        worker.join()
     moto.stop()
     print("wharf: stopped", flush=True)
     return 0

@@ -130,3 +130,21 @@ def test_generated_admin_token_and_clean_stop(tmp_path):
     finally:
         assert local.stop() == 0
     assert "wharf: stopped" in local.log()
+
+
+@pytest.mark.parametrize(
+    "path", ["/upload/x/files/y/complete/z", "/upload/a/b/c/d/e/f/g", "/", "/no/such/path"]
+)
+def test_unknown_paths_on_the_local_server_never_echo_credentials(stack, path):
+    """chalice local answers an unrouted path with API Gateway's 403, which quotes the
+    Authorization header; wharf's catch-all answers a 404 problem document instead."""
+    reply = requests.post(
+        stack.url + path, auth=("__token__", stack.admin_token), data=b"{}", timeout=10
+    )
+    assert reply.status_code == 404
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    assert reply.json()["type"] == "urn:wharf:problem:not-found"
+    assert stack.admin_token not in reply.text
+    assert "Authorization" not in reply.text
+    if path.startswith("/upload/"):
+        assert reply.json()["meta"] == {"api-version": "2.0"}
