@@ -86,10 +86,37 @@ def serialize_conditional_s3_writes() -> None:
     S3Response.put_object = put_object  # type: ignore[method-assign]
 
 
+def sqs_long_poll_by_sleeping() -> None:
+    """Make moto's SQS long poll wait by sleeping, not by a timed ``Condition.wait``.
+
+    The suite is also run with the clock moved (libfaketime, to prove it passes on any
+    date); there a timed wait on a lock never returns, because CPython waits with
+    ``sem_clockwait``, which libfaketime 0.9 does not intercept. A long poll would then
+    hang until a message arrived, and never see a message whose visibility timeout ran
+    out. Polling the queue every 20 ms behaves the same on every clock.
+    """
+    import time
+
+    from moto.sqs.models import Queue
+
+    original = Queue.wait_for_messages
+    if getattr(original, "_wharf_patched", False):
+        return
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.messages and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    wait_for_messages._wharf_patched = True  # type: ignore[attr-defined]
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
+
+
 def apply() -> None:
     serialize_dynamodb_requests()
     complete_s3_notifications()
     serialize_conditional_s3_writes()
+    sqs_long_poll_by_sleeping()
 
 
 def presigned_expiry(app: Any) -> Any:
