@@ -10,6 +10,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib.api import admin, fallback, files, legacy, simple, upload
+from chalicelib.api.http import without_body_for_head
 from chalicelib.domain.layout import loggable_key
 from chalicelib.events.storage import handle_staged_object, objects_created
 from chalicelib.observability import logger
@@ -37,7 +38,7 @@ def log_requests(event: Any, get_response: Any) -> Any:
     request_id = event.context.get("requestId") or uuid.uuid4().hex
     logger.thread_safe_append_keys(request_id=request_id)
     started = time.perf_counter()
-    response = get_response(event)
+    response = without_body_for_head(event.method, get_response(event))
     response.headers["X-Request-Id"] = request_id
     route = str(event.context.get("resourcePath") or "")
     details = {

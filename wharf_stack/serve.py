@@ -151,7 +151,9 @@ def main() -> int:
         worker.start()
 
     from chalice.config import Config
-    from chalice.local import ThreadedHTTPServer, create_local_server
+    from chalice.local import ThreadedHTTPServer
+
+    from .http_server import local_server
 
     # socketserver's default backlog of 5 resets connections when clients arrive in
     # bursts (parallel uploads, installers); API Gateway has no such limit.
@@ -160,7 +162,7 @@ def main() -> int:
     config = Config.create(
         chalice_app=app_module.app, app_name="wharf", project_dir=str(PROJECT_DIR)
     )
-    server = create_local_server(app_module.app, config, host, port)
+    server = local_server(app_module.app, config, host, port)
     server_thread = threading.Thread(target=server.serve_forever, name="wharf-http", daemon=True)
     server_thread.start()
 

@@ -15,7 +15,7 @@ from ..domain.errors import InvalidRequestError, PermissionDeniedError
 from ..domain.tokens import TokenRecord, TokenRequest
 from ..wiring import container
 from .auth import principal_of
-from .http import json_object, validation_errors
+from .http import ALL_METHODS, ANY_CONTENT, json_object, method_of, validation_errors
 from .problems import problem_responses
 
 bp = Blueprint(__name__)
@@ -54,10 +54,15 @@ def _json(body: Any, status: int = 200) -> Response:
     )
 
 
-@bp.route("/admin/tokens", methods=["POST"], content_types=["*/*"])
+@bp.route("/admin/tokens", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
-def create_token() -> Response:
+def tokens() -> Response:
+    method = method_of(bp.current_request, "GET", "POST")
     _require_admin()
+    if method == "GET":
+        return _json(
+            {"tokens": [token_json(t.record, t.status) for t in container().tokens.list()]}
+        )
     body = json_object(bp.current_request)
     try:
         request = TokenRequest.model_validate(body)
@@ -73,16 +78,10 @@ def create_token() -> Response:
     return _json({**token_json(issued.record, issued.status), "token": issued.secret}, status=201)
 
 
-@bp.route("/admin/tokens", methods=["GET"])
-@problem_responses
-def list_tokens() -> Response:
-    _require_admin()
-    return _json({"tokens": [token_json(t.record, t.status) for t in container().tokens.list()]})
-
-
-@bp.route("/admin/tokens/{token_id}", methods=["DELETE"])
+@bp.route("/admin/tokens/{token_id}", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def revoke_token(token_id: str) -> Response:
+    method_of(bp.current_request, "DELETE")
     _require_admin()
     container().tokens.revoke(token_id)
     return Response(body="", status_code=204)
@@ -95,10 +94,11 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
-@bp.route("/admin/projects/{project}/yank", methods=["POST"], content_types=["*/*"])
+@bp.route("/admin/projects/{project}/yank", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def yank(project: str) -> Response:
     """``{"target": FILE_OR_VERSION, "reason": TEXT?, "yanked": true|false}`` (PEP 592)."""
+    method_of(bp.current_request, "POST")
     _require_admin()
     body = json_object(bp.current_request)
     target = _text(body, "target")
@@ -113,10 +113,11 @@ def yank(project: str) -> Response:
     return _json({"project": canonicalize_name(project), "files": files, "yanked": yanked})
 
 
-@bp.route("/admin/projects/{project}/status", methods=["PUT"], content_types=["*/*"])
+@bp.route("/admin/projects/{project}/status", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def project_status(project: str) -> Response:
     """``{"status": active|archived|deprecated|quarantined, "reason": TEXT?}`` (PEP 792)."""
+    method_of(bp.current_request, "PUT")
     _require_admin()
     body = json_object(bp.current_request)
     status = _text(body, "status") or ""

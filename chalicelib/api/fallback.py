@@ -12,11 +12,11 @@ from __future__ import annotations
 from chalice import Blueprint, Chalice, Response
 
 from ..domain.errors import NotFoundError
+from .http import ALL_METHODS, ANY_CONTENT
 from .problems import problem_responses
 from .upload_http import upload_problems
 
 bp = Blueprint(__name__)
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 def _not_found() -> Response:
@@ -28,7 +28,7 @@ def _upload_not_found() -> Response:
     raise NotFoundError("No such Upload 2.0 resource.")
 
 
-@bp.route("/", methods=ALL_METHODS, content_types=["*/*"])
+@bp.route("/", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def root() -> Response:
     return _not_found()
@@ -37,7 +37,7 @@ def root() -> Response:
 GREEDY = "/{proxy+}"
 
 
-@bp.route(GREEDY, methods=ALL_METHODS, content_types=["*/*"])
+@bp.route(GREEDY, methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def anything_else(proxy: str = "") -> Response:
     # ``proxy`` is the path below the API's root (any stage prefix removed).

@@ -18,7 +18,7 @@ from ..domain.index import (
 from ..services.index_reader import page_of
 from ..wiring import container
 from .auth import principal_of
-from .http import original_path
+from .http import ALL_METHODS, ANY_CONTENT, method_of, original_path
 from .problems import problem_responses
 from .simple import index_response, negotiate
 
@@ -32,9 +32,10 @@ def _found(url: str) -> Response:
     )
 
 
-@bp.route("/files/{project}/{filename}", methods=["GET"])
+@bp.route("/files/{project}/{filename}", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def published_file(project: str, filename: str) -> Response:
+    method_of(bp.current_request, "GET")
     principal = principal_of(bp.current_request)
     url = container().downloads.published(principal, canonicalize_name(project), unquote(filename))
     return _found(url)
@@ -45,10 +46,11 @@ def _stage_link(project: str, filename: str) -> str:
     return f"../files/{quote(filename)}"
 
 
-@bp.route("/stage/{token}", methods=["GET"])
+@bp.route("/stage/{token}", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def stage_root(token: str) -> Response:
     request = bp.current_request
+    method_of(request, "GET")
     path = original_path(request)
     if not path.endswith("/"):
         return Response(body="", status_code=301, headers={"Location": path + "/"})
@@ -59,10 +61,11 @@ def stage_root(token: str) -> Response:
     return index_response(request, page_of(body, 0), fmt)
 
 
-@bp.route("/stage/{token}/{project}", methods=["GET"])
+@bp.route("/stage/{token}/{project}", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def stage_project(token: str, project: str) -> Response:
     request = bp.current_request
+    method_of(request, "GET")
     path = original_path(request)
     canonical = canonicalize_name(project)
     if project != canonical or not path.endswith("/"):
@@ -74,7 +77,8 @@ def stage_project(token: str, project: str) -> Response:
     return index_response(request, page_of(render(page, _stage_link), page.last_serial), fmt)
 
 
-@bp.route("/stage/{token}/files/{filename}", methods=["GET"])
+@bp.route("/stage/{token}/files/{filename}", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def stage_file(token: str, filename: str) -> Response:
+    method_of(bp.current_request, "GET")
     return _found(container().downloads.staged(token, unquote(filename)))

@@ -7,7 +7,47 @@ from typing import Any
 
 from chalice.app import Request
 
-from ..domain.errors import InvalidRequestError, UnsupportedMediaTypeError
+from ..domain.errors import InvalidRequestError, MethodNotAllowedError, UnsupportedMediaTypeError
+
+# Every route answers every method: API Gateway's own answer to a method a resource lacks
+# is a 403 that quotes the request's Authorization header. The view says 405 instead.
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+ANY_CONTENT = ["*/*"]
+
+
+def method_of(request: Request, *allowed: str) -> str:
+    """The method to act on, or ``MethodNotAllowedError`` (405 with ``Allow``).
+
+    ``HEAD`` is answered wherever ``GET`` is, as ``GET`` (the app's middleware drops
+    the body), so a view never has to tell the two apart.
+    """
+    offered = list(allowed)
+    if "GET" in offered and "HEAD" not in offered:
+        offered.insert(offered.index("GET") + 1, "HEAD")
+    method = request.method
+    if method not in offered:
+        error = MethodNotAllowedError(f"{method} is not allowed here; use {', '.join(offered)}.")
+        error.headers = {"Allow": ", ".join(offered)}  # type: ignore[attr-defined]
+        raise error
+    return "GET" if method == "HEAD" else method
+
+
+def without_body_for_head(method: str, response: Any) -> Any:
+    """A ``HEAD`` answer: the ``GET`` answer's status and headers, its length, no body."""
+    if method != "HEAD":
+        return response
+    body = response.body
+    if body is None:
+        length = 0
+    elif isinstance(body, bytes):
+        length = len(body)
+    elif isinstance(body, str):
+        length = len(body.encode("utf-8"))
+    else:
+        length = len(json.dumps(body).encode("utf-8"))
+    response.body = ""
+    response.headers["Content-Length"] = str(length)
+    return response
 
 
 def original_path(request: Request) -> str:

@@ -19,6 +19,7 @@ from ..observability import logger
 from ..services.legacy import LegacyUpload
 from ..wiring import container
 from .auth import principal_of
+from .http import ALL_METHODS, ANY_CONTENT, method_of
 from .problems import WWW_AUTHENTICATE, _status_for
 from .upload_http import base_url, session_body, upload_response
 
@@ -61,10 +62,11 @@ def _text(status: int, message: str, headers: dict[str, str] | None = None) -> R
     )
 
 
-@bp.route("/legacy", methods=["POST"], content_types=["*/*"])
+@bp.route("/legacy", methods=ALL_METHODS, content_types=ANY_CONTENT)
 def legacy_upload() -> Response:
     request = bp.current_request
     try:
+        method_of(request, "POST")
         principal = principal_of(request)
         body = request.raw_body or b""
         if len(body) > MAX_FORM_BYTES:
@@ -79,7 +81,7 @@ def legacy_upload() -> Response:
         return _text(401, error.detail, {"WWW-Authenticate": WWW_AUTHENTICATE})
     except WharfError as error:
         status, _, _ = _status_for(error)
-        return _text(status, error.detail)
+        return _text(status, error.detail, getattr(error, "headers", None))
     except Exception:
         logger.exception("legacy upload failed")
         return _text(500, "The server failed to handle this upload.")

@@ -11,7 +11,7 @@ from ..domain.negotiation import IndexFormat, select_format
 from ..services.index_reader import IndexPage
 from ..wiring import container
 from .auth import principal_of
-from .http import original_path
+from .http import ALL_METHODS, ANY_CONTENT, method_of, original_path
 from .problems import problem_responses
 
 bp = Blueprint(__name__)
@@ -56,10 +56,11 @@ def _redirect(location: str) -> Response:
     return Response(body="", status_code=301, headers={"Location": location})
 
 
-@bp.route("/simple", methods=["GET"])
+@bp.route("/simple", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def root_index() -> Response:
     request = bp.current_request
+    method_of(request, "GET")
     path = original_path(request)
     if not path.endswith("/"):
         return _redirect(path + "/")
@@ -72,10 +73,11 @@ def root_index() -> Response:
     return index_response(request, container().index.root(fmt), fmt)
 
 
-@bp.route("/simple/{project}", methods=["GET"])
+@bp.route("/simple/{project}", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def project_index(project: str) -> Response:
     request = bp.current_request
+    method_of(request, "GET")
     path = original_path(request)
     canonical = canonicalize_name(project)
     if project != canonical:

@@ -10,7 +10,6 @@ from chalice import Blueprint, Response
 
 from ..domain.errors import (
     InvalidRequestError,
-    MethodNotAllowedError,
     NotFoundError,
     PermissionDeniedError,
     RevokedTokenError,
@@ -19,6 +18,7 @@ from ..domain.errors import (
 from ..domain.tokens import Principal
 from ..wiring import container
 from .auth import principal_of
+from .http import ALL_METHODS, ANY_CONTENT, method_of
 from .upload_http import (
     base_url,
     check_accept,
@@ -34,9 +34,6 @@ from .upload_http import (
 )
 
 bp = Blueprint(__name__)
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-# Chalice would answer other content types itself; the views check them and say why.
-ANY_CONTENT = ["*/*"]
 
 
 def _principal() -> Principal:
@@ -55,12 +52,7 @@ def _caller() -> tuple[Principal, str]:
 
 
 def _only(*allowed: str) -> str:
-    method = bp.current_request.method
-    if method not in allowed:
-        error = MethodNotAllowedError(f"{method} is not allowed here; use {', '.join(allowed)}.")
-        error.headers = {"Allow": ", ".join(allowed)}  # type: ignore[attr-defined]
-        raise error
-    return method
+    return method_of(bp.current_request, *allowed)
 
 
 def _retry_after() -> dict[str, str]:

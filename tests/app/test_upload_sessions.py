@@ -223,7 +223,7 @@ def test_unknown_routes_and_methods_are_problems(uploader):
     session = path_of(created.json["links"]["session"])
     wrong_method = uploader.call("PUT", session)
     assert wrong_method.status == 405
-    assert wrong_method.headers["Allow"] == "GET, DELETE"
+    assert wrong_method.headers["Allow"] == "GET, HEAD, DELETE"
     assert wrong_method.headers["Content-Type"] == "application/problem+json"
     assert uploader.call("GET", "/upload/").status == 405
     assert uploader.call("GET", f"{session}/nonsense").status == 404

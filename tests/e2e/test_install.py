@@ -20,6 +20,7 @@ from tests.e2e.conftest import BIN, run_wharf
 pytestmark = pytest.mark.e2e
 V2 = "application/vnd.pypi.upload.v2+json"
 META = {"api-version": "2.0"}
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 
 class Publisher:
@@ -321,3 +322,25 @@ def test_pypi_simple_parses_both_forms(stack, published):
             package = next(p for p in page.packages if p.filename == "e2e_lib-1.0-py3-none-any.whl")
             assert len(package.digests["sha256"]) == 64
             assert package.has_metadata
+
+
+def test_head_answers_like_get_over_one_kept_alive_connection(stack, published):
+    """Tools that probe with HEAD (mirrors, caches, simple-repository) get GET's headers
+    with no body, and the connection stays usable for the next request."""
+    _, reader = published
+    with requests.Session() as http:
+        http.auth = ("__token__", reader)
+        for path in ("/simple/", "/simple/e2e-lib/"):
+            got = http.get(stack.url + path, headers={"Accept": JSON_TYPE}, timeout=10)
+            head = http.head(stack.url + path, headers={"Accept": JSON_TYPE}, timeout=10)
+            assert head.status_code == 200, path
+            assert head.content == b""
+            assert int(head.headers["Content-Length"]) == len(got.content)
+            assert head.headers["ETag"] == got.headers["ETag"]
+        wheel = "e2e_lib-1.1-py3-none-any.whl"
+        head = http.head(f"{stack.url}/files/e2e-lib/{wheel}", timeout=10, allow_redirects=False)
+        assert head.status_code == 302
+        assert "X-Amz-Signature" in head.headers["Location"]
+        # The same connection still answers a GET correctly after the HEADs.
+        after = http.get(f"{stack.url}/simple/e2e-lib/", headers={"Accept": JSON_TYPE})
+        assert wheel in {f["filename"] for f in after.json()["files"]}
