@@ -163,6 +163,7 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
             session_store,
             staging,
             validator,
+            publisher,
             clock,
             grace=timedelta(seconds=settings.repair_after_seconds),
         ),

@@ -7,6 +7,8 @@ Items (PK / SK):
   PROJECT#<project> / PROJECT       state, last serial, PEP 792 status
   PROJECTS / <project>              the root index's list (one partition: consistent reads)
   INDEX / SERIAL                    the index-wide serial counter
+Sparse GSI1 partition RENDER-DUE: projects committed past their rendered serial, by commit
+time, so the sweeper can finish a render a crashed Lambda left undone.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from .dynamo_sessions import (
     release_reservations,
     session_key,
 )
-from .table_schema import PK, SK, TTL_ATTRIBUTE
+from .table_schema import GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE
 
 MAX_TRANSACTION = 100
+RENDER_DUE = "RENDER-DUE"
 
 
 class DynamoCatalog:
@@ -266,8 +269,8 @@ class DynamoCatalog:
                     "TableName": self._table,
                     "Key": to_item(session_key(token)),
                     "UpdateExpression": (
-                        "SET #status = :published, terminal_at = :at, #ttl = :ttl "
-                        "REMOVE GSI1PK, GSI1SK"
+                        "SET #status = :published, terminal_at = :at, #ttl = :ttl, "
+                        "published_serial = :serial REMOVE GSI1PK, GSI1SK"
                     ),
                     "ConditionExpression": "#status = :processing",
                     "ExpressionAttributeNames": {"#status": "status", "#ttl": TTL_ATTRIBUTE},
@@ -277,6 +280,7 @@ class DynamoCatalog:
                             ":processing": str(SessionStatus.PROCESSING),
                             ":at": iso(at),
                             ":ttl": int(keep_until.timestamp()),
+                            ":serial": serial,
                         }
                     ),
                 }
@@ -296,12 +300,24 @@ class DynamoCatalog:
                     "Key": to_item(project_key(project)),
                     "UpdateExpression": (
                         "SET #state = :active, serial = :serial, "
-                        "#pstatus = if_not_exists(#pstatus, :activestatus)"
+                        "#pstatus = if_not_exists(#pstatus, :activestatus), "
+                        "#gpk = :due, #gsk = :duesk"
                     ),
                     "ConditionExpression": "attribute_not_exists(serial) OR serial < :serial",
-                    "ExpressionAttributeNames": {"#state": "state", "#pstatus": "project_status"},
+                    "ExpressionAttributeNames": {
+                        "#state": "state",
+                        "#pstatus": "project_status",
+                        "#gpk": GSI1_PK,
+                        "#gsk": GSI1_SK,
+                    },
                     "ExpressionAttributeValues": to_item(
-                        {":active": "active", ":serial": serial, ":activestatus": "active"}
+                        {
+                            ":active": "active",
+                            ":serial": serial,
+                            ":activestatus": "active",
+                            ":due": RENDER_DUE,
+                            ":duesk": f"{iso(at)}#{project}",
+                        }
                     ),
                 }
             },
@@ -357,6 +373,54 @@ class DynamoCatalog:
             except ClientError as error:
                 if not condition_failed(error):
                     raise
+
+    def mark_rendered(self, project: str, serial: int) -> None:
+        """Record that the project's index pages show every commit up to ``serial``.
+
+        Only ever raised, so a slow render finishing late cannot lower it; the project
+        leaves the render-due partition once no commit is newer than ``serial``.
+        """
+        not_lower = "(attribute_not_exists(rendered_serial) OR rendered_serial <= :serial)"
+        attempts = [
+            (
+                "SET rendered_serial = :serial REMOVE #gpk, #gsk",
+                f"serial <= :serial AND {not_lower}",
+            ),
+            ("SET rendered_serial = :serial", not_lower),
+        ]
+        for update, condition in attempts:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=to_item(project_key(project)),
+                    UpdateExpression=update,
+                    ConditionExpression=f"attribute_exists(#pk) AND {condition}",
+                    ExpressionAttributeNames={
+                        "#pk": PK,
+                        **({"#gpk": GSI1_PK, "#gsk": GSI1_SK} if "#gpk" in update else {}),
+                    },
+                    ExpressionAttributeValues=to_item({":serial": serial}),
+                )
+                return
+            except ClientError as error:
+                if not condition_failed(error):
+                    raise
+
+    def render_due(self, before: datetime) -> list[str]:
+        """Projects committed before ``before`` whose pages do not yet show that commit."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=GSI1,
+            KeyConditionExpression="#pk = :pk AND #sk < :before",
+            ExpressionAttributeNames={"#pk": GSI1_PK, "#sk": GSI1_SK},
+            ExpressionAttributeValues=to_item({":pk": RENDER_DUE, ":before": iso(before)}),
+        )
+        return [
+            from_item(item)[PK].removeprefix("PROJECT#")
+            for page in pages
+            for item in page.get("Items", [])
+        ]
 
     def holders(self, filenames: Iterable[str]) -> dict[str, str | None]:
         """Who holds each filename's reservation (consistent reads)."""

@@ -95,6 +95,7 @@ def _session(item: dict[str, Any]) -> SessionRecord:
         terminal_at=data.get("terminal_at"),
         revision=int(data.get("revision", 0)),
         publish_requested_at=data.get("publish_requested_at"),
+        published_serial=data.get("published_serial"),
     )
 
 
@@ -166,6 +167,10 @@ class DynamoSessionStore:
         if item is None:
             return ProjectState.NEW
         return ProjectState(from_item(item)["state"])
+
+    def rendered_serial(self, project: str) -> int:
+        item = self._get(project_key(project))
+        return int(from_item(item).get("rendered_serial", 0)) if item else 0
 
     def open_session_for(self, project: str, release: str) -> str | None:
         item = self._get(release_lock_key(project, release))

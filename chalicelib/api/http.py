@@ -7,12 +7,18 @@ from typing import Any
 
 from chalice.app import Request
 
-from ..domain.errors import InvalidRequestError, MethodNotAllowedError, UnsupportedMediaTypeError
+from ..domain.errors import (
+    InvalidRequestError,
+    MethodNotAllowedError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 
 # Every route answers every method: API Gateway's own answer to a method a resource lacks
 # is a 403 that quotes the request's Authorization header. The view says 405 instead.
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 ANY_CONTENT = ["*/*"]
+MAX_JSON_BODY = 64 * 1024
 
 
 def method_of(request: Request, *allowed: str) -> str:
@@ -56,6 +62,41 @@ def original_path(request: Request) -> str:
     return str(request.context.get("path") or "/")
 
 
+# No wharf request nests deeper than a few levels; a cap keeps hostile bodies (a 40 KB
+# body of brackets) from exhausting the parser's recursion or anything that walks them.
+MAX_JSON_DEPTH = 16
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A request body as a JSON object of bounded depth; ``InvalidRequestError`` otherwise."""
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise InvalidRequestError(
+            f"The request body nests deeper than {MAX_JSON_DEPTH} levels."
+        ) from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequestError(f"The request body is not valid JSON: {error}.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    if _too_deep(body):
+        raise InvalidRequestError(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+    return body
+
+
 def json_object(request: Request, *, media_type: str = "application/json") -> dict[str, Any]:
     """The request body as a JSON object; 415 for another content type, 400 for bad JSON."""
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -63,13 +104,10 @@ def json_object(request: Request, *, media_type: str = "application/json") -> di
         raise UnsupportedMediaTypeError(
             f"Send the request body as {media_type} (got {content_type or 'no content type'})."
         )
-    try:
-        body = json.loads(request.raw_body or b"")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidRequestError(f"The request body is not valid JSON: {error}.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object.")
-    return body
+    raw = request.raw_body or b""
+    if len(raw) > MAX_JSON_BODY:
+        raise PayloadTooLargeError(f"A request body may be at most {MAX_JSON_BODY} bytes.")
+    return parse_json_object(raw)
 
 
 def validation_errors(error: Any) -> list[dict[str, Any]]:

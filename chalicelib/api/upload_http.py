@@ -20,10 +20,10 @@ from ..domain.sessions import API_VERSION, HTTP_POST_BYTES, UPLOAD_MEDIA_TYPE, F
 from ..services.file_uploads import MECHANISMS, FileView, PartsView
 from ..services.sessions import SessionView
 from ..settings import Settings
+from .http import MAX_JSON_BODY, parse_json_object
 from .problems import problem_responses_with
 
 META = {"api-version": API_VERSION}
-MAX_JSON_BODY = 64 * 1024
 
 upload_problems = problem_responses_with(META)
 
@@ -70,12 +70,7 @@ def upload_json(request: Request) -> dict[str, Any]:
     raw = request.raw_body or b""
     if len(raw) > MAX_JSON_BODY:
         raise PayloadTooLargeError(f"A request body may be at most {MAX_JSON_BODY} bytes.")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidRequestError(f"The request body is not valid JSON: {error}.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequestError("The request body must be a JSON object.")
+    body = parse_json_object(raw)
     meta = body.get("meta")
     version = meta.get("api-version") if isinstance(meta, dict) else None
     if version != API_VERSION:

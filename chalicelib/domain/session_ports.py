@@ -25,6 +25,9 @@ class SessionStore(Protocol):
     def project_state(self, project: str) -> ProjectState:
         """Whether the project name is free, reserved or published (consistent read)."""
 
+    def rendered_serial(self, project: str) -> int:
+        """The serial up to which the project's index pages are rendered (0 if never)."""
+
     def open_session_for(self, project: str, release: str) -> str | None:
         """The token of the non-terminal session for this release, if any."""
 

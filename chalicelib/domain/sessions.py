@@ -15,6 +15,11 @@ from .errors import ConflictError, InvalidRequestError
 API_VERSION = "2.0"
 UPLOAD_MEDIA_TYPE = "application/vnd.pypi.upload.v2+json"
 HTTP_POST_BYTES = "http-post-bytes"
+# Every name ends up in DynamoDB keys (at most 1 KiB in a sort key) and in filenames
+# that pip must be able to save (255 bytes on most file systems), so both are bounded
+# well inside those limits; the token pattern limit is the same 200.
+MAX_NAME_LENGTH = 200
+MAX_VERSION_LENGTH = 128
 
 
 class SessionStatus(StrEnum):
@@ -62,6 +67,11 @@ def parse_project_name(raw: object) -> str:
         raise InvalidRequestError(
             "'name' must be a project name.", errors=[{"source": "name", "message": "required"}]
         )
+    if len(raw) > MAX_NAME_LENGTH:
+        raise InvalidRequestError(
+            f"A project name may be at most {MAX_NAME_LENGTH} characters.",
+            errors=[{"source": "name", "message": f"longer than {MAX_NAME_LENGTH} characters"}],
+        )
     try:
         return canonicalize_name(raw, validate=True)
     except InvalidName:
@@ -78,6 +88,11 @@ def parse_release_version(raw: object, *, allow_local: bool) -> Version:
         raise InvalidRequestError(
             "'version' must be a PEP 440 version string.",
             errors=[{"source": "version", "message": "required"}],
+        )
+    if len(raw) > MAX_VERSION_LENGTH:
+        raise InvalidRequestError(
+            f"A version may be at most {MAX_VERSION_LENGTH} characters.",
+            errors=[{"source": "version", "message": f"longer than {MAX_VERSION_LENGTH}"}],
         )
     try:
         version = Version(raw)
@@ -116,6 +131,9 @@ class SessionRecord(BaseModel):
     terminal_at: datetime | None = None
     revision: int = 0
     publish_requested_at: datetime | None = None
+    # The serial the release committed under: the session reads as published once the
+    # project's index is rendered at least this far (``published`` means installable).
+    published_serial: int | None = None
 
     def effective_status(self, now: datetime) -> SessionStatus:
         """A session past its expiry answers as canceled even before the sweeper runs."""

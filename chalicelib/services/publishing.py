@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..adapters.dynamo_catalog import DynamoCatalog
@@ -143,6 +143,8 @@ class Publisher:
             self._catalog.mark_published(token, names, self._clock())
             self.render_project(session.project)
             self.render_root()
+            if session.published_serial is not None:
+                self._catalog.mark_rendered(session.project, session.published_serial)
             return "already published: re-rendered"
         if session.status is not SessionStatus.PROCESSING:
             return f"ignored: the session is {session.status}"
@@ -241,9 +243,28 @@ class Publisher:
         self.render_project(project)
         if new_project:
             self.render_root()
+        # Last: a session reads as published only from here on, when pip can install it.
+        self._catalog.mark_rendered(project, serial)
         return serial
 
     # --- renders ----------------------------------------------------------------------------
+
+    def due_renders(self, before: datetime) -> list[str]:
+        """Projects with a commit older than ``before`` that their pages do not show yet."""
+        return self._catalog.render_due(before)
+
+    def rerender(self, project: str) -> None:
+        """Render a project's pages and the root again, and record how far they now reach.
+
+        The serial is read before rendering, so the pages show at least that commit.
+        """
+        record = self._catalog.project(project)
+        if record is None:
+            return
+        serial = int(record.get("serial", 0))
+        self.render_project(project)
+        self.render_root()
+        self._catalog.mark_rendered(project, serial)
 
     def project_page(self, project: str) -> ProjectPage | None:
         record = self._catalog.project(project)

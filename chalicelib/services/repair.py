@@ -1,9 +1,10 @@
 """The sweeper's second job: finish work a crashed Lambda left half done.
 
-Completing a file is two steps (status to ``processing``, then CompleteMultipartUpload)
-and so is asking to publish (reserve names and go ``processing``, then write the
-publish request). A Lambda that dies between them leaves a file or a session waiting
-for an event that will never come; this puts the event back, idempotently.
+Completing a file is two steps (status to ``processing``, then CompleteMultipartUpload),
+so is asking to publish (reserve names and go ``processing``, then write the publish
+request), and so is publishing (commit, then render the index). A Lambda that dies
+between them leaves a file, a session or a page waiting for an event that will never
+come; this does the missing step again, idempotently.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..domain.ports import Clock
 from ..domain.session_ports import SessionStore, StagingStorage
 from ..domain.sessions import FileRecord, FileStatus, SessionStatus
 from ..observability import logger
+from .publishing import Publisher
 from .validation import Validator
 
 
@@ -28,6 +30,7 @@ class Repair:
         store: SessionStore,
         staging: StagingStorage,
         validator: Validator,
+        publisher: Publisher,
         clock: Clock,
         *,
         grace: timedelta,
@@ -35,12 +38,13 @@ class Repair:
         self._store = store
         self._staging = staging
         self._validator = validator
+        self._publisher = publisher
         self._clock = clock
         self._grace = grace
 
     def run(self) -> dict[str, int]:
         """Re-drive stuck files and publishes; returns how many of each."""
-        counts = {"files": 0, "publishes": 0}
+        counts = {"files": 0, "publishes": 0, "renders": 0}
         cutoff = self._clock() - self._grace
         for record in self._store.stuck_files(cutoff):
             info = self._staging.object_info(record.staged_key)
@@ -50,6 +54,10 @@ class Repair:
             elif record.upload_id:
                 self._finish(record)
             counts["files"] += 1
+        for project in self._publisher.due_renders(cutoff):
+            # Committed, but the Lambda died before the index showed it.
+            self._publisher.rerender(project)
+            counts["renders"] += 1
         for session in self._store.open_sessions():
             requested = session.publish_requested_at
             if session.status is SessionStatus.PROCESSING and requested and requested < cutoff:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..domain.errors import (
     ConflictError,
@@ -146,12 +146,23 @@ class PublishingSessions:
         now = self._clock()
         return SessionView(
             session=session,
-            status=session.effective_status(now),
+            status=self._visible_status(session, now),
             files=[
                 FileEntry(record=f, status=f.effective_status(session, now))
                 for f in self._store.list_files(session.token)
             ],
         )
+
+    def _visible_status(self, session: SessionRecord, now: datetime) -> SessionStatus:
+        """The status a client sees: ``published`` only once the index shows the release,
+        so a CI job that installs right after its upload finishes finds it; until then the
+        release is committed but still ``processing``."""
+        status = session.effective_status(now)
+        committed = session.published_serial
+        if status is SessionStatus.PUBLISHED and committed is not None:
+            rendered = self._store.rendered_serial(session.project)
+            return status if rendered >= committed else SessionStatus.PROCESSING
+        return status
 
     def cancel(self, principal: Principal, token: str) -> SessionView:
         session = self.load(principal, token)
@@ -175,6 +186,9 @@ class PublishingSessions:
         status = session.effective_status(self._clock())
         if status.terminal:
             raise ConflictError(f"The session is {status}; it cannot be extended.")
+        # Never more than the maximum lifetime: also keeps absurd values (10**12 s) from
+        # overflowing the date arithmetic.
+        seconds = min(seconds, int(self._policy.max_lifetime.total_seconds()))
         wanted = min(session.expires_at + timedelta(seconds=seconds), session.max_expires_at)
         if wanted > session.expires_at:
             session = self._store.extend_session(session, wanted)

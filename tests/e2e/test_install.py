@@ -344,3 +344,23 @@ def test_head_answers_like_get_over_one_kept_alive_connection(stack, published):
         # The same connection still answers a GET correctly after the HEADs.
         after = http.get(f"{stack.url}/simple/e2e-lib/", headers={"Accept": JSON_TYPE})
         assert wheel in {f["filename"] for f in after.json()["files"]}
+
+
+def test_published_means_visible_at_once(stack, published):
+    """The first read after a session says ``published`` already shows the release, for
+    each of several quick releases and for a project registered by an empty release."""
+    publisher, reader = published
+    auth = ("__token__", reader)
+    for minor in range(8):
+        version = f"3.{minor}"
+        filename = f"e2e_lib-{version}-py3-none-any.whl"
+        publisher.publish(publisher.stage("e2e-lib", version, {filename: lib_wheel(version)}))
+        page = requests.get(
+            f"{stack.url}/simple/e2e-lib/", auth=auth, headers={"Accept": JSON_TYPE}, timeout=10
+        )
+        assert filename in {f["filename"] for f in page.json()["files"]}, version
+    publisher.publish(publisher.stage("e2e-empty", "0.0.1", {}))
+    root = requests.get(f"{stack.url}/simple/", auth=auth, headers={"Accept": JSON_TYPE})
+    assert {"name": "e2e-empty"} in root.json()["projects"]
+    empty = requests.get(f"{stack.url}/simple/e2e-empty/", auth=auth, headers={"Accept": JSON_TYPE})
+    assert empty.status_code == 200 and empty.json()["files"] == []

@@ -148,3 +148,29 @@ def test_unknown_paths_on_the_local_server_never_echo_credentials(stack, path):
     assert "Authorization" not in reply.text
     if path.startswith("/upload/"):
         assert reply.json()["meta"] == {"api-version": "2.0"}
+
+
+def test_the_log_never_shows_a_session_token(stack):
+    """A session's token is its stage URL's only credential: the stack's output (the app's
+    JSON lines; no access log) names routes, never the token."""
+    created = run_wharf(
+        stack, "token", "create", "--role", "upload", "--project", "logcheck", "--json"
+    )
+    token = json.loads(created.stdout)["token"]
+    auth = ("__token__", token)
+    v2 = "application/vnd.pypi.upload.v2+json"
+    session = requests.post(
+        f"{stack.url}/upload/",
+        auth=auth,
+        headers={"Content-Type": v2},
+        json={"meta": {"api-version": "2.0"}, "name": "logcheck", "version": "1.0"},
+        timeout=10,
+    ).json()
+    requests.get(session["links"]["session"], auth=auth, timeout=10)
+    requests.get(session["links"]["stage"], timeout=10)
+    requests.get(session["links"]["session"] + "/nonsense/deeper", auth=auth, timeout=10)
+    time.sleep(0.5)
+    log = stack.log()
+    assert session["session-token"] not in log
+    assert session["session-token"][:8] in log  # the short form that follows a session
+    assert token not in log
