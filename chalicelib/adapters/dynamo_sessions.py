@@ -7,7 +7,8 @@ Items (PK / SK):
   RELEASE#<project>#<release> / OPEN the one non-terminal session of a release
   PROJECT#<project> / PROJECT        a published or reserved project name
   FILENAME#<filename> / FILENAME     a filename ever published, or reserved by a publish
-Sparse GSI1 partitions: SESSIONS-EXPIRING (by expiry) for the sweeper.
+Sparse GSI1 partitions: SESSIONS-EXPIRING (by expiry) for the sweeper; SESSIONS-PURGE
+(canceled sessions whose bytes are not yet all deleted), FILES-PROCESSING (by time).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .dynamo import from_item, to_item
 from .table_schema import GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE
 
 EXPIRING = "SESSIONS-EXPIRING"
+PURGE_DUE = "SESSIONS-PURGE"
 PROCESSING = "FILES-PROCESSING"
 
 
@@ -257,6 +259,8 @@ class DynamoSessionStore:
     ) -> SessionRecord:
         allowed = sorted(str(s) for s in allowed_from)
         placeholders = {f":from{i}": value for i, value in enumerate(allowed)}
+        # A canceled session stays findable until its bytes are gone (mark_purged).
+        index = "#gpk = :purge, #gsk = :purgesk" if status is SessionStatus.CANCELED else None
         actions: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -264,7 +268,8 @@ class DynamoSessionStore:
                     "Key": to_item(session_key(session.token)),
                     "UpdateExpression": (
                         "SET #status = :status, terminal_at = :at, #ttl = :ttl, "
-                        "notices = list_append(notices, :notices) REMOVE #gpk, #gsk"
+                        "notices = list_append(notices, :notices)"
+                        + (f", {index}" if index else " REMOVE #gpk, #gsk")
                     ),
                     "ConditionExpression": f"#status IN ({', '.join(placeholders)})",
                     "ExpressionAttributeNames": {
@@ -280,6 +285,11 @@ class DynamoSessionStore:
                             ":ttl": int(keep_until.timestamp()),
                             ":notices": list(notices),
                             **placeholders,
+                            **(
+                                {":purge": PURGE_DUE, ":purgesk": f"{iso(at)}#{session.token}"}
+                                if index
+                                else {}
+                            ),
                         }
                     ),
                 }
@@ -374,6 +384,31 @@ class DynamoSessionStore:
             ExpressionAttributeValues=to_item({":pk": EXPIRING, ":now": iso(now)}),
         )
         return [from_item(i)["token"] for page in pages for i in page.get("Items", [])]
+
+    def purge_due(self) -> list[str]:
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=GSI1,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": GSI1_PK},
+            ExpressionAttributeValues=to_item({":pk": PURGE_DUE}),
+        )
+        return [from_item(i)["token"] for page in pages for i in page.get("Items", [])]
+
+    def mark_purged(self, token: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item(session_key(token)),
+                UpdateExpression="REMOVE #gpk, #gsk",
+                ConditionExpression="#gpk = :purge",
+                ExpressionAttributeNames={"#gpk": GSI1_PK, "#gsk": GSI1_SK},
+                ExpressionAttributeValues=to_item({":purge": PURGE_DUE}),
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
 
     def open_sessions(self) -> list[SessionRecord]:
         """Every non-terminal session (the sweeper's view; few at any time)."""

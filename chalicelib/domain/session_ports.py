@@ -62,6 +62,12 @@ class SessionStore(Protocol):
     def due_sessions(self, now: datetime) -> list[str]:
         """Tokens of non-terminal sessions whose expiry has passed."""
 
+    def purge_due(self) -> list[str]:
+        """Tokens of canceled sessions whose staged bytes may not all be deleted yet."""
+
+    def mark_purged(self, token: str) -> None:
+        """Record that a canceled session's bytes and reservations are all gone."""
+
     def open_sessions(self) -> list[SessionRecord]:
         """Every non-terminal session."""
 

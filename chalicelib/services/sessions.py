@@ -195,11 +195,16 @@ class PublishingSessions:
         return self._view(session)
 
     def expire_due(self) -> int:
-        """Cancel every session whose expiry has passed (the scheduled sweeper). Idempotent."""
+        """Cancel every session whose expiry has passed (the scheduled sweeper), and finish
+        the clean-up of canceled sessions that a failure cut short. Idempotent."""
         count = 0
         for token in self._store.due_sessions(self._clock()):
             if self._expire_if_due(token) is not None:
                 count += 1
+        for token in self._store.purge_due():
+            session = self._store.get_session(token)
+            if session is not None:
+                self._clean_up(session)
         return count
 
     def _expire_if_due(self, token: str) -> SessionRecord | None:
@@ -223,15 +228,21 @@ class PublishingSessions:
             keep_until=now + self._policy.retention,
             notices=[reason],
         )
+        self._clean_up(session)
+        logger.info(
+            "publishing session canceled", extra={"session": _short(session), "reason": reason}
+        )
+        return finished
+
+    def _clean_up(self, session: SessionRecord) -> None:
+        """Free what a canceled session held; until this finishes the session stays on the
+        sweeper's list (a failure half-way is picked up by its next run)."""
         # A publish that failed half-way may have left names reserved: free them.
         self._store.release_reservations(
             session.token, [f.filename for f in self._store.list_files(session.token)]
         )
         self.purge(session.token)
-        logger.info(
-            "publishing session canceled", extra={"session": _short(session), "reason": reason}
-        )
-        return finished
+        self._store.mark_purged(session.token)
 
     def purge(self, token: str) -> None:
         """Abort the session's multipart uploads and delete its staged bytes. Idempotent."""
