@@ -207,17 +207,22 @@ class ReleaseUpload:
         )
 
     def _register_one(self, session: dict[str, Any], dist: Dist) -> dict[str, Any]:
+        """The file upload session for ``dist``: found in the session (a resumed run, or
+        another job sending the identical file), or created."""
         entry = session.get("files", {}).get(dist.filename)
         if entry is not None:
             current = self.api.file_status(entry["link"])
-            if _same(current, dist) and current["status"] in ("pending", "processing", "completed"):
+            if _same(current, dist) and current["status"] != "error":
                 return current
-            if current["status"] == "processing":
+            if current["status"] != "error":
                 raise ClientError(
-                    f"{dist.filename} is in session {session['session-token']} with other "
-                    "contents and is being validated; run again in a minute"
+                    f"{dist.filename} is already in session {session['session-token']} with "
+                    "other contents: another job is uploading a file of that name (upload each "
+                    "file, an sdist for one, from one job only), or an earlier run was "
+                    f"followed by a rebuild (`wharf session cancel {session['session-token']}` "
+                    "starts over)"
                 )
-            self.api.delete_file(entry["link"])
+            self.api.delete_file(entry["link"])  # rejected before: this is a new try
         reply = self.api.create_file(session, dist)
         if reply.status_code == 202:
             return reply.json()
@@ -225,11 +230,8 @@ class ReleaseUpload:
             now = self.api.session_status(session["links"]["session"])
             if now["status"] not in EDITABLE:
                 raise SessionClosed()
-            entry = now.get("files", {}).get(dist.filename)
-            if entry is not None:  # another run of ours added it meanwhile
-                current = self.api.file_status(entry["link"])
-                if _same(current, dist):
-                    return current
+            if dist.filename in now.get("files", {}):  # another job added it meanwhile
+                return self._register_one(now, dist)
         raise error_from(reply, dist.filename)
 
     def _verdicts(self, session: dict[str, Any], dists: list[Dist]) -> dict[str, list[str]]:

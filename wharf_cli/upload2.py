@@ -161,9 +161,13 @@ class Upload2:
         return self.ok(self.call("GET", link), 200)
 
     def delete_file(self, link: str) -> None:
+        """Delete a file upload session; one that is gone or canceled already is fine."""
         reply = self.call("DELETE", link)
-        if reply.status_code not in (204, 404):
-            raise error_from(reply)
+        if reply.status_code in (204, 404):
+            return
+        if reply.status_code == 409 and self.file_status(link)["status"] == "canceled":
+            return
+        raise error_from(reply)
 
     def create_file(self, session: dict[str, Any], dist: Dist) -> requests.Response:
         mechanism = self._mechanism(session, dist)
@@ -190,11 +194,20 @@ class Upload2:
             size=dist.size,
             mechanism=file["mechanism"]["identifier"],
         )
-        if file["mechanism"]["identifier"] == MULTIPART:
-            self._send_parts(file, dist)
-        else:
-            self._send_bytes(file, dist)
-        self.ok(self.call("POST", file["links"]["complete"], {"meta": META}), 201, 202)
+        link = file["links"]["file-upload-session"]
+        try:
+            if file["mechanism"]["identifier"] == MULTIPART:
+                self._send_parts(file, dist)
+            else:
+                self._send_bytes(file, dist)
+            reply = self.call("POST", file["links"]["complete"], {"meta": META})
+            if reply.status_code not in (201, 202):
+                raise error_from(reply, dist.filename)
+        except ClientError:
+            # Two jobs sending the identical file into one session: whichever completes
+            # it first wins, and the other's refused request is no failure.
+            if self.file_status(link)["status"] not in ("processing", "completed"):
+                raise
         self.reporter.event("file-sent", file=dist.filename)
 
     def _mechanism(self, session: dict[str, Any], dist: Dist) -> str:

@@ -184,3 +184,26 @@ def test_a_stopped_job_holds_the_others_only_as_long_as_wait(stack, token, tmp_p
     publish = run_wharf(stack, "session", "publish", session["session-token"], token=token)
     assert publish.returncode == 0, publish.stderr
     assert [f["filename"] for f in published(stack, project)] == [mine.name]
+
+
+def test_jobs_sending_the_identical_file_share_it(stack, token, tmp_path):
+    project = "e2e-matrix-shared"
+    shared = wheel(tmp_path / "shared", project, "1.0", "py3-none-any")
+    own = [
+        wheel(tmp_path / f"job{n}", project, "1.0", f"cp31{n}-cp31{n}-win_amd64") for n in range(3)
+    ]
+    processes = [start(stack, token, str(shared), str(mine)) for mine in own]
+    for code, events, err in map(finish, processes):
+        assert code == 0, (events, err)
+    names = sorted(f["filename"] for f in published(stack, project))
+    assert names == sorted([shared.name, *(w.name for w in own)])
+
+    rebuilt = tmp_path / "rebuilt"
+    clash = wheel(rebuilt, project, "2.0", "py3-none-any")
+    other = wheel(tmp_path / "other", project, "2.0", "py3-none-any")  # same name, other bytes
+    staged = finish(start(stack, token, "--stage", str(clash)))
+    assert staged[0] == 0
+    code, events, _ = finish(start(stack, token, str(other)))
+    assert code == 1
+    assert "is already in session" in events[-1]["message"]
+    assert "with other contents" in events[-1]["message"]
