@@ -20,7 +20,7 @@ from typing import Any
 
 from .client import ClientError, error_from
 from .dists import Dist
-from .upload2 import EDITABLE, Upload2, poll_interval
+from .upload2 import EDITABLE, FILE_WORKERS, REGISTER_WORKERS, Upload2, poll_interval
 from .workers import run_all
 
 MAX_ROUNDS = 10  # sessions one run may try: each new round means another job published
@@ -35,7 +35,7 @@ class Options:
     stage: bool = False
     skip_existing: bool = False
     wait: float = 900.0  # seconds a wait may last with nothing changing in the session
-    file_workers: int = 4
+    file_workers: int = FILE_WORKERS
 
 
 @dataclass
@@ -202,7 +202,7 @@ class ReleaseUpload:
         return run_all(
             lambda dist: self._register_one(session, dist),
             dists,
-            workers=8,
+            workers=REGISTER_WORKERS,
             stop=self.api.stop,
         )
 

@@ -25,6 +25,8 @@ POST_BYTES = "http-post-bytes"
 INLINE_LIMIT = 4 * 1024 * 1024
 RETRIES = 5
 EDITABLE = ("open", "error")
+FILE_WORKERS = 4  # files sent at once
+REGISTER_WORKERS = 8  # file upload sessions created at once
 
 
 class NotUpload2(Exception):
@@ -52,6 +54,13 @@ class Upload2:
         self._session.auth = auth
         self._session.headers["User-Agent"] = USER_AGENT
         self._s3 = requests.Session()  # presigned URLs carry their own authority
+        # Every thread may hold a connection at once (files times parts); urllib3's default
+        # pool of 10 would drop the rest with a warning on stderr.
+        pool = FILE_WORKERS * max(1, concurrency) + REGISTER_WORKERS
+        for http in (self._session, self._s3):
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool)
+            http.mount("https://", adapter)
+            http.mount("http://", adapter)
         self.reporter = reporter
         self.stop = stop or Stop()
         self._concurrency = max(1, concurrency)
