@@ -13,7 +13,9 @@ _UP = "\x1b[{}F"  # cursor to the start of the line n lines up
 _CLEAR = "\x1b[2K"
 MiB = 1024 * 1024
 # Events that carry a sentence for the user.
-_MESSAGES = ("session", "waiting", "published", "staged", "notice", "already-published")
+_MESSAGES = ("session", "waiting", "notice")
+# The last word on a release: on a terminal it goes below the finished bars.
+_OUTCOMES = ("published", "staged", "already-published")
 
 
 def _bar(done: float, total: float, width: int = 24) -> str:
@@ -86,6 +88,13 @@ class Reporter:
         file = self._files.get(name) if name else None
         if kind in _MESSAGES:
             self._say(fields.get("message", ""))
+        elif kind in _OUTCOMES:
+            if self.mode == "tty" and self._files:
+                self._draw(force=True)
+            print(fields.get("message", ""), file=self._out, flush=True)
+            self._files.clear()  # the next release gets bars of its own
+            self._drawn = 0
+            return
         elif kind == "file-start":
             if self.mode == "plain":
                 self._say(f"{name}: uploading {size(fields['size'])} ({fields['mechanism']})")

@@ -45,6 +45,7 @@ class Result:
     files: list[str] = field(default_factory=list)  # ours in the published or staged session
     skipped: list[str] = field(default_factory=list)  # published before this run
     rejected: dict[str, list[str]] = field(default_factory=dict)  # filename → notices
+    # session is None for a rejected upload whose emptied session was canceled
 
 
 def _same(file: dict[str, Any], dist: Dist) -> bool:
@@ -101,7 +102,8 @@ class ReleaseUpload:
             )
             rejected = self._verdicts(session, pending)
             if rejected:
-                return Result("rejected", session, skipped=skipped, rejected=rejected)
+                left = self._drop_if_empty(session)
+                return Result("rejected", left, skipped=skipped, rejected=rejected)
             names = [d.filename for d in pending]
             if self.options.stage:
                 return Result("staged", session, names, skipped)
@@ -270,6 +272,15 @@ class ReleaseUpload:
             if waiting:
                 self.api.stop.sleep(poll_interval(reply))
         return rejected
+
+    def _drop_if_empty(self, session: dict[str, Any]) -> dict[str, Any] | None:
+        """Cancel a session that holds no file any more, rather than leave it open; a job
+        that joined it meanwhile moves on to a new session. The session, or ``None``."""
+        current = self.api.session_status(session["links"]["session"])
+        if current.get("files") or current["status"] not in EDITABLE:
+            return current
+        reply = self.api.call("DELETE", current["links"]["session"])
+        return current if reply.status_code != 200 else None
 
     def _publish(self, session: dict[str, Any], ours: set[str]) -> dict[str, Any] | None:
         """Publish once every file in the session is completed (other jobs' too).

@@ -238,12 +238,19 @@ def _report(result: Result, job: ReleaseUpload, target: Target, reporter: Report
             files=result.skipped,
         )
         return True
-    assert result.session is not None
-    token = result.session["session-token"]
     if result.status == "rejected":
         for name, notices in result.rejected.items():
             for notice in notices:
                 _fail(reporter, f"{name}: {notice}", file=name)
+        if result.session is None:
+            _fail(
+                reporter,
+                f"{release} was not published: its files were rejected; fix them and run again",
+                project=project,
+                version=version,
+            )
+            return False
+        token = result.session["session-token"]
         _fail(
             reporter,
             f"{release} was not published: the rejected file(s) were removed from session "
@@ -254,6 +261,8 @@ def _report(result: Result, job: ReleaseUpload, target: Target, reporter: Report
             session=token,
         )
         return False
+    assert result.session is not None
+    token = result.session["session-token"]
     if result.status == "staged":
         stage = result.session["links"]["stage"]
         reporter.event(

@@ -133,6 +133,18 @@ def test_a_rejected_job_fails_alone_and_holds_up_no_one(stack, token, tmp_path):
     assert errors[0]["file"] == bad.name and errors[0]["message"].startswith(f"{bad.name}: ")
     assert "was not published" in errors[-1]["message"]
     assert [f["filename"] for f in published(stack, project)] == [good.name]
+    # Alone, a rejected upload leaves no empty session behind.
+    alone = wheel(
+        tmp_path / "alone",
+        project,
+        "2.0",
+        "cp312-cp312-win_amd64",
+        metadata=metadata_text("e2e-matrix-other", "2.0"),
+    )
+    code, events, _ = finish(start(stack, token, str(alone)))
+    assert code == 1
+    assert events[-1]["message"].endswith("its files were rejected; fix them and run again")
+    assert open_sessions(stack, token, project) == []
 
 
 def test_a_stopped_job_holds_the_others_only_as_long_as_wait(stack, token, tmp_path):

@@ -197,3 +197,18 @@ def test_stop_ends_work_and_sleeps():
         stop.sleep(60)  # returns at once: the flag is set
     with pytest.raises(Stopped):
         run_all(lambda n: n, range(3), workers=2, stop=stop)
+
+
+def test_terminal_prints_the_outcome_below_the_finished_bars():
+    out = io.StringIO()
+    reporter = Reporter("tty", out)
+    reporter.event("session", message="opened session X for acme 1.0")
+    reporter.event("file-start", file="a.whl", size=100, mechanism="m")
+    reporter.event("bytes", file="a.whl", bytes=100, part=1)
+    reporter.event("file-done", file="a.whl", status="completed")
+    reporter.event("published", message="published acme 1.0")
+    text = out.getvalue()
+    assert text.startswith("opened session X for acme 1.0\n")
+    assert text.endswith("published acme 1.0\n")
+    last_frame = text.rsplit("\x1b[2F", 1)[-1]
+    assert "a.whl" in last_frame and "100.0%" in last_frame and "completed" in last_frame
