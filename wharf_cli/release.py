@@ -26,6 +26,13 @@ from .workers import run_all
 MAX_ROUNDS = 10  # sessions one run may try: each new round means another job published
 
 
+def short(token: str) -> str:
+    """Enough of a session token to tell sessions apart in a CI log. The whole token is
+    the stage preview's credential, so messages name the release instead
+    (`wharf session cancel NAME VERSION` finds its session)."""
+    return token[:8] + "..."
+
+
 class SessionClosed(Exception):
     """The session stopped accepting files while this run was adding its own."""
 
@@ -73,6 +80,7 @@ class ReleaseUpload:
 
     @property
     def release(self) -> str:
+        """The project and version; also how `wharf session ACTION` names its session."""
         return f"{self.project} {self.version}"
 
     def run(self) -> Result:
@@ -173,11 +181,11 @@ class ReleaseUpload:
     def _announce(self, session: dict[str, Any], created: bool) -> None:
         token = session["session-token"]
         if created:
-            text = f"opened session {token} for {self.release}"
+            text = f"opened session {short(token)} for {self.release}"
         elif session["status"] in EDITABLE:
-            text = f"joined the open session {token} for {self.release}"
+            text = f"joined the open session {short(token)} for {self.release}"
         else:
-            text = f"session {token} for {self.release} is {session['status']}"
+            text = f"session {short(token)} for {self.release} is {session['status']}"
         self._reporter.event(
             "session", message=text, session=token, created=created, status=session["status"]
         )
@@ -193,8 +201,8 @@ class ReleaseUpload:
         )
         if settled["status"] == "processing":
             raise ClientError(
-                f"{self.release}: session {session['session-token']} has been publishing for "
-                f"{self.options.wait:.0f} s; try again later"
+                f"{self.release}: session {short(session['session-token'])} has been "
+                f"publishing for {self.options.wait:.0f} s; try again later"
             )
         return settled
 
@@ -218,10 +226,10 @@ class ReleaseUpload:
                 return current
             if current["status"] != "error":
                 raise ClientError(
-                    f"{dist.filename} is already in session {session['session-token']} with "
+                    f"{dist.filename} is already in session {short(session['session-token'])} with "
                     "other contents: another job is uploading a file of that name (upload each "
                     "file, an sdist for one, from one job only), or an earlier run was "
-                    f"followed by a rebuild (`wharf session cancel {session['session-token']}` "
+                    f"followed by a rebuild (`wharf session cancel {self.release}` "
                     "starts over)"
                 )
             self.api.delete_file(entry["link"])  # rejected before: this is a new try
@@ -247,14 +255,14 @@ class ReleaseUpload:
             reply = self.api.call("GET", url)
             current = self.api.ok(reply, 200)
             if current["status"] == "canceled":
-                raise ClientError(f"session {session['session-token']} was canceled")
+                raise ClientError(f"session {short(session['session-token'])} was canceled")
             files = current.get("files", {})
             for name in sorted(waiting):
                 entry = files.get(name)
                 if entry is None:
                     raise ClientError(
-                        f"{name} left session {session['session-token']} (deleted by another "
-                        "upload?); run again"
+                        f"{name} left session {short(session['session-token'])} (deleted by "
+                        "another upload?); run again"
                     )
                 if entry["status"] in ("completed", "error"):
                     waiting.discard(name)
@@ -303,8 +311,8 @@ class ReleaseUpload:
                 return current if ours <= set(files) else None
             if status == "canceled":
                 raise ClientError(
-                    f"session {current['session-token']} was canceled before it was published "
-                    f"({'; '.join(current.get('notices', [])) or 'canceled'}); run again"
+                    f"session {short(current['session-token'])} was canceled before it was "
+                    f"published ({'; '.join(current.get('notices', [])) or 'canceled'}); run again"
                 )
             if status in EDITABLE:
                 if status == "error" and requested:
@@ -333,16 +341,16 @@ class ReleaseUpload:
                 if unready and time.monotonic() > deadline:
                     raise ClientError(
                         f"{self.release}: nothing changed in session "
-                        f"{current['session-token']} for {self.options.wait:.0f} s while "
+                        f"{short(current['session-token'])} for {self.options.wait:.0f} s while "
                         f"{_some(unready)}"
                         " were not completed (another upload may have stopped). Your files "
                         "are in the session: publish it with `wharf session publish "
-                        f"{current['session-token']}` once those are done or deleted"
+                        f"{self.release}` once those are done or deleted"
                     )
             elif time.monotonic() > deadline:
                 raise ClientError(
-                    f"{self.release}: session {current['session-token']} has been {status} "
+                    f"{self.release}: session {short(current['session-token'])} has been {status} "
                     f"for {self.options.wait:.0f} s; see `wharf session status "
-                    f"{current['session-token']}`"
+                    f"{self.release}`"
                 )
             self.api.stop.sleep(0.5)

@@ -18,7 +18,7 @@ from .client import ClientError
 from .credentials import CredentialsError, Target, resolve
 from .dists import Dist, inspect
 from .progress import Reporter, size
-from .release import Options, ReleaseUpload, Result
+from .release import Options, ReleaseUpload, Result, short
 from .upload2 import NotUpload2, Upload2
 from .workers import Stop
 
@@ -254,8 +254,8 @@ def _report(result: Result, job: ReleaseUpload, target: Target, reporter: Report
         _fail(
             reporter,
             f"{release} was not published: the rejected file(s) were removed from session "
-            f"{token}; fix them and run the same command again (the other files stay in the "
-            f"session), or discard it with `wharf session cancel {token}`",
+            f"{short(token)}; fix them and run the same command again (the other files stay "
+            f"in the session), or discard it with `wharf session cancel {release}`",
             project=project,
             version=version,
             session=token,
@@ -298,9 +298,9 @@ def _interrupted(job: ReleaseUpload, reporter: Reporter) -> None:
     else:
         token = job.session["session-token"]
         message = (
-            f"interrupted: kept session {token} for {job.release} ({size(reporter.sent)} sent). "
-            f"Run the same command again to resume, or discard the upload with "
-            f"`wharf session cancel {token}`."
+            f"interrupted: kept session {short(token)} for {job.release} "
+            f"({size(reporter.sent)} sent). Run the same command again to resume, or discard "
+            f"the upload with `wharf session cancel {job.release}`."
         )
         fields = {"session": token}
     if reporter.mode == "json":

@@ -184,7 +184,8 @@ def test_a_stopped_job_holds_the_others_only_as_long_as_wait(stack, token, tmp_p
     error = events[-1]
     assert error["event"] == "error"
     assert f"{stalled.name} (pending) were not completed" in error["message"]
-    assert f"wharf session publish {session['session-token']}" in error["message"]
+    assert f"`wharf session publish {project} 1.0`" in error["message"]
+    assert session["session-token"] not in error["message"]  # the stage's credential
     # Our file waits in the session; once the other file is gone, the advice works.
     listed = open_sessions(stack, token, project)
     assert [(s["session-token"], s["file-count"]) for s in listed] == [
@@ -193,7 +194,7 @@ def test_a_stopped_job_holds_the_others_only_as_long_as_wait(stack, token, tmp_p
     status = requests.get(session["links"]["session"], auth=auth, timeout=30).json()
     link = status["files"][stalled.name]["link"]
     assert requests.delete(link, auth=auth, timeout=30).status_code == 204
-    publish = run_wharf(stack, "session", "publish", session["session-token"], token=token)
+    publish = run_wharf(stack, "session", "publish", project, "1.0", token=token)
     assert publish.returncode == 0, publish.stderr
     assert [f["filename"] for f in published(stack, project)] == [mine.name]
 

@@ -405,7 +405,8 @@ def test_ctrl_c_stops_at_once_keeps_the_session_and_the_rerun_resumes(
     counted += sum(e["bytes"] for e in events if e["event"] == "bytes")
     (stopped,) = [e for e in events if e["event"] == "interrupted"]
     token = stopped["session"]
-    assert f"wharf session cancel {token}" in stopped["message"]
+    assert "`wharf session cancel e2e-sigint 1.0`" in stopped["message"]
+    assert token not in stopped["message"]  # the whole token is the stage's credential
     assert "Run the same command again to resume" in stopped["message"]
     (kept,) = sessions_of(stack, upload_token, "e2e-sigint")
     assert (kept["session-token"], kept["status"], kept["file-count"]) == (token, "open", 1)
