@@ -7,34 +7,82 @@ from typing import Any
 import requests
 
 DEFAULT_TIMEOUT = 30
+USER_AGENT = "wharf-cli/0.1"
+ADMIN_PROBLEM = "urn:wharf:problem:permission-denied"
 
 
 class ClientError(Exception):
-    """A failure to show the user as one line."""
+    """A failure to show the user: one line, and what the server said in machine form.
+
+    ``status`` and ``problem_type`` come from the HTTP answer (an RFC 9457 problem
+    document's ``type``) when there was one; ``errors`` is its list of problems.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        problem_type: str | None = None,
+        errors: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.problem_type = problem_type
+        self.errors = errors or []
+
+    def as_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {"event": "error", "message": self.message}
+        if self.status is not None:
+            document["status"] = self.status
+        if self.problem_type:
+            document["type"] = self.problem_type
+        if self.errors:
+            document["errors"] = self.errors
+        return document
 
 
-def _reason(response: requests.Response) -> str:
-    """The server's own words for a failure: a problem document's title and detail."""
+def _problem(response: requests.Response) -> dict[str, Any] | None:
     try:
         body = response.json()
     except ValueError:
-        body = None
-    if isinstance(body, dict) and ("title" in body or "detail" in body):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def error_from(response: requests.Response, context: str = "") -> ClientError:
+    """The server's own words for a failure: a problem document's title and detail, or the
+    first line of any other body."""
+    body = _problem(response)
+    if body is not None and ("title" in body or "detail" in body):
         title = body.get("title") or response.reason
         detail = body.get("detail") or body.get("details")
         text = f"{title}: {detail}" if detail else str(title)
     else:
-        text = (response.text or response.reason or "").strip().splitlines()[0:1]
-        text = text[0] if text else ""
-    return f"HTTP {response.status_code}: {text}" if text else f"HTTP {response.status_code}"
+        lines = (response.text or response.reason or "").strip().splitlines()[:1]
+        text = lines[0][:200] if lines else ""
+    message = f"HTTP {response.status_code}: {text}" if text else f"HTTP {response.status_code}"
+    errors = body.get("errors") if body is not None else None
+    return ClientError(
+        f"{context}: {message}" if context else message,
+        status=response.status_code,
+        problem_type=body.get("type") if body is not None else None,
+        errors=errors if isinstance(errors, list) else None,
+    )
 
 
 class WharfClient:
-    def __init__(self, url: str, token: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """The admin API (tokens, yank, project status): every call needs an admin token."""
+
+    def __init__(
+        self, url: str, auth: tuple[str, str], command: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         self._base = url.rstrip("/")
         self._session = requests.Session()
-        self._session.auth = ("__token__", token)
-        self._session.headers["User-Agent"] = "wharf-cli/0.1"
+        self._session.auth = auth
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._command = command
         self._timeout = timeout
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -43,8 +91,16 @@ class WharfClient:
             response = self._session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.RequestException as error:
             raise ClientError(f"cannot reach {self._base}: {type(error).__name__}") from None
+        if response.status_code == 403:
+            # The server's detail names its own check; what the user needs is which token.
+            raise ClientError(
+                f"`wharf {self._command}` needs an admin token; this token is not one "
+                "(HTTP 403). Use a token created with `wharf token create --role admin`.",
+                status=403,
+                problem_type=(_problem(response) or {}).get("type", ADMIN_PROBLEM),
+            )
         if response.status_code >= 400:
-            raise ClientError(_reason(response))
+            raise error_from(response)
         return response
 
     def create_token(

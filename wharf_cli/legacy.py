@@ -14,8 +14,24 @@ def _pyversion(dist: Dist) -> str:
     return dist.filename.removesuffix(".whl").split("-")[-3]
 
 
-def upload(url: str, auth: tuple[str, str], dist: Dist, *, timeout: float = 300) -> None:
-    """POST one file as ``multipart/form-data`` with ``:action=file_upload``, as twine does.
+def _exists(response: requests.Response) -> bool:
+    """Whether a refusal says the file is already there; the legacy API has no other signal
+    than the words (twine's --skip-existing reads them the same way)."""
+    if response.status_code == 409:
+        return True
+    return response.status_code == 400 and "already exist" in (response.text or "").lower()
+
+
+def upload(
+    url: str,
+    auth: tuple[str, str],
+    dist: Dist,
+    *,
+    skip_existing: bool = False,
+    timeout: float = 300,
+) -> str:
+    """POST one file as ``multipart/form-data`` with ``:action=file_upload``, as twine does;
+    ``uploaded``, or ``skipped`` for a file that exists when ``skip_existing``.
 
     ``url`` is tried as given; a wharf base URL gets ``/legacy/``.
     """
@@ -52,10 +68,15 @@ def upload(url: str, auth: tuple[str, str], dist: Dist, *, timeout: float = 300)
         if response.status_code in (404, 405) and candidate != candidates[-1]:
             last = response
             continue
+        if skip_existing and _exists(response):
+            return "skipped: already exists"
         if response.status_code >= 400:
             reason = response.reason or ""
             text = (response.text or "").strip().splitlines()
             detail = text[0][:200] if text else ""
-            raise ClientError(f"HTTP {response.status_code} {reason}: {detail}".rstrip(": "))
-        return
+            raise ClientError(
+                f"{dist.filename}: HTTP {response.status_code} {reason}: {detail}".rstrip(": "),
+                status=response.status_code,
+            )
+        return "uploaded"
     raise ClientError(f"no legacy upload endpoint at {url} ({last.status_code if last else '?'})")

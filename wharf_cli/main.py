@@ -1,40 +1,61 @@
-"""`wharf`: token administration now; uploads and sessions join later."""
+"""`wharf`: uploads, sessions, tokens and moderation for a wharf index."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from . import upload_command
 from .client import ClientError, WharfClient
+from .credentials import CredentialsError, resolve
+from .workers import Stop
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 
-
-class UsageError(Exception):
+class UsageError(ClientError):
     pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, except that under --json a usage error is a JSON line too."""
+
+    json_errors = False
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if Parser.json_errors:
+            print(json.dumps({"event": "error", "message": f"{self.prog}: {message}"}))
+            raise SystemExit(2)
+        super().error(message)
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Subcommands repeat the global options so they may come after the command;
     # SUPPRESS keeps a subcommand from overwriting a value given before it.
     default = None if top else argparse.SUPPRESS
-    parser.add_argument("--url", default=default, help="server URL (default: $WHARF_URL)")
+    parser.add_argument(
+        "--url",
+        default=default,
+        help="the server's root, e.g. https://pkgs.example.com (default: $WHARF_URL)",
+    )
     parser.add_argument("--token", default=default, help="API token (default: $WHARF_TOKEN)")
     parser.add_argument(
         "--json",
         action="store_true",
         default=False if top else argparse.SUPPRESS,
-        help="print machine-readable JSON",
+        help="print machine-readable JSON, errors included",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wharf", description="Client for a wharf package index.")
+    parser = Parser(
+        prog="wharf",
+        description="Client for a wharf package index. The server comes from --url, "
+        "WHARF_URL or ~/.pypirc; the token from --token, WHARF_TOKEN, ~/.pypirc or keyring.",
+    )
     _common(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -43,7 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     create = token_commands.add_parser("create", help="create a token and print its secret once")
     _common(create, top=False)
-    create.add_argument("--role", required=True, choices=["read", "upload", "admin"])
+    create.add_argument(
+        "--role",
+        required=True,
+        choices=["read", "upload", "admin"],
+        help="read: install; upload: publish the --project patterns (and read them); admin: all",
+    )
     create.add_argument(
         "--project",
         action="append",
@@ -59,12 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     revoke = token_commands.add_parser("revoke", help="revoke a token by id")
     _common(revoke, top=False)
-    revoke.add_argument("id", metavar="ID")
+    revoke.add_argument("id", metavar="ID", help="the token's id, as `wharf token list` shows")
 
     for name, text in (("yank", "yank a file or a version (PEP 592)"), ("unyank", "undo a yank")):
         command = commands.add_parser(name, help=text)
         _common(command, top=False)
-        command.add_argument("target", metavar="FILE_OR_VERSION")
+        command.add_argument(
+            "target", metavar="FILE_OR_VERSION", help="a filename, or a version (all its files)"
+        )
         command.add_argument("--project", help="the project (needed when a version is given)")
         command.add_argument("--reason", help="why (shown to installers)")
 
@@ -76,18 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status = project_commands.add_parser("status", help="set a project's status (PEP 792)")
     _common(status, top=False)
-    status.add_argument("name", metavar="NAME")
-    status.add_argument("status", choices=["active", "archived", "deprecated", "quarantined"])
+    status.add_argument("name", metavar="NAME", help="the project's name")
+    status.add_argument(
+        "status",
+        choices=["active", "archived", "deprecated", "quarantined"],
+        help="the new status; quarantined hides the project's files",
+    )
     status.add_argument("--reason", help="why (shown to installers)")
     return parser
 
 
 def _client(args: argparse.Namespace) -> WharfClient:
-    url = args.url or os.environ.get("WHARF_URL") or DEFAULT_URL
-    token = args.token or os.environ.get("WHARF_TOKEN")
-    if not token:
-        raise UsageError("no token: set WHARF_TOKEN or pass --token")
-    return WharfClient(url, token)
+    try:
+        target = resolve(args.url, args.token, None)
+    except CredentialsError as error:
+        raise UsageError(str(error)) from None
+    command = " ".join(
+        part
+        for part in (
+            args.command,
+            getattr(args, "token_command", None) or getattr(args, "project_command", None),
+        )
+        if part
+    )
+    return WharfClient(target.url, (target.username, target.password), command)
 
 
 def _print_json(value: Any) -> None:
@@ -188,20 +228,56 @@ _COMMANDS = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """A CI runner cancels a job with SIGTERM: treat it as Ctrl-C (keep, say how to resume)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
     try:
-        if args.command == "upload":
-            return upload_command.upload(args)
-        if args.command == "session":
-            return upload_command.session(args)
-        sub = getattr(args, "token_command", None) or getattr(args, "project_command", None)
-        _COMMANDS[(args.command, sub)](args)
-    except (ClientError, UsageError) as error:
-        print(f"wharf: {error}", file=sys.stderr)
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _error(error: ClientError, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(error.as_json()), flush=True)
+    else:
+        print(f"wharf: {error}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
+    Parser.json_errors = as_json
+    args = build_parser().parse_args(argv)
+    stop = Stop()
+    try:
+        with _sigterm_interrupts():
+            if args.command == "upload":
+                return upload_command.upload(args, stop)
+            if args.command == "session":
+                return upload_command.session(args, stop)
+            sub = getattr(args, "token_command", None) or getattr(args, "project_command", None)
+            _COMMANDS[(args.command, sub)](args)
+    except ClientError as error:
+        _error(error, as_json)
         return 1
     except KeyboardInterrupt:
+        stop.set()
         return 130
+    except Exception as error:
+        if not as_json:
+            raise
+        _error(ClientError(f"internal error: {type(error).__name__}: {error}"), as_json)
+        return 1
     return 0
 
 

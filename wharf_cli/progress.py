@@ -1,4 +1,5 @@
-"""Telling the user what the upload is doing: bars on a terminal, lines otherwise, or JSON."""
+"""Telling the user what the upload is doing: bars on a terminal, plain lines otherwise
+(CI logs), or one JSON object per line (``--json``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from typing import Any, TextIO
 
 _UP = "\x1b[{}F"  # cursor to the start of the line n lines up
 _CLEAR = "\x1b[2K"
+MiB = 1024 * 1024
+# Events that carry a sentence for the user.
+_MESSAGES = ("session", "waiting", "notice")
+# The last word on a release: on a terminal it goes below the finished bars.
+_OUTCOMES = ("published", "staged", "already-published")
 
 
 def _bar(done: float, total: float, width: int = 24) -> str:
@@ -17,11 +23,21 @@ def _bar(done: float, total: float, width: int = 24) -> str:
     return "#" * filled + "-" * (width - filled)
 
 
+def size(count: float) -> str:
+    """Bytes for people: 944 B, 12.3 KiB, 60.0 MiB, 1.5 GiB."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", MiB), ("KiB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count:.0f} B"
+
+
 class Reporter:
     """Receives events from the uploader; ``mode`` is ``json``, ``tty`` or ``plain``.
 
     On a terminal it keeps one bar per file and one for the whole upload, each with
-    throughput and ETA, redrawn in place.
+    throughput and ETA, redrawn in place. Elsewhere it writes lines a CI log can show:
+    each tenth of a file as it is sent, and every state change. ``close`` stops all
+    output (worker threads may still report after the user pressed Ctrl-C).
     """
 
     def __init__(self, mode: str, stream: TextIO | None = None) -> None:
@@ -32,40 +48,97 @@ class Reporter:
         self._started = time.monotonic()
         self._last_draw = 0.0
         self._drawn = 0
+        self._closed = False
+
+    @property
+    def sent(self) -> int:
+        """Bytes sent by this run (not those a resumed upload found already there)."""
+        with self._lock:
+            return sum(f["sent"] - f["held"] for f in self._files.values())
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
 
     def event(self, kind: str, **fields: Any) -> None:
         with self._lock:
-            if self.mode == "json":
-                print(json.dumps({"event": kind, **fields}), file=self._out, flush=True)
+            if self._closed:
                 return
             name = fields.get("file")
             if kind == "file-start":
                 self._files[name] = {
                     "size": fields["size"],
                     "sent": 0,
+                    "held": 0,
+                    "tenths": 0,
                     "start": time.monotonic(),
                     "status": fields["mechanism"],
                 }
-                if self.mode == "plain":
-                    self._say(f"uploading {name} ({fields['size']} bytes, {fields['mechanism']})")
             elif kind == "bytes" and name in self._files:
                 self._files[name]["sent"] += fields["bytes"]
-            elif kind in ("file-done", "file-skipped"):
-                status = fields.get("status", kind)
-                if name in self._files:
-                    self._files[name]["status"] = status
-                    self._files[name]["end"] = time.monotonic()
-                if self.mode == "plain":
-                    self._say(f"{name}: {status}")
-            elif kind in ("session", "published", "staged", "notice"):
-                self._say(fields.get("message", ""))
+                if fields.get("resumed"):
+                    self._files[name]["held"] += fields["bytes"]
+            if self.mode == "json":
+                print(json.dumps({"event": kind, **fields}), file=self._out, flush=True)
                 return
-            if self.mode == "tty":
-                self._draw(force=kind != "bytes")
+            self._human(kind, fields)
+
+    def _human(self, kind: str, fields: dict[str, Any]) -> None:
+        name = fields.get("file")
+        file = self._files.get(name) if name else None
+        if kind in _MESSAGES:
+            self._say(fields.get("message", ""))
+        elif kind in _OUTCOMES:
+            if self.mode == "tty" and self._files:
+                self._draw(force=True)
+            print(fields.get("message", ""), file=self._out, flush=True)
+            self._files.clear()  # the next release gets bars of its own
+            self._drawn = 0
+            return
+        elif kind == "file-start":
+            if self.mode == "plain":
+                self._say(f"{name}: uploading {size(fields['size'])} ({fields['mechanism']})")
+        elif kind == "bytes" and file is not None:
+            tenths = int(10 * file["sent"] / file["size"]) if file["size"] else 10
+            if self.mode == "plain" and file["tenths"] < tenths < 10:
+                self._say(f"{name}: {tenths * 10}% ({size(file['sent'])} of {size(file['size'])})")
+            file["tenths"] = tenths
+        elif kind == "resume" and self.mode == "plain":
+            self._say(
+                f"{name}: resuming; {fields['held_parts']} parts already uploaded, "
+                f"{fields['missing_parts']} to send"
+            )
+        elif kind == "file-sent" and file is not None:
+            file["status"] = "validating"
+            file["end"] = time.monotonic()
+            if self.mode == "plain":
+                elapsed = max(file["end"] - file["start"], 1e-6)
+                rate = (file["sent"] - file["held"]) / elapsed
+                self._say(
+                    f"{name}: sent {size(file['sent'] - file['held'])} in {elapsed:.1f} s "
+                    f"({size(rate)}/s); validating"
+                )
+        elif kind in ("file-done", "file-skipped"):
+            status = fields.get("status", kind)
+            notices = fields.get("notices") or []
+            if file is not None:
+                file["status"] = status
+            if self.mode == "plain" or file is None:
+                self._say(f"{name}: {status}" + (f" ({'; '.join(notices)})" if notices else ""))
+        elif kind == "interrupted" or kind == "error":
+            self._say(fields.get("message", ""))
+            return
+        if self.mode == "tty" and self._files:
+            self._draw(force=kind != "bytes")
 
     def _say(self, text: str) -> None:
+        if self.mode == "tty" and self._drawn:
+            # Replace the bars with the line, and draw them again below it.
+            self._out.write(_UP.format(self._drawn) + _CLEAR)
         print(text, file=self._out, flush=True)
-        self._drawn = 0  # the bars start again below this line
+        if self.mode == "tty" and self._drawn:
+            self._drawn = 0
+            self._draw(force=True)
 
     def _line(self, label: str, sent: float, size: float, started: float, end: float | None) -> str:
         elapsed = max((end or time.monotonic()) - started, 1e-6)

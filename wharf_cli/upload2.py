@@ -1,32 +1,40 @@
-"""Uploading through PEP 694 (Upload 2.0): sessions, both mechanisms, parallel resumable parts."""
+"""Upload 2.0 (PEP 694) calls: sessions, both mechanisms, parallel resumable parts.
+
+This module speaks the protocol; ``release.py`` decides what to do with a release.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
-from .client import ClientError, _reason
+from .client import USER_AGENT, ClientError, error_from
 from .dists import Dist
 from .progress import Reporter
+from .workers import Stop, run_all
 
 V2 = "application/vnd.pypi.upload.v2+json"
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 META = {"api-version": "2.0"}
 MULTIPART = "vnd-wharf-s3multipart-presigned-v1"
 POST_BYTES = "http-post-bytes"
 INLINE_LIMIT = 4 * 1024 * 1024
 RETRIES = 5
+EDITABLE = ("open", "error")
+FILE_WORKERS = 4  # files sent at once
+REGISTER_WORKERS = 8  # file upload sessions created at once
 
 
 class NotUpload2(Exception):
     """The server does not speak Upload 2.0 (PEP 694's legacy fallback applies)."""
 
 
-def _backoff(attempt: int) -> None:
-    time.sleep(min(0.2 * 2**attempt, 5))
+def backoff(attempt: int, stop: Stop) -> None:
+    stop.sleep(min(0.2 * 2**attempt, 5))
 
 
 class Upload2:
@@ -35,17 +43,26 @@ class Upload2:
         base: str,
         auth: tuple[str, str],
         reporter: Reporter,
+        stop: Stop | None = None,
         *,
         concurrency: int = 8,
         part_size: int | None = None,
         timeout: float = 60,
     ) -> None:
-        self._base = base
+        self.base = base
         self._session = requests.Session()
         self._session.auth = auth
-        self._session.headers["User-Agent"] = "wharf-cli/0.1"
+        self._session.headers["User-Agent"] = USER_AGENT
         self._s3 = requests.Session()  # presigned URLs carry their own authority
-        self._reporter = reporter
+        # Every thread may hold a connection at once (files times parts); urllib3's default
+        # pool of 10 would drop the rest with a warning on stderr.
+        pool = FILE_WORKERS * max(1, concurrency) + REGISTER_WORKERS
+        for http in (self._session, self._s3):
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool)
+            http.mount("https://", adapter)
+            http.mount("http://", adapter)
+        self.reporter = reporter
+        self.stop = stop or Stop()
         self._concurrency = max(1, concurrency)
         self._part_size = part_size
         self._timeout = timeout
@@ -53,140 +70,154 @@ class Upload2:
     # --- HTTP -------------------------------------------------------------------------------
 
     def call(self, method: str, url: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        """One request; network errors and 5xx are retried with backoff."""
         headers = kwargs.pop("headers", {})
         if body is not None:
             headers["Content-Type"] = V2
             kwargs["json"] = body
         headers.setdefault("Accept", V2)
         for attempt in range(RETRIES):
+            self.stop.check()
             try:
                 response = self._session.request(
                     method, url, headers=headers, timeout=self._timeout, **kwargs
                 )
             except (requests.ConnectionError, requests.Timeout):
                 if attempt == RETRIES - 1:
-                    raise ClientError(f"cannot reach {self._base}") from None
-                _backoff(attempt)
+                    raise ClientError(f"cannot reach {self.base}") from None
+                backoff(attempt, self.stop)
                 continue
             except requests.RequestException as error:
                 raise ClientError(
-                    f"request to {self._base} failed: {type(error).__name__}"
+                    f"request to {self.base} failed: {type(error).__name__}"
                 ) from None
             if response.status_code >= 500 and attempt < RETRIES - 1:
-                _backoff(attempt)
+                backoff(attempt, self.stop)
                 continue
             return response
         raise AssertionError("unreachable")
 
-    def _ok(self, response: requests.Response, *expected: int) -> dict[str, Any]:
+    @staticmethod
+    def ok(response: requests.Response, *expected: int, context: str = "") -> dict[str, Any]:
         if response.status_code not in expected:
-            raise ClientError(_reason(response))
+            raise error_from(response, context)
         return response.json() if response.content else {}
+
+    # --- what is published ----------------------------------------------------------------
+
+    def published_files(self, project: str) -> dict[str, str] | None:
+        """Filename → sha256 of the project's published files (PEP 691 JSON), ``{}`` for a
+        project with none, ``None`` when the index cannot tell (no read access, other errors).
+        """
+        url = f"{self.base}/simple/{quote(project, safe='')}/"
+        reply = self.call("GET", url, headers={"Accept": SIMPLE_JSON})
+        if reply.status_code == 404:
+            return {}
+        if reply.status_code != 200:
+            return None
+        try:
+            files = reply.json().get("files", [])
+            return {f["filename"]: f.get("hashes", {}).get("sha256", "") for f in files}
+        except (ValueError, AttributeError, KeyError, TypeError):
+            return None
 
     # --- sessions ---------------------------------------------------------------------------
 
-    def open_session(self, project: str, version: str) -> dict[str, Any]:
-        """Create the release's session, or join the open one (resume)."""
+    def open_session(self, project: str, version: str) -> tuple[dict[str, Any], bool]:
+        """Create the release's session, or read the non-terminal one that exists (in any
+        status). Returns the session body and whether it was created by this call."""
         reply = self.call(
-            "POST", f"{self._base}/upload/", {"meta": META, "name": project, "version": version}
+            "POST", f"{self.base}/upload/", {"meta": META, "name": project, "version": version}
         )
         if reply.status_code in (404, 405, 406, 415):
-            raise NotUpload2(f"{self._base}/upload/ answered {reply.status_code}")
+            raise NotUpload2(f"{self.base}/upload/ answered {reply.status_code}")
         if reply.status_code == 409 and reply.headers.get("Location"):
-            existing = self._ok(self.call("GET", reply.headers["Location"]), 200)
-            if existing["status"] in ("open", "error"):
-                self._reporter.event(
-                    "session",
-                    message=f"resuming the open session for {project} {version}",
-                    resumed=True,
-                )
-                return existing
-            raise ClientError(
-                f"{project} {version} is being published already ({existing['status']})"
-            )
-        session = self._ok(reply, 201)
-        self._reporter.event(
-            "session", message=f"opened a session for {project} {version}", resumed=False
-        )
-        return session
+            return self.session_status(reply.headers["Location"]), False
+        return self.ok(reply, 201, context=f"{project} {version}"), True
 
     def session_status(self, url: str) -> dict[str, Any]:
-        return self._ok(self.call("GET", url), 200)
+        return self.ok(self.call("GET", url), 200)
 
-    def publish(self, session: dict[str, Any], *, wait: float = 300) -> dict[str, Any]:
-        self._ok(self.call("POST", session["links"]["publish"], {"meta": META}), 201, 202)
-        return self.wait(session["links"]["session"], {"published", "error"}, wait)
+    def list_sessions(self) -> dict[str, Any]:
+        reply = self.call("GET", f"{self.base}/upload/")
+        if reply.status_code == 405:
+            raise ClientError(
+                f"{self.base} does not list sessions (GET /upload/ is a wharf extension this "
+                "server lacks); give the session's ID instead",
+                status=405,
+            )
+        return self.ok(reply, 200)
+
+    def request_publish(self, session: dict[str, Any]) -> requests.Response:
+        return self.call("POST", session["links"]["publish"], {"meta": META})
 
     def cancel(self, session: dict[str, Any]) -> dict[str, Any]:
-        return self._ok(self.call("DELETE", session["links"]["session"]), 200)
+        return self.ok(self.call("DELETE", session["links"]["session"]), 200)
 
     def wait(self, url: str, done: set[str], timeout: float) -> dict[str, Any]:
+        """Poll ``url`` until its status is in ``done`` (or ``timeout`` seconds pass)."""
         deadline = time.monotonic() + timeout
         while True:
             reply = self.call("GET", url)
-            status = self._ok(reply, 200)
+            status = self.ok(reply, 200)
             if status["status"] in done or time.monotonic() > deadline:
                 return status
-            time.sleep(min(float(reply.headers.get("Retry-After", "1")), 1) / 2)
+            self.stop.sleep(poll_interval(reply))
 
     # --- files ----------------------------------------------------------------------------------
 
-    def upload_file(self, session: dict[str, Any], dist: Dist) -> dict[str, Any]:
-        """Upload one file (or resume it) and wait for the validator's verdict."""
-        existing = session.get("files", {}).get(dist.filename)
-        file = None
-        if existing:
-            current = self._ok(self.call("GET", existing["link"]), 200)
-            same = (
-                current.get("size") == dist.size
-                and current.get("hashes", {}).get("sha256") == dist.sha256
-            )
-            if current["status"] == "completed" and same:
-                self._reporter.event("file-skipped", file=dist.filename, status="already uploaded")
-                return current
-            if (current["status"] == "pending" and same) or current["status"] == "processing":
-                file = current
-            else:
-                self._ok(self.call("DELETE", existing["link"]), 204)
-        if file is None:
-            mechanism = self._mechanism(session, dist)
-            meta: dict[str, Any] = dict(META)
-            if mechanism == MULTIPART and self._part_size:
-                meta["_wharf"] = {"part-size": self._part_size}
-            file = self._ok(
-                self.call(
-                    "POST",
-                    session["links"]["upload"],
-                    {
-                        "meta": meta,
-                        "filename": dist.filename,
-                        "size": dist.size,
-                        "hashes": {"sha256": dist.sha256},
-                        "mechanism": mechanism,
-                    },
-                ),
-                202,
-            )
-        if file["status"] == "pending":
-            self._reporter.event(
-                "file-start",
-                file=dist.filename,
-                size=dist.size,
-                mechanism=file["mechanism"]["identifier"],
-            )
+    def file_status(self, link: str) -> dict[str, Any]:
+        return self.ok(self.call("GET", link), 200)
+
+    def delete_file(self, link: str) -> None:
+        """Delete a file upload session; one that is gone or canceled already is fine."""
+        reply = self.call("DELETE", link)
+        if reply.status_code in (204, 404):
+            return
+        if reply.status_code == 409 and self.file_status(link)["status"] == "canceled":
+            return
+        raise error_from(reply)
+
+    def create_file(self, session: dict[str, Any], dist: Dist) -> requests.Response:
+        mechanism = self._mechanism(session, dist)
+        meta: dict[str, Any] = dict(META)
+        if mechanism == MULTIPART and self._part_size:
+            meta["_wharf"] = {"part-size": self._part_size}
+        return self.call(
+            "POST",
+            session["links"]["upload"],
+            {
+                "meta": meta,
+                "filename": dist.filename,
+                "size": dist.size,
+                "hashes": {"sha256": dist.sha256},
+                "mechanism": mechanism,
+            },
+        )
+
+    def transfer(self, file: dict[str, Any], dist: Dist) -> None:
+        """Send a pending file's bytes (only the parts S3 lacks) and complete it."""
+        self.reporter.event(
+            "file-start",
+            file=dist.filename,
+            size=dist.size,
+            mechanism=file["mechanism"]["identifier"],
+        )
+        link = file["links"]["file-upload-session"]
+        try:
             if file["mechanism"]["identifier"] == MULTIPART:
                 self._send_parts(file, dist)
             else:
                 self._send_bytes(file, dist)
-            self._ok(self.call("POST", file["links"]["complete"], {"meta": META}), 201, 202)
-        verdict = self.wait(file["links"]["file-upload-session"], {"completed", "error"}, 600)
-        self._reporter.event(
-            "file-done",
-            file=dist.filename,
-            status=verdict["status"],
-            notices=verdict.get("notices", []),
-        )
-        return verdict
+            reply = self.call("POST", file["links"]["complete"], {"meta": META})
+            if reply.status_code not in (201, 202):
+                raise error_from(reply, dist.filename)
+        except ClientError:
+            # Two jobs sending the identical file into one session: whichever completes
+            # it first wins, and the other's refused request is no failure.
+            if self.file_status(link)["status"] not in ("processing", "completed"):
+                raise
+        self.reporter.event("file-sent", file=dist.filename)
 
     def _mechanism(self, session: dict[str, Any], dist: Dist) -> str:
         offered = session.get("mechanisms", [])
@@ -204,16 +235,16 @@ class Upload2:
             data=data,
             headers={"Content-Type": "application/octet-stream"},
         )
-        self._ok(reply, 200, 201, 204)
-        self._reporter.event("bytes", file=dist.filename, bytes=len(data), part=1)
+        self.ok(reply, 200, 201, 204)
+        self.reporter.event("bytes", file=dist.filename, bytes=len(data), part=1)
 
-    def _urls(self, parts_url: str, numbers: list[int]) -> tuple[dict[int, str], set[int]]:
+    def urls(self, parts_url: str, numbers: list[int]) -> tuple[dict[int, str], set[int]]:
         """Presigned URLs for ``numbers``, and the parts S3 already holds."""
         urls: dict[int, str] = {}
         held: set[int] = set()
         for start in range(0, max(len(numbers), 1), 1000):
             batch = numbers[start : start + 1000]
-            body = self._ok(self.call("POST", parts_url, {"meta": META, "parts": batch}), 200)
+            body = self.ok(self.call("POST", parts_url, {"meta": META, "parts": batch}), 200)
             urls.update({int(n): url for n, url in body["urls"].items()})
             held = {p["number"] for p in body["parts"]}
         return urls, held
@@ -221,27 +252,38 @@ class Upload2:
     def _send_parts(self, file: dict[str, Any], dist: Dist) -> None:
         mechanism = file["mechanism"]
         part_size, count = mechanism["part_size"], mechanism["part_count"]
-        _, held = self._urls(mechanism["parts_url"], [])
+        _, held = self.urls(mechanism["parts_url"], [])
         missing = [n for n in range(1, count + 1) if n not in held]
         if held:
-            self._reporter.event(
+            self.reporter.event(
                 "resume", file=dist.filename, held_parts=len(held), missing_parts=len(missing)
             )
-            self._reporter.event(
+            self.reporter.event(
                 "bytes",
                 file=dist.filename,
                 bytes=min(len(held) * part_size, dist.size),
                 part=0,
                 resumed=True,
             )
-        uploader = PartUploader(
-            self, self._s3, mechanism["parts_url"], dist, part_size, self._reporter
+        if not missing:
+            return
+        uploader = PartUploader(self, self._s3, mechanism["parts_url"], dist, part_size)
+        urls, _ = self.urls(mechanism["parts_url"], missing)
+        run_all(
+            lambda n: uploader.put(n, urls[n]),
+            missing,
+            workers=self._concurrency,
+            stop=self.stop,
         )
-        urls, _ = self._urls(mechanism["parts_url"], missing) if missing else ({}, held)
-        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
-            futures = [pool.submit(uploader.put, n, urls[n]) for n in missing]
-            for future in as_completed(futures):
-                future.result()
+
+
+def poll_interval(reply: requests.Response) -> float:
+    """Half the server's ``Retry-After``, at most half a second: verdicts come fast."""
+    try:
+        after = float(reply.headers.get("Retry-After", "1"))
+    except ValueError:
+        after = 1.0
+    return max(min(after, 1.0), 0.1) / 2
 
 
 class PartUploader:
@@ -255,7 +297,6 @@ class PartUploader:
         parts_url: str,
         dist: Dist,
         part_size: int,
-        reporter: Reporter,
         read: Callable[[int, int], bytes] | None = None,
     ) -> None:
         self._client = client
@@ -263,7 +304,6 @@ class PartUploader:
         self._parts_url = parts_url
         self._dist = dist
         self._part_size = part_size
-        self._reporter = reporter
         self._read = read or self._read_file
 
     def _read_file(self, offset: int, length: int) -> bytes:
@@ -272,8 +312,10 @@ class PartUploader:
             return handle.read(length)
 
     def put(self, number: int, url: str) -> None:
+        stop, reporter = self._client.stop, self._client.reporter
         data = self._read((number - 1) * self._part_size, self._part_size)
         for attempt in range(RETRIES):
+            stop.check()
             try:
                 response = self._http.put(url, data=data, timeout=300)
             except requests.ConnectionError:
@@ -281,20 +323,18 @@ class PartUploader:
                     raise ClientError(
                         f"part {number}: the storage endpoint is unreachable"
                     ) from None
-                _backoff(attempt)
+                backoff(attempt, stop)
                 continue
             if response.status_code in (200, 204):
-                self._reporter.event(
-                    "bytes", file=self._dist.filename, bytes=len(data), part=number
-                )
+                reporter.event("bytes", file=self._dist.filename, bytes=len(data), part=number)
                 return
             if response.status_code == 403:
                 # A stale or refused presigned URL: ask the server for a fresh one.
-                self._reporter.event("url-refreshed", file=self._dist.filename, part=number)
-                url = self._client._urls(self._parts_url, [number])[0][number]
+                reporter.event("url-refreshed", file=self._dist.filename, part=number)
+                url = self._client.urls(self._parts_url, [number])[0][number]
                 continue
             if response.status_code >= 500 and attempt < RETRIES - 1:
-                _backoff(attempt)
+                backoff(attempt, stop)
                 continue
             raise ClientError(f"part {number}: storage answered HTTP {response.status_code}")
         raise ClientError(f"part {number}: gave up after {RETRIES} tries")

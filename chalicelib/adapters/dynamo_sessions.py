@@ -7,13 +7,13 @@ Items (PK / SK):
   RELEASE#<project>#<release> / OPEN the one non-terminal session of a release
   PROJECT#<project> / PROJECT        a published or reserved project name
   FILENAME#<filename> / FILENAME     a filename ever published, or reserved by a publish
-Sparse GSI1 partitions: SESSIONS-EXPIRING (by expiry) for the sweeper; SESSIONS-PURGE
-(canceled sessions whose bytes are not yet all deleted), FILES-PROCESSING (by time).
+Sparse GSI1 partitions: SESSIONS-EXPIRING (by expiry) for the sweeper and the session list;
+SESSIONS-PURGE (canceled sessions whose bytes are not yet all deleted), FILES-PROCESSING.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -423,6 +423,22 @@ class DynamoSessionStore:
         tokens = [from_item(i)["token"] for page in pages for i in page.get("Items", [])]
         sessions = [self.get_session(token) for token in tokens]
         return [s for s in sessions if s is not None]
+
+    def live_sessions(self, now: datetime) -> Iterator[SessionRecord]:
+        """Non-terminal sessions that expire after ``now``, soonest expiry first, read lazily
+        page by page so a caller can stop early. The index is eventually consistent: a
+        session that changed a moment ago may show its previous state."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=GSI1,
+            KeyConditionExpression="#pk = :pk AND #sk > :now",
+            ExpressionAttributeNames={"#pk": GSI1_PK, "#sk": GSI1_SK},
+            ExpressionAttributeValues=to_item({":pk": EXPIRING, ":now": iso(now)}),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield _session(item)
 
     def stuck_files(self, before: datetime) -> list[FileRecord]:
         """Files in ``processing`` since before ``before``."""

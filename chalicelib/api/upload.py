@@ -27,6 +27,7 @@ from .upload_http import (
     file_url,
     parts_body,
     session_body,
+    session_list_body,
     session_url,
     upload_json,
     upload_problems,
@@ -34,6 +35,8 @@ from .upload_http import (
 )
 
 bp = Blueprint(__name__)
+# Live sessions are few (they expire within a day); the cap bounds the work of one listing.
+MAX_LISTED_SESSIONS = 200
 
 
 def _principal() -> Principal:
@@ -62,8 +65,18 @@ def _retry_after() -> dict[str, str]:
 @bp.route("/upload", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @upload_problems
 def root() -> Response:
-    _only("POST")
+    method = _only("GET", "POST")
     principal, base = _caller()
+    if method == "GET":
+        # A wharf extension (docs/upload.md): the sessions this caller may act on.
+        views = container().sessions.list_live(principal, limit=MAX_LISTED_SESSIONS + 1)
+        body = session_list_body(
+            views[:MAX_LISTED_SESSIONS],
+            base,
+            principal.token_id,
+            truncated=len(views) > MAX_LISTED_SESSIONS,
+        )
+        return upload_response(body, 200)
     body = upload_json(bp.current_request)
     try:
         session = container().sessions.create(principal, body.get("name"), body.get("version"))

@@ -159,6 +159,30 @@ def session_body(view: SessionView, base: str) -> dict[str, Any]:
     }
 
 
+def session_list_body(
+    views: list[SessionView], base: str, caller_token_id: str, *, truncated: bool
+) -> dict[str, Any]:
+    """``GET /upload/`` (a wharf extension): a summary of each live session."""
+    return {
+        "sessions": [
+            {
+                "name": view.session.project,
+                "version": view.session.version,
+                "status": str(view.status),
+                "session-token": view.session.token,
+                "created-at": rfc3339_seconds(view.session.created_at),
+                "expires-at": rfc3339_seconds(view.session.expires_at),
+                "created-via": str(view.session.created_via),
+                "file-count": sum(1 for e in view.files if e.status is not FileStatus.CANCELED),
+                "created-by-this-token": view.session.created_by == caller_token_id,
+                "links": {"session": session_url(base, view.session.token)},
+            }
+            for view in views
+        ],
+        "truncated": truncated,
+    }
+
+
 def file_body(view: FileView, base: str) -> dict[str, Any]:
     record = view.file
     root = file_url(base, record.session_token, record.file_id)

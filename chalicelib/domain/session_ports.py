@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import BinaryIO, Protocol
@@ -70,6 +70,9 @@ class SessionStore(Protocol):
 
     def open_sessions(self) -> list[SessionRecord]:
         """Every non-terminal session."""
+
+    def live_sessions(self, now: datetime) -> Iterator[SessionRecord]:
+        """Non-terminal sessions expiring after ``now``, soonest first (may lag a moment)."""
 
     def stuck_files(self, before: datetime) -> list[FileRecord]:
         """Files that entered ``processing`` before ``before`` and are still there."""

@@ -142,6 +142,17 @@ class PublishingSessions:
     def view(self, principal: Principal, token: str) -> SessionView:
         return self._view(self.load(principal, token))
 
+    def list_live(self, principal: Principal, *, limit: int) -> list[SessionView]:
+        """Live (non-terminal, unexpired) sessions of the projects ``principal`` may upload
+        to (an admin: all), soonest expiry first, at most ``limit`` of them."""
+        views: list[SessionView] = []
+        for session in self._store.live_sessions(self._clock()):
+            if len(views) == limit:
+                break
+            if principal.can_upload(session.project):
+                views.append(self._view(session))
+        return views
+
     def _view(self, session: SessionRecord) -> SessionView:
         now = self._clock()
         return SessionView(

@@ -225,7 +225,7 @@ def test_unknown_routes_and_methods_are_problems(uploader):
     assert wrong_method.status == 405
     assert wrong_method.headers["Allow"] == "GET, HEAD, DELETE"
     assert wrong_method.headers["Content-Type"] == "application/problem+json"
-    assert uploader.call("GET", "/upload/").status == 405
+    assert uploader.call("PUT", "/upload/").status == 405
     assert uploader.call("GET", f"{session}/nonsense").status == 404
     assert uploader.call("GET", f"{session}/files/x/nonsense").status == 404
 
