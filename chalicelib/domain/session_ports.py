@@ -25,6 +25,9 @@ class SessionStore(Protocol):
     def project_state(self, project: str) -> ProjectState:
         """Whether the project name is free, reserved or published (consistent read)."""
 
+    def project_status(self, project: str) -> str:
+        """The project's PEP 792 status ("active" when it has none, or no record yet)."""
+
     def open_session_for(self, project: str, release: str) -> str | None:
         """The token of the non-terminal session for this release, if any."""
 
@@ -32,7 +35,8 @@ class SessionStore(Protocol):
         """Store a new open session, lock its release, reserve or check the project name.
 
         Raises ``SessionExistsError`` when the release has a non-terminal session and
-        ``StateChangedError`` when the project's state is no longer ``project``.
+        ``StateChangedError`` when the project's state is no longer ``project`` (or an
+        active project was archived or quarantined meanwhile).
         """
 
     def get_session(self, token: str) -> SessionRecord | None:
