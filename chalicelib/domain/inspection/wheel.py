@@ -146,6 +146,8 @@ def _check_entry_points(raw: bytes, found: Inspection) -> None:
 def _record_entries(
     raw: bytes, record_name: str, budget: Budget, found: Inspection
 ) -> dict[str, str]:
+    # The decoded text and the parsed rows live as long as the check: count them first.
+    budget.hold(2 * len(raw), record_name)
     entries: dict[str, str] = {}
     try:
         rows = csv.reader(io.StringIO(raw.decode("utf-8")))
@@ -155,8 +157,6 @@ def _record_entries(
             entries[row[0].replace("\\", "/")] = row[1] if len(row) > 1 else ""
     except (UnicodeDecodeError, csv.Error) as error:
         found.note("wheel-record", f"{record_name} cannot be parsed: {error}")
-    # The parsed rows live as long as the check: about twice the file in str objects.
-    budget.hold(2 * len(raw), record_name)
     return entries
 
 

@@ -60,7 +60,8 @@ def open_strict_zip(
         raise Abort(
             "archive-members", f"the {what} has {entries} members; at most {limits.max_members}"
         )
-    budget.hold(cd_size + entries * _PER_ZIPINFO, "the zip central directory")
+    # zipfile holds the raw directory while it slices names and extra fields out of it.
+    budget.hold(2 * cd_size + entries * _PER_ZIPINFO, "the zip central directory")
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
