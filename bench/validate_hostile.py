@@ -114,6 +114,22 @@ def symlink_maze(path: Path) -> None:
     _sdist(path, add)
 
 
+def record_at_the_cap(path: Path) -> None:
+    """A wheel whose RECORD is 16 MiB (the cap) of lines for files it lacks."""
+    dist_info = "bench_evil-1.0.dist-info"
+    files = {
+        f"{dist_info}/METADATA": b"Metadata-Version: 2.1\nName: bench-evil\nVersion: 1.0\n",
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    lines = [_record_line(n, d) for n, d in files.items()]
+    filler = "bench_evil/" + "m" * 80 + "{:08d}.py,sha256=" + "A" * 43 + ",1"
+    lines += [filler.format(i) for i in range((16 * MiB - 4096) // (len(filler) + 1))]
+    files[f"{dist_info}/RECORD"] = ("\n".join(lines) + "\n").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+
+
 def _central_directory(path: Path, entries: int) -> None:
     """A wheel whose central directory is ``entries`` records with 64 KiB extra fields."""
     with open(path, "wb") as out:
@@ -166,6 +182,7 @@ CASES: list[tuple[str, str, Callable[[Path], None]]] = [
     ("PAX headers up to the budget", "bench_evil-1.0.tar.gz", pax_headers_to_the_budget),
     ("50,000 members, 3 KiB names", "bench_evil-1.0.tar.gz", many_long_names),
     ("20,000 chained symlinks", "bench_evil-1.0.tar.gz", symlink_maze),
+    ("16 MiB RECORD", "bench_evil-1.0-py3-none-any.whl", record_at_the_cap),
     ("200 MiB zip central directory", "bench_evil-1.0-py3-none-any.whl", huge_central_directory),
     (
         "45 MiB zip central directory",
