@@ -123,7 +123,7 @@ def record_at_the_cap(path: Path) -> None:
     }
     lines = [_record_line(n, d) for n, d in files.items()]
     filler = "bench_evil/" + "m" * 80 + "{:08d}.py,sha256=" + "A" * 43 + ",1"
-    lines += [filler.format(i) for i in range((16 * MiB - 4096) // (len(filler) + 1))]
+    lines += [filler.format(i) for i in range((16 * MiB - 4096) // (len(filler.format(0)) + 1))]
     files[f"{dist_info}/RECORD"] = ("\n".join(lines) + "\n").encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
