@@ -79,6 +79,7 @@ def limits_of(settings: Settings) -> Limits:
         ratio_floor_bytes=settings.compression_ratio_floor_bytes,
         max_metadata_bytes=settings.max_metadata_bytes,
         enforce_record=settings.enforce_record,
+        allow_local_versions=settings.allow_local_versions,
     )
 
 
@@ -133,6 +134,7 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
                 max_file_bytes=settings.max_file_bytes,
                 part_url_seconds=settings.part_url_seconds,
                 default_part_size=settings.default_part_size,
+                allow_local_versions=settings.allow_local_versions,
             ),
         ),
         validator=validator,

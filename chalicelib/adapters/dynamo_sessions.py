@@ -7,6 +7,8 @@ Items (PK / SK):
   RELEASE#<project>#<release> / OPEN the one non-terminal session of a release
   PROJECT#<project> / PROJECT        a published or reserved project name
   FILENAME#<filename> / FILENAME     a filename ever published, or reserved by a publish
+  (both keyed by domain.filenames.reservation_name: foo-1.0.0-py3-none-any.whl and
+  foo-1.0-py3-none-any.whl are one file to an installer, so they share one item)
 Sparse GSI1 partitions: SESSIONS-EXPIRING (by expiry) for the sweeper and the session list;
 SESSIONS-PURGE (canceled sessions whose bytes are not yet all deleted), FILES-PROCESSING.
 """
@@ -23,6 +25,7 @@ from packaging.version import Version
 
 from ..domain.clock import iso
 from ..domain.errors import ConflictError, SessionExistsError, StateChangedError
+from ..domain.filenames import reservation_name
 from ..domain.session_ports import ProjectState
 from ..domain.sessions import FileRecord, FileStatus, SessionRecord, SessionStatus, release_key
 from .aws_errors import cancellation_reasons, condition_failed, error_code
@@ -43,7 +46,7 @@ def file_key(token: str, file_id: str) -> dict[str, Any]:
 
 
 def name_key(token: str, filename: str) -> dict[str, Any]:
-    return {PK: f"SESSION#{token}", SK: f"NAME#{filename}"}
+    return {PK: f"SESSION#{token}", SK: f"NAME#{reservation_name(filename)}"}
 
 
 def release_lock_key(project: str, release: str) -> dict[str, Any]:
@@ -55,7 +58,8 @@ def project_key(project: str) -> dict[str, Any]:
 
 
 def filename_key(filename: str) -> dict[str, Any]:
-    return {PK: f"FILENAME#{filename}", SK: "FILENAME"}
+    """Keyed by the reservation name, so equivalent spellings of one file share one item."""
+    return {PK: f"FILENAME#{reservation_name(filename)}", SK: "FILENAME"}
 
 
 def _session_item(record: SessionRecord) -> dict[str, Any]:
@@ -174,6 +178,10 @@ class DynamoSessionStore:
         item = self._get(project_key(project))
         return int(from_item(item).get("rendered_serial", 0)) if item else 0
 
+    def project_status(self, project: str) -> str:
+        item = self._get(project_key(project))
+        return str(from_item(item).get("project_status") or "active") if item else "active"
+
     def open_session_for(self, project: str, release: str) -> str | None:
         item = self._get(release_lock_key(project, release))
         return from_item(item)["token"] if item else None
@@ -223,9 +231,16 @@ class DynamoSessionStore:
                     "ConditionCheck": {
                         "TableName": self._table,
                         "Key": to_item(project_key(record.project)),
-                        "ConditionExpression": "#state = :active",
-                        "ExpressionAttributeNames": {"#state": "state"},
-                        "ExpressionAttributeValues": to_item({":active": str(ProjectState.ACTIVE)}),
+                        # Archiving or quarantining races no session into existence.
+                        "ConditionExpression": "#state = :active AND NOT (#ps IN (:a, :q))",
+                        "ExpressionAttributeNames": {"#state": "state", "#ps": "project_status"},
+                        "ExpressionAttributeValues": to_item(
+                            {
+                                ":active": str(ProjectState.ACTIVE),
+                                ":a": "archived",
+                                ":q": "quarantined",
+                            }
+                        ),
                     }
                 }
             )
@@ -476,7 +491,8 @@ class DynamoSessionStore:
             reasons = cancellation_reasons(error)
             if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
                 raise ConflictError(
-                    f"{record.filename!r} is already in this session; delete that file upload "
+                    f"{record.filename!r} (or an equivalent spelling of it) is already in this "
+                    "session; delete that file upload "
                     "session before uploading the file again."
                 ) from error
             if reasons and reasons[0] == "ConditionalCheckFailed":

@@ -28,6 +28,9 @@ class SessionStore(Protocol):
     def rendered_serial(self, project: str) -> int:
         """The serial up to which the project's index pages are rendered (0 if never)."""
 
+    def project_status(self, project: str) -> str:
+        """The project's PEP 792 status ("active" when it has none, or no record yet)."""
+
     def open_session_for(self, project: str, release: str) -> str | None:
         """The token of the non-terminal session for this release, if any."""
 
@@ -35,7 +38,8 @@ class SessionStore(Protocol):
         """Store a new open session, lock its release, reserve or check the project name.
 
         Raises ``SessionExistsError`` when the release has a non-terminal session and
-        ``StateChangedError`` when the project's state is no longer ``project``.
+        ``StateChangedError`` when the project's state is no longer ``project`` (or an
+        active project was archived or quarantined meanwhile).
         """
 
     def get_session(self, token: str) -> SessionRecord | None:

@@ -18,7 +18,7 @@ from ..domain.errors import (
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
-from ..domain.filenames import FilenameError, check_belongs, parse_filename
+from ..domain.filenames import FilenameError, check_upload_filename
 from ..domain.hashes import HashError, normalize_hashes
 from ..domain.layout import STAGING_METADATA_PREFIX, STAGING_PREFIX, staged_key
 from ..domain.ports import Clock
@@ -33,7 +33,7 @@ from ..domain.sessions import (
 )
 from ..domain.tokens import Principal
 from ..observability import logger
-from .sessions import PublishingSessions
+from .sessions import PublishingSessions, require_open_project
 
 # Preferred first: large files should never pass through Lambda.
 MECHANISMS = (multipart.MECHANISM, HTTP_POST_BYTES)
@@ -45,6 +45,7 @@ class UploadPolicy:
     max_file_bytes: int
     part_url_seconds: int = 900
     default_part_size: int = multipart.DEFAULT_PART
+    allow_local_versions: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,21 @@ class FileUploads:
                 "This session was created by a legacy upload; add files to it with legacy "
                 "uploads (staged=true), not Upload 2.0 (creation paths are not mixed)."
             )
+        require_open_project(session.project, self._store.project_status(session.project))
         problems: list[dict[str, str]] = []
         if not isinstance(filename, str):
             problems.append({"source": "filename", "message": "must be a string"})
         else:
+            # The request-time rules every door applies (docs/validation.md).
             try:
-                dist = parse_filename(filename)
-                check_belongs(dist, session.project, Version(session.version))
+                check_upload_filename(
+                    filename,
+                    project=session.project,
+                    version=Version(session.version),
+                    allow_local=self._policy.allow_local_versions,
+                )
             except FilenameError as error:
-                problems.append({"source": "filename", "message": str(error)})
+                problems.append({"source": "filename", "code": error.code, "message": str(error)})
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             problems.append({"source": "size", "message": "must be a positive integer (bytes)"})
         try:
@@ -131,8 +138,10 @@ class FileUploads:
             )
         if self._store.filename_taken(filename):
             raise ConflictError(
-                f"{filename!r} has already been published (or is being published); "
-                "a filename can be used only once."
+                f"{filename!r} has already been published (or is being published), under this "
+                "or an equivalent name (same normalised name, version and tags; one sdist per "
+                "release); a filename can be used only once.",
+                errors=[{"source": "filename", "code": "filename-taken", "message": filename}],
             )
         file_id = new_file_id()
         key = staged_key(token, file_id, filename)

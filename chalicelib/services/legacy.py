@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..adapters.dynamo_catalog import DynamoCatalog
@@ -20,7 +20,7 @@ from ..domain.errors import (
     PayloadTooLargeError,
     PermissionDeniedError,
 )
-from ..domain.filenames import DistKind, FilenameError, parse_filename
+from ..domain.filenames import DistKind, FilenameError, check_upload_filename
 from ..domain.index import FileEntry
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.verdict import Verdict, validate_distribution
@@ -39,7 +39,7 @@ from ..domain.sessions import (
 from ..domain.tokens import Principal
 from ..observability import logger
 from .publishing import Publisher
-from .sessions import PublishingSessions, SessionView
+from .sessions import PublishingSessions, SessionView, require_open_project
 
 
 class FileExistsError_(InvalidRequestError):
@@ -58,22 +58,6 @@ class LegacyResult:
     published: bool
     unchanged: bool = False
     staged: SessionView | None = None
-
-
-class _Bytes:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    @property
-    def size(self) -> int:
-        return len(self._data)
-
-    def stream(self):
-        import io
-
-        return io.BytesIO(self._data)
-
-    random_access = stream
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:
@@ -118,11 +102,21 @@ class LegacyUploads:
                 "to storage."
             )
         try:
-            dist = parse_filename(upload.filename)
+            # The same request-time rules as Upload 2.0's file upload session creation.
+            dist = check_upload_filename(
+                upload.filename,
+                project=_form_project(fields),
+                version=None,
+                allow_local=self._limits.allow_local_versions,
+            )
         except FilenameError as error:
-            raise InvalidRequestError(f"Invalid distribution file: {error}") from None
+            raise InvalidRequestError(
+                f"Invalid distribution file: {error}",
+                errors=[{"source": "filename", "code": error.code, "message": str(error)}],
+            ) from None
         if not principal.can_upload(dist.project):
             raise PermissionDeniedError(f"This token may not upload to {dist.project!r}.")
+        require_open_project(dist.project, self._store.project_status(dist.project))
         self._check_form(fields, dist.project, dist.version)
         sha256 = hashlib.sha256(upload.content).hexdigest()
         self._check_digests(fields, upload.content, sha256)
@@ -141,16 +135,19 @@ class LegacyUploads:
                 "legacy:"
             )
             if existing.get("published_at"):
-                published_sha = existing.get("sha256") or self._published_sha(
-                    dist.project, upload.filename
-                )
+                # The reservation may be held by an equivalent spelling of the name: only
+                # this very filename with these bytes is an identical re-upload.
+                published_sha = self._published_sha(dist.project, upload.filename)
                 if published_sha == sha256:
                     # A retry after a lost answer: make sure the index shows it, then say OK.
                     self._publisher.render_project(dist.project)
                     return LegacyResult(published=True, unchanged=True)
                 raise FileExistsError_(
-                    f"File already exists ({upload.filename!r}) with other contents; "
-                    "a filename can be used only once. Upload under a new version."
+                    f"File already exists ({upload.filename!r}, or an equivalent spelling of "
+                    "it: same normalised name, version and tags; one sdist per release) with "
+                    "other contents; a filename can be used only once. Upload under a new "
+                    "version.",
+                    errors=[{"source": "filename", "code": "filename-taken", "message": ""}],
                 )
             if not same:
                 raise ConflictError(
@@ -160,10 +157,7 @@ class LegacyUploads:
         verdict = self._validate(upload, dist.project, dist.version)
         if not verdict.ok:
             self._catalog.release_filenames(f"legacy:{sha256}", [upload.filename])
-            raise InvalidRequestError(
-                "Invalid distribution file: " + "; ".join(verdict.notices),
-                errors=[{"source": upload.filename, "message": n} for n in verdict.notices],
-            )
+            raise _refusal(upload.filename, verdict)
         self._publish_one(dist.project, str(dist.version), upload, verdict, sha256, dist.kind)
         return LegacyResult(published=True)
 
@@ -200,7 +194,9 @@ class LegacyUploads:
                 )
 
     def _validate(self, upload: LegacyUpload, project: str, version: Version) -> Verdict:
-        return validate_distribution(
+        """The validator Upload 2.0 uses, on the request's bytes: within the same budget, and
+        at most the inline limit (4 MiB) of input, so the request's memory stays bounded."""
+        verdict = validate_distribution(
             BytesSource(upload.content),
             filename=upload.filename,
             project=project,
@@ -209,6 +205,12 @@ class LegacyUploads:
             declared_hashes={"sha256": hashlib.sha256(upload.content).hexdigest()},
             limits=self._limits,
         )
+        if verdict.ok and verdict.warnings:
+            logger.info(
+                "legacy upload accepted with warnings",
+                extra={"file": upload.filename, "notices": verdict.warnings},
+            )
+        return verdict
 
     def _published_sha(self, project: str, filename: str) -> str | None:
         item = self._catalog.published_file(project, filename)
@@ -255,10 +257,13 @@ class LegacyUploads:
         if taken is not None:
             if self._published_sha(project, upload.filename) is not None:
                 raise FileExistsError_(f"File already exists ({upload.filename!r}).")
-            raise ConflictError(f"{upload.filename!r} is being published by another upload.")
+            raise ConflictError(
+                f"{upload.filename!r} (or an equivalent spelling of it) is being published, "
+                "or was published, by another upload."
+            )
         verdict = self._validate(upload, project, version)
         if not verdict.ok:
-            raise InvalidRequestError("Invalid distribution file: " + "; ".join(verdict.notices))
+            raise _refusal(upload.filename, verdict)
         token = self._store.open_session_for(project, release_key(version))
         if token is None:
             session = self._sessions.create(
@@ -324,4 +329,25 @@ class LegacyUploads:
             metadata_key=metadata_key,
             metadata_sha256=hashlib.sha256(metadata).hexdigest(),
             requires_python=verdict.requires_python,
+            notices=tuple(verdict.warnings),
         )
+
+
+def _form_project(fields: dict[str, list[str]]) -> str | None:
+    """The form's project name, normalised, if it has a valid one: it settles which hyphen
+    ends the name in an old sdist filename (the file itself is still what is checked)."""
+    name = _one(fields, "name")
+    try:
+        return canonicalize_name(name, validate=True) if name else None
+    except InvalidName:
+        return None
+
+
+def _refusal(filename: str, verdict: Verdict) -> InvalidRequestError:
+    """400, as PyPI answers an invalid file, naming every notice with its rule code."""
+    return InvalidRequestError(
+        "Invalid distribution file: " + "; ".join(verdict.notices),
+        errors=[
+            {"source": filename, "code": n.split(":", 1)[0], "message": n} for n in verdict.notices
+        ],
+    )

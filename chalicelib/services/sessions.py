@@ -87,6 +87,7 @@ class PublishingSessions:
         parsed = parse_release_version(version, allow_local=self._policy.allow_local_versions)
         release = release_key(parsed)
         for _ in range(3):
+            require_open_project(project, self._store.project_status(project))
             state = self._store.project_state(project)
             now = self._clock()
             record = SessionRecord(
@@ -262,6 +263,22 @@ class PublishingSessions:
                 self._staging.abort_upload(record.staged_key, record.upload_id)
         self._staging.delete_prefix(f"{STAGING_PREFIX}{token}/")
         self._staging.delete_prefix(f"{STAGING_METADATA_PREFIX}{token}/")
+
+
+# PEP 792 statuses under which a project takes no new files (PyPI: archived; wharf also
+# quarantined, whose point is that nothing changes until an admin has looked).
+CLOSED_PROJECT_STATUSES = frozenset({"archived", "quarantined"})
+
+
+def require_open_project(project: str, status: str) -> None:
+    """Raise ``PermissionDeniedError`` (403, as PyPI answers for archived projects) when the
+    project's status closes it to uploads; every door calls this before taking a file."""
+    if status in CLOSED_PROJECT_STATUSES:
+        raise PermissionDeniedError(
+            f"The project {project!r} is {status}; it accepts no new uploads. An admin can "
+            "set its status back to active.",
+            errors=[{"source": "project", "code": "project-closed", "message": status}],
+        )
 
 
 def _short(session: SessionRecord) -> str:

@@ -352,7 +352,7 @@ def test_hashes_all_checked_after_upload(uploader, session, app_client, aws):
     deliver_events(app_client, aws)
     status = uploader.file_status(file).json
     assert status["status"] == "error"
-    assert status["notices"] == ["the sha512 digest does not match the one declared"]
+    assert status["notices"] == ["hash-mismatch: the sha512 digest does not match the one declared"]
 
 
 def test_file_urls_live_under_the_session(uploader, session):

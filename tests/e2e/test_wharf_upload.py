@@ -181,7 +181,7 @@ def test_corrupted_part_ends_in_hash_mismatch(stack, upload_token, tmp_path):
             break
         time.sleep(0.2)
     assert status["status"] == "error"
-    assert "the sha256 digest does not match the one declared" in status["notices"]
+    assert "hash-mismatch: the sha256 digest does not match the one declared" in status["notices"]
 
 
 def test_stale_presigned_url_is_refused_and_renewed(tmp_path):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
-
 
 def path_problem(name: str) -> str | None:
     """Why a member path is unsafe, or ``None``."""
@@ -18,12 +16,3 @@ def path_problem(name: str) -> str | None:
     if ".." in name.split("/"):
         return f"member {name!r} has a '..' path component"
     return None
-
-
-def link_escapes(member: str, target: str, *, root: str, relative_to_member: bool) -> bool:
-    """Whether a link target leaves ``root`` (symlinks resolve from the member's directory)."""
-    if target.startswith("/") or "\\" in target:
-        return True
-    base = posixpath.dirname(member) if relative_to_member else ""
-    resolved = posixpath.normpath(posixpath.join(base, target))
-    return not (resolved == root or resolved.startswith(root + "/"))

@@ -1,4 +1,8 @@
-"""The whole check of one uploaded file: size, every declared hash, the archive, its metadata."""
+"""The whole check of one uploaded file: size, every declared hash, the archive, its metadata.
+
+This is the one validator both doors use: the Upload 2.0 validator service on S3 bytes,
+the legacy API on the request's bytes, with the same rules and the same notices.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from typing import BinaryIO, Protocol
 
 from packaging.version import Version
 
-from ..filenames import DistKind, FilenameError, check_belongs, parse_filename
+from ..filenames import DistKind, DistributionFilename, FilenameError, check_upload_filename
 from ..hashes import MultiHasher
 from .limits import CHUNK, Limits
 from .report import Inspection
-from .sdist import inspect_sdist
+from .rules import notice
+from .sdist import inspect_sdist, inspect_zip_sdist
 from .wheel import inspect_wheel
 
 
@@ -78,45 +83,43 @@ def validate_distribution(
 ) -> Verdict:
     """Check an uploaded file against what the client declared and what a distribution must be.
 
-    Every problem found is reported, each as a notice a person can act on.
+    Every problem found is reported, each as a notice a person can act on; warnings
+    (old conventions PyPI accepted) are returned beside them and do not reject the file.
     """
     notices: list[str] = []
     try:
-        dist = parse_filename(filename)
-        check_belongs(dist, project, version)
+        dist = check_upload_filename(
+            filename, project=project, version=version, allow_local=limits.allow_local_versions
+        )
     except FilenameError as error:
-        return Verdict(ok=False, notices=[str(error)])
+        return Verdict(ok=False, notices=[error.notice])
     if source.size != declared_size:
         return Verdict(
             ok=False,
-            notices=[f"the file is {source.size} bytes, but {declared_size} were declared"],
+            notices=[
+                notice(
+                    "size-mismatch",
+                    f"the file is {source.size} bytes, but {declared_size} were declared",
+                )
+            ],
         )
     hasher = MultiHasher(set(declared_hashes))
-    if dist.kind is DistKind.SDIST:
-        reader = source.stream()
-        try:
-            hashing = _HashingReader(reader, hasher)
-            found = inspect_sdist(hashing, source.size, dist, limits)  # type: ignore[arg-type]
-            hashing.drain()
-        finally:
-            reader.close()
-    else:
-        _hash_all(source, hasher)
-        archive = source.random_access()
-        try:
-            found = inspect_wheel(archive, source.size, dist, limits)
-        finally:
-            archive.close()
+    found = _inspect(source, dist, hasher, limits)
     if hasher.size != declared_size:
-        notices.append(f"read {hasher.size} bytes, but {declared_size} were declared")
+        notices.append(
+            notice("size-mismatch", f"read {hasher.size} bytes, but {declared_size} were declared")
+        )
     for name in hasher.mismatches(declared_hashes):
-        notices.append(f"the {name} digest does not match the one declared")
-    _check_polyglot(source, dist.kind, found)
+        notices.append(
+            notice("hash-mismatch", f"the {name} digest does not match the one declared")
+        )
+    if dist.kind is DistKind.SDIST and not dist.is_zip:
+        _check_polyglot(source, found)
     notices.extend(found.problems)
     return Verdict(
         ok=not notices,
         notices=notices,
-        warnings=found.warnings,
+        warnings=[*dist.warnings, *found.warnings],
         digests=hasher.hexdigests(),
         metadata=found.metadata,
         metadata_version=found.metadata_version,
@@ -124,12 +127,37 @@ def validate_distribution(
     )
 
 
-def _check_polyglot(source: ByteSource, kind: DistKind, found: Inspection) -> None:
-    """A file that is both a zip and a tar can mean different things to different tools."""
-    if kind is DistKind.SDIST:
-        archive = source.random_access()
+def _inspect(
+    source: ByteSource, dist: DistributionFilename, hasher: MultiHasher, limits: Limits
+) -> Inspection:
+    if dist.kind is DistKind.SDIST and not dist.is_zip:
+        # One pass: the sdist is inspected from the same stream that is hashed.
+        reader = source.stream()
         try:
-            if zipfile.is_zipfile(archive):
-                found.problem("the sdist is also a valid zip archive; refusing an ambiguous file")
+            hashing = _HashingReader(reader, hasher)
+            found = inspect_sdist(hashing, source.size, dist, limits)  # type: ignore[arg-type]
+            hashing.drain()
         finally:
-            archive.close()
+            reader.close()
+        return found
+    _hash_all(source, hasher)
+    archive = source.random_access()
+    try:
+        if dist.kind is DistKind.SDIST:
+            return inspect_zip_sdist(archive, source.size, dist, limits)
+        return inspect_wheel(archive, source.size, dist, limits)
+    finally:
+        archive.close()
+
+
+def _check_polyglot(source: ByteSource, found: Inspection) -> None:
+    """A file that is both a zip and a tar can mean different things to different tools."""
+    archive = source.random_access()
+    try:
+        if zipfile.is_zipfile(archive):
+            found.note(
+                "archive-polyglot",
+                "the sdist is also a valid zip archive; refusing an ambiguous file",
+            )
+    finally:
+        archive.close()

@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import base64
+import configparser
 import csv
 import email.parser
 import hashlib
-import io
-import stat
-import struct
+import re
 import zipfile
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..filenames import DistributionFilename
-from .limits import CHUNK, Limits
+from ..hashes import SECURE_ALGORITHMS
+from .budget import Budget
+from .limits import Limits
 from .metadata import check_metadata
-from .paths import path_problem
 from .report import Abort, Inspection
+from .zipcheck import member_kind, open_strict_zip, read_member, read_members
 
-_EOCD = b"PK\x05\x06"
-_EOCD_SIZE = 22
-_LOCAL_HEADER = b"PK\x03\x04"
-_UNSAFE_MODES = (stat.S_ISLNK, stat.S_ISCHR, stat.S_ISBLK, stat.S_ISFIFO, stat.S_ISSOCK)
+# The wheel spec asks for sha256 or stronger in RECORD; md5 and sha1 prove nothing.
+RECORD_ALGORITHMS = SECURE_ALGORITHMS - {"sha224", "sha3_224"}
+# Entry point names (packaging.python.org, entry points data model), as PyPI checks them.
+_ENTRY_POINT_NAME = re.compile(r"[\w.-]+")
 
 
 def inspect_wheel(
@@ -32,52 +34,38 @@ def inspect_wheel(
 ) -> Inspection:
     """Inspect a wheel read through a seekable file object of ``size`` bytes."""
     found = Inspection()
+    budget = Budget(compressed_size=size, limits=limits, what="wheel")
     try:
-        _inspect(archive, size, dist, limits, found)
+        _inspect(archive, size, dist, limits, budget, found)
     except Abort as stop:
-        found.problem(str(stop))
+        found.note(stop.code, stop.text)
     return found
 
 
 def _inspect(
-    archive: BinaryIO, size: int, dist: DistributionFilename, limits: Limits, found: Inspection
+    archive: BinaryIO,
+    size: int,
+    dist: DistributionFilename,
+    limits: Limits,
+    budget: Budget,
+    found: Inspection,
 ) -> None:
-    archive.seek(0)
-    if archive.read(4) != _LOCAL_HEADER:
-        raise Abort("the wheel is not a zip archive (it must start with a zip local header)")
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as error:
-        raise Abort(f"the wheel is not a sound zip archive: {error}") from None
-    _check_framing(archive, size, zf)
+    zf = open_strict_zip(archive, size, budget, limits, found, what="wheel")
     infos = zf.infolist()
-    if len(infos) > limits.max_members:
-        raise Abort(f"the wheel has {len(infos)} members; at most {limits.max_members} are allowed")
-    names = [info.filename for info in infos]
-    if len(set(names)) != len(names):
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        raise Abort(f"the wheel has duplicate members: {', '.join(dupes[:5])}")
-    total = sum(info.file_size for info in infos)
-    if total > limits.max_uncompressed_bytes:
-        raise Abort(
-            f"the wheel expands to {total} bytes; at most {limits.max_uncompressed_bytes} "
-            "are allowed"
-        )
-    if total > limits.ratio_floor_bytes and total > limits.max_compression_ratio * max(size, 1):
-        raise Abort(f"the wheel expands {total / max(size, 1):.0f}-fold; it looks like a zip bomb")
     for info in infos:
-        _check_member(info, limits, found)
+        member_kind(info, found)
     if not found.ok:
         return
+    names = {info.filename for info in infos}
     dist_info = _dist_info_dir(names, dist)
     required = {f"{dist_info}/{n}" for n in ("METADATA", "WHEEL", "RECORD")}
-    missing = sorted(required - set(names))
+    missing = sorted(required - names)
     if missing:
-        raise Abort(f"the wheel lacks {', '.join(missing)}")
+        raise Abort("wheel-layout", f"the wheel lacks {', '.join(missing)}")
 
-    wheel_file = _read_small(zf, f"{dist_info}/WHEEL", limits.max_metadata_bytes)
+    wheel_file = read_member(zf, f"{dist_info}/WHEEL", limits.max_metadata_bytes, budget)
     _check_wheel_file(wheel_file, found)
-    metadata = _read_small(zf, f"{dist_info}/METADATA", limits.max_metadata_bytes)
+    metadata = read_member(zf, f"{dist_info}/METADATA", limits.max_metadata_bytes, budget)
     check_metadata(
         metadata,
         source=f"{dist_info}/METADATA",
@@ -85,54 +73,24 @@ def _inspect(
         version=dist.version,
         limits=limits,
         found=found,
+        has_file=lambda path: path in names,
+        license_dir=f"{dist_info}/licenses",
     )
-    record = _read_small(zf, f"{dist_info}/RECORD", limits.max_record_bytes)
-    _check_record(zf, infos, f"{dist_info}/RECORD", record, limits, found)
+    entry_points = f"{dist_info}/entry_points.txt"
+    if entry_points in names:
+        _check_entry_points(read_member(zf, entry_points, limits.max_metadata_bytes, budget), found)
+    record = read_member(zf, f"{dist_info}/RECORD", limits.max_record_bytes, budget)
+    _check_record(zf, f"{dist_info}/RECORD", record, limits, budget, found)
 
 
-def _check_framing(archive: BinaryIO, size: int, zf: zipfile.ZipFile) -> None:
-    """Refuse data hidden around the archive: prepended bytes, comments, trailing data."""
-    if zf.comment:
-        raise Abort("the wheel's zip archive has a comment; wheels must not")
-    archive.seek(size - _EOCD_SIZE)
-    tail = archive.read(_EOCD_SIZE)
-    if not tail.startswith(_EOCD):
-        raise Abort("the wheel has data after the end of its zip archive")
-    cd_size, cd_offset = struct.unpack("<II", tail[12:20])
-    if cd_offset != 0xFFFFFFFF and cd_offset + cd_size + _EOCD_SIZE != size:
-        raise Abort("the wheel's zip directory is not where its end record says")
-    offsets = sorted(info.header_offset for info in zf.infolist())
-    if offsets and offsets[0] != 0:
-        raise Abort("the wheel has data before its first zip member")
-
-
-def _check_member(info: zipfile.ZipInfo, limits: Limits, found: Inspection) -> None:
-    problem = path_problem(info.filename)
-    if problem:
-        found.problem(problem)
-        return
-    mode = info.external_attr >> 16
-    if any(check(mode) for check in _UNSAFE_MODES):
-        found.problem(f"member {info.filename!r} is a link or device file; wheels hold files only")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        found.problem(
-            f"member {info.filename!r} uses compression method {info.compress_type}; "
-            "only stored and deflated are allowed"
-        )
-    if (
-        info.file_size > limits.ratio_floor_bytes
-        and info.file_size > limits.max_compression_ratio * max(info.compress_size, 1)
-    ):
-        found.problem(f"member {info.filename!r} expands like a zip bomb")
-
-
-def _dist_info_dir(names: list[str], dist: DistributionFilename) -> str:
+def _dist_info_dir(names: set[str], dist: DistributionFilename) -> str:
     tops = {n.split("/", 1)[0] for n in names if "/" in n}
     candidates = sorted(t for t in tops if t.endswith(".dist-info"))
     if len(candidates) != 1:
         raise Abort(
+            "wheel-layout",
             f"a wheel needs exactly one top-level .dist-info directory; found {len(candidates)}"
-            + (f" ({', '.join(candidates)})" if candidates else "")
+            + (f" ({', '.join(candidates[:5])})" if candidates else ""),
         )
     directory = candidates[0]
     name, _, version = directory.removesuffix(".dist-info").rpartition("-")
@@ -141,85 +99,127 @@ def _dist_info_dir(names: list[str], dist: DistributionFilename) -> str:
     except InvalidVersion:
         matches = False
     if not matches:
-        raise Abort(f"{directory} does not match the filename's name and version")
+        raise Abort("wheel-layout", f"{directory} does not match the filename's name and version")
     return directory
-
-
-def _read_small(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
-    info = zf.getinfo(name)
-    if info.file_size > cap:
-        raise Abort(f"{name} is {info.file_size} bytes; at most {cap} are allowed")
-    try:
-        return zf.read(name)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise Abort(f"{name} cannot be read: {error}") from None
 
 
 def _check_wheel_file(raw: bytes, found: Inspection) -> None:
     headers = email.parser.BytesParser().parsebytes(raw, headersonly=True)
     version = headers.get("Wheel-Version")
     if not version:
-        found.problem("WHEEL has no Wheel-Version")
+        found.note("wheel-file", "WHEEL has no Wheel-Version")
     elif version.strip().split(".")[0] != "1":
-        found.problem(f"Wheel-Version {version.strip()} is not 1.x")
+        found.note("wheel-file", f"Wheel-Version {version.strip()} is not 1.x")
 
 
-def _record_entries(raw: bytes, found: Inspection, record_name: str) -> dict[str, str]:
+class _CaseSensitiveParser(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
+def _check_entry_points(raw: bytes, found: Inspection) -> None:
+    """Valid INI with '=' as the only delimiter; script names without path components."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        found.note("wheel-entry-points", "entry_points.txt is not UTF-8")
+        return
+    parser = _CaseSensitiveParser(delimiters=("=",), interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error as error:
+        first_line = str(error).splitlines()[0][:200]
+        found.note("wheel-entry-points", f"entry_points.txt is not valid INI: {first_line}")
+        return
+    for section in ("console_scripts", "gui_scripts"):
+        if not parser.has_section(section):
+            continue
+        for name in parser[section]:
+            if not _ENTRY_POINT_NAME.fullmatch(name):
+                found.note(
+                    "wheel-entry-points",
+                    f"entry_points.txt: {name[:80]!r} in [{section}] is not a valid script name",
+                )
+
+
+def _record_entries(
+    raw: bytes, record_name: str, budget: Budget, found: Inspection
+) -> dict[str, str]:
+    # The decoded text, its lines and the parsed rows live as long as the check: count
+    # them first. (Lines, not io.StringIO, which would hold the text at 4 bytes a char.)
+    budget.hold(3 * len(raw), record_name)
     entries: dict[str, str] = {}
     try:
-        rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+        rows = csv.reader(raw.decode("utf-8").splitlines())
+        for row in rows:
+            if not row:
+                continue
+            entries[row[0].replace("\\", "/")] = row[1] if len(row) > 1 else ""
     except (UnicodeDecodeError, csv.Error) as error:
-        found.problem(f"{record_name} cannot be parsed: {error}")
-        return entries
-    for row in rows:
-        if not row:
-            continue
-        entries[row[0]] = row[1] if len(row) > 1 else ""
+        found.note("wheel-record", f"{record_name} cannot be parsed: {error}")
     return entries
 
 
 def _check_record(
     zf: zipfile.ZipFile,
-    infos: list[zipfile.ZipInfo],
     record_name: str,
     raw: bytes,
     limits: Limits,
+    budget: Budget,
     found: Inspection,
 ) -> None:
     """Every member's bytes are read once: this is where CRCs and RECORD hashes are checked."""
-    entries = _record_entries(raw, found, record_name)
+    entries = _record_entries(raw, record_name, budget, found)
     unsigned = {record_name, record_name + ".jws", record_name + ".p7s"}
     mismatched: list[str] = []
     unlisted: list[str] = []
-    for info in infos:
-        if info.is_dir():
-            continue
+    weak: list[str] = []
+
+    def check(info: zipfile.ZipInfo, chunks: Iterator[bytes]) -> None:
         expected = entries.get(info.filename)
         algorithm, _, digest = (expected or "").partition("=")
-        hasher = hashlib.new(algorithm) if algorithm in hashlib.algorithms_guaranteed else None
-        try:
-            with zf.open(info) as member:
-                while chunk := member.read(CHUNK):
-                    if hasher is not None:
-                        hasher.update(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-            found.problem(f"member {info.filename!r} is corrupt: {error}")
-            continue
+        hasher = hashlib.new(algorithm) if algorithm in RECORD_ALGORITHMS else None
+        for chunk in chunks:
+            if hasher is not None:
+                hasher.update(chunk)
         if info.filename in unsigned:
-            continue
+            return
         if expected is None:
             unlisted.append(info.filename)
+        elif not algorithm:
+            mismatched.append(f"{info.filename} (no hash)")
         elif hasher is None:
-            mismatched.append(f"{info.filename} (no usable hash in RECORD)")
+            weak.append(f"{info.filename} ({algorithm[:20]})")
         else:
             actual = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode()
             if actual != digest:
                 mismatched.append(info.filename)
-    listed_missing = sorted(set(entries) - {i.filename for i in infos} - unsigned)
-    report = found.problem if limits.enforce_record else found.warnings.append
+
+    read_members(zf, budget, found, check)
+    present = {i.filename for i in zf.infolist() if not i.is_dir()}
+    listed_missing = sorted(set(entries) - present - unsigned)
+    if weak:
+        found.note(
+            "wheel-record-hash",
+            "RECORD must hash every file with sha256 or stronger; it does not for: "
+            + ", ".join(weak[:10]),
+        )
+    refuse = limits.enforce_record
     if mismatched:
-        report(f"RECORD hashes do not match: {', '.join(mismatched[:10])}")
+        found.note(
+            "wheel-record",
+            f"RECORD hashes do not match: {', '.join(mismatched[:10])}",
+            refuse=refuse,
+        )
     if unlisted:
-        report(f"members missing from RECORD: {', '.join(unlisted[:10])}")
+        found.note(
+            "wheel-record",
+            f"members missing from RECORD: {', '.join(unlisted[:10])}",
+            refuse=refuse,
+        )
     if listed_missing:
-        report(f"RECORD lists files the wheel lacks: {', '.join(listed_missing[:10])}")
+        found.note(
+            "wheel-record",
+            f"RECORD lists files the wheel lacks: {', '.join(listed_missing[:10])}",
+            refuse=refuse,
+        )
