@@ -21,10 +21,10 @@ from .problems import problem_responses
 bp = Blueprint(__name__)
 
 
-def _require_admin() -> None:
+def _require_admin(what: str) -> None:
     principal = principal_of(bp.current_request)
     if not principal.is_admin:
-        raise PermissionDeniedError("Only an admin token may manage tokens.")
+        raise PermissionDeniedError(f"Only an admin token may {what}; this token is not one.")
 
 
 def _time(value: datetime | None) -> str | None:
@@ -58,7 +58,7 @@ def _json(body: Any, status: int = 200) -> Response:
 @problem_responses
 def tokens() -> Response:
     method = method_of(bp.current_request, "GET", "POST")
-    _require_admin()
+    _require_admin("manage tokens")
     if method == "GET":
         return _json(
             {"tokens": [token_json(t.record, t.status) for t in container().tokens.list()]}
@@ -82,7 +82,7 @@ def tokens() -> Response:
 @problem_responses
 def revoke_token(token_id: str) -> Response:
     method_of(bp.current_request, "DELETE")
-    _require_admin()
+    _require_admin("manage tokens")
     container().tokens.revoke(token_id)
     return Response(body="", status_code=204)
 
@@ -99,7 +99,7 @@ def _text(body: dict[str, Any], name: str) -> str | None:
 def yank(project: str) -> Response:
     """``{"target": FILE_OR_VERSION, "reason": TEXT?, "yanked": true|false}`` (PEP 592)."""
     method_of(bp.current_request, "POST")
-    _require_admin()
+    _require_admin("yank or unyank releases")
     body = json_object(bp.current_request)
     target = _text(body, "target")
     if not target:
@@ -118,7 +118,7 @@ def yank(project: str) -> Response:
 def project_status(project: str) -> Response:
     """``{"status": active|archived|deprecated|quarantined, "reason": TEXT?}`` (PEP 792)."""
     method_of(bp.current_request, "PUT")
-    _require_admin()
+    _require_admin("change a project's status")
     body = json_object(bp.current_request)
     status = _text(body, "status") or ""
     container().moderation.set_status(canonicalize_name(project), status, _text(body, "reason"))

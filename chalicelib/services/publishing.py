@@ -37,7 +37,7 @@ from ..domain.session_ports import SessionStore, StagingStorage
 from ..domain.sessions import FileRecord, FileStatus, SessionStatus
 from ..domain.tokens import Principal
 from ..observability import logger
-from .sessions import PublishingSessions, SessionView
+from .sessions import PublishingSessions, SessionView, require_open_project
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -94,6 +94,8 @@ class Publisher:
         status = session.effective_status(self._clock())
         if not status.editable:
             raise ConflictError(f"The session is {status}; it cannot be published now.")
+        # A session opened before an admin archived or quarantined the project.
+        require_open_project(session.project, self._store.project_status(session.project))
         files = [f for f in self._store.list_files(token) if f.status is not FileStatus.CANCELED]
         unready = [f for f in files if f.status is not FileStatus.COMPLETED]
         if unready:

@@ -133,3 +133,37 @@ def test_deprecated_status_keeps_files(http, admin, published):
 def test_unknown_status_400(http, admin, published):
     reply = admin_call(http, admin, "PUT", "/admin/projects/acme-tools/status", {"status": "gone"})
     assert reply.status_code == 400
+
+
+@pytest.mark.parametrize("status", ["archived", "quarantined"])
+def test_a_session_opened_before_the_project_closed_cannot_publish(
+    http, issue, admin, app_client, aws, published, status
+):
+    from tests.upload_client import deliver_events, publish
+
+    uploader = UploadClient(http, issue("upload", ("acme-*",)))
+    session = uploader.create(version="2.0")
+    data = wheel_bytes(version="2.0", metadata=metadata_text(version="2.0"))
+    uploader.upload(session, "acme_tools-2.0-py3-none-any.whl", data)
+    deliver_events(app_client, aws)
+    assert admin_call(http, admin, "PUT", "/admin/projects/acme-tools/status", {"status": status})
+    refused = publish(uploader, session)
+    assert refused.status == 403
+    assert refused.json["errors"][0]["code"] == "project-closed"
+    assert uploader.session(session).json["status"] == "open"
+    admin_call(http, admin, "PUT", "/admin/projects/acme-tools/status", {"status": "active"})
+    assert publish(uploader, session).status == 202
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "says"),
+    [
+        ("POST", "/admin/projects/acme-tools/yank", {"target": "1.0"}, "yank or unyank"),
+        ("PUT", "/admin/projects/acme-tools/status", {"status": "archived"}, "project's status"),
+        ("GET", "/admin/tokens", None, "manage tokens"),
+    ],
+)
+def test_non_admin_tokens_are_told_what_needs_an_admin(http, issue, method, path, body, says):
+    reply = admin_call(http, issue("upload", ("acme-*",)), method, path, body or {})
+    assert reply.status_code == 403
+    assert says in json.loads(reply.body)["detail"]
