@@ -1,0 +1,323 @@
+"""Large-file upload benchmark: one wheel uploaded three ways, each against a fresh stack.
+
+    python -m bench.upload [--size 512] [--part-size 16] [--threads 8]
+
+1. ``wharf upload`` to the local stack, until the release is visible in the index, with
+   the time split (transfer, validation, publish) from its ``--json`` events and the
+   disk the stack held and wrote meanwhile;
+2. raw presigned multipart to the same kind of moto S3, same part size and concurrency
+   (the ceiling: nothing wharf does can be faster than the bytes reaching S3);
+3. ``twine upload`` to a local pypiserver on waitress (what teams run otherwise).
+
+Printed as ratios against the raw ceiling. The wheel is generated in a temporary
+directory (incompressible members) and deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+MiB = 1024 * 1024
+NAME = "bench-big"
+
+
+def build_wheel(directory: Path, size: int) -> Path:
+    """A valid wheel of about ``size`` bytes: 16 MiB stored members of random bytes."""
+    import base64
+
+    module = NAME.replace("-", "_")
+    path = directory / f"{module}-1.0-py3-none-any.whl"
+    dist_info = f"{module}-1.0.dist-info"
+    record = []
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        remaining, index = size, 0
+        while remaining > 0:
+            chunk = min(16 * MiB, remaining)
+            name = f"{module}/blob_{index:04d}.bin"
+            digest = hashlib.sha256()
+            with archive.open(name, "w", force_zip64=True) as member:
+                left = chunk
+                while left:
+                    piece = os.urandom(min(MiB, left))
+                    member.write(piece)
+                    digest.update(piece)
+                    left -= len(piece)
+            b64 = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+            record.append(f"{name},sha256={b64},{chunk}")
+            remaining -= chunk
+            index += 1
+        for name, text in (
+            (f"{module}/__init__.py", ""),
+            (
+                f"{dist_info}/METADATA",
+                f"Metadata-Version: 2.1\nName: {NAME}\nVersion: 1.0\nSummary: big\n",
+            ),
+            (
+                f"{dist_info}/WHEEL",
+                "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            ),
+        ):
+            data = text.encode()
+            archive.writestr(name, data)
+            b64 = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{name},sha256={b64},{len(data)}")
+        record.append(f"{dist_info}/RECORD,,")
+        archive.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
+    return path
+
+
+@dataclass
+class Disk:
+    """What a process holds in temporary files (open, even unlinked) and has written."""
+
+    pid: int
+    peak: int = 0
+    _start_written: int = 0
+    written: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _written(self) -> int:
+        for line in Path(f"/proc/{self.pid}/io").read_text().splitlines():
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+        return 0
+
+    def _held(self) -> int:
+        total = 0
+        fd_dir = Path(f"/proc/{self.pid}/fd")
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(fd_dir / fd)
+                if target.startswith(("/tmp", tempfile.gettempdir())) or "(deleted)" in target:
+                    stat = os.stat(fd_dir / fd)
+                    if stat.st_mode & 0o170000 == 0o100000:
+                        total += stat.st_size
+            except OSError:
+                continue
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, self._held())
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    @contextmanager
+    def watch(self) -> Iterator[Disk]:
+        self._start_written = self._written()
+        thread = threading.Thread(target=self._sample, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.written = self._written() - self._start_written
+            self._stop.set()
+            thread.join()
+
+
+def run_wharf(stack, wheel: Path, token: str, threads: int, part: int) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_")}
+    env.update(WHARF_URL=stack.url, WHARF_TOKEN=token)
+    command = [str(BIN / "wharf"), "upload", "--json", str(wheel)]
+    started = time.perf_counter()
+    marks: dict[str, float] = {}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        try:
+            event = json.loads(line)["event"]
+        except (ValueError, KeyError):
+            continue
+        marks.setdefault(event, time.perf_counter() - started)
+    if process.wait() != 0:
+        raise RuntimeError(f"wharf upload failed: {marks}")
+    marks["exit"] = time.perf_counter() - started
+    return marks
+
+
+def run_raw(stack, wheel: Path, threads: int, part: int) -> float:
+    """Presigned UploadPart URLs, PUT in parallel, then CompleteMultipartUpload."""
+    import boto3
+    import requests
+    from botocore.config import Config
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="wharf-local",
+        aws_secret_access_key="wharf-local",
+        config=Config(signature_version="s3v4"),
+    )
+    bucket = s3.list_buckets()["Buckets"][0]["Name"]
+    key = f"bench/{wheel.name}"
+    size = wheel.stat().st_size
+    count = -(-size // part)
+    started = time.perf_counter()
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256")
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=threads)
+    session.mount("http://", adapter)
+
+    def put(number: int) -> dict:
+        with wheel.open("rb") as handle:
+            handle.seek((number - 1) * part)
+            data = handle.read(part)
+        digest = __import__("base64").b64encode(hashlib.sha256(data).digest()).decode()
+        url = s3.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": bucket,
+                "Key": key,
+                "UploadId": upload["UploadId"],
+                "PartNumber": number,
+                "ChecksumSHA256": digest,
+            },
+            ExpiresIn=900,
+        )
+        reply = session.put(url, data=data, headers={"x-amz-checksum-sha256": digest})
+        reply.raise_for_status()
+        return {"PartNumber": number, "ETag": reply.headers["ETag"], "ChecksumSHA256": digest}
+
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(put, range(1, count + 1)))
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+    )
+    return time.perf_counter() - started
+
+
+def run_twine(wheel: Path, work: Path) -> float:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    packages = work / "pypiserver"
+    packages.mkdir()
+    serve = (
+        "import sys, pypiserver, waitress; "
+        "waitress.serve(pypiserver.app(roots=[sys.argv[1]], authenticate=[], "
+        "password_file='.'), host='127.0.0.1', port=int(sys.argv[2]), threads=8, "
+        "max_request_body_size=8 * 1024**3, _quiet=True)"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", serve, str(packages), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from bench.installs import _wait_for
+
+        _wait_for(f"http://127.0.0.1:{port}/simple/")
+        started = time.perf_counter()
+        result = subprocess.run(
+            [
+                *(str(BIN / "twine"), "upload", "--disable-progress-bar", "--non-interactive"),
+                *("--repository-url", f"http://127.0.0.1:{port}/", "-u", "x", "-p", "x"),
+                str(wheel),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise RuntimeError(result.stdout + result.stderr)
+        return elapsed
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=512, help="MiB (default 512)")
+    parser.add_argument("--part-size", type=int, default=16, help="MiB (the client's default)")
+    parser.add_argument("--threads", type=int, default=8, help="the client's default")
+    args = parser.parse_args(argv)
+    import requests
+
+    from tests.e2e.conftest import start_stack
+
+    part = args.part_size * MiB
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        wheel = build_wheel(work, args.size * MiB)
+        size = wheel.stat().st_size
+
+        (work / "stack-raw").mkdir()
+        stack = start_stack(work / "stack-raw", admin_token="wharf_bench-admin")
+        try:
+            raw = run_raw(stack, wheel, args.threads, part)
+        finally:
+            stack.stop()
+
+        (work / "stack").mkdir()
+        stack = start_stack(work / "stack", admin_token="wharf_bench-admin")
+        try:
+            token = requests.post(
+                f"{stack.url}/admin/tokens",
+                json={"role": "upload", "projects": [NAME]},
+                auth=("__token__", stack.admin_token),
+                timeout=30,
+            ).json()["token"]
+            with Disk(stack.process.pid).watch() as disk:
+                marks = run_wharf(stack, wheel, token, args.threads, part)
+            page = requests.get(
+                f"{stack.url}/simple/{NAME}/",
+                auth=("__token__", token),
+                headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+                timeout=30,
+            ).json()
+            assert [f["filename"] for f in page["files"]] == [wheel.name], page
+        finally:
+            stack.stop()
+
+        twine = run_twine(wheel, work)
+
+    wharf_total = marks["exit"]
+    sent = marks.get("file-sent", wharf_total)
+    done = marks.get("file-done", sent)
+    mib = size / MiB
+    print(f"Upload of one {mib:.0f} MiB wheel ({args.part_size} MiB parts, {args.threads} threads)")
+    print(f"  raw presigned multipart  {raw:7.2f} s  {mib / raw:7.1f} MiB/s  1.00x (ceiling)")
+    print(
+        f"  wharf upload (visible)   {wharf_total:7.2f} s  {mib / wharf_total:7.1f} MiB/s  "
+        f"{raw / wharf_total:4.2f}x of the ceiling"
+    )
+    print(
+        f"  twine -> pypiserver      {twine:7.2f} s  {mib / twine:7.1f} MiB/s  "
+        f"{raw / twine:4.2f}x of the ceiling"
+    )
+    print(
+        f"  wharf time split: transfer {sent:.2f} s, validation {done - sent:.2f} s, "
+        f"publish until visible {wharf_total - done:.2f} s"
+    )
+    print(
+        f"  local stack disk: held at most {disk.peak / MiB:.0f} MiB "
+        f"({disk.peak / size:.1f}x the file), wrote {disk.written / MiB:.0f} MiB "
+        f"({disk.written / size:.1f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
