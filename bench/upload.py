@@ -89,6 +89,7 @@ class Disk:
 
     pid: int
     peak: int = 0
+    after: int = 0
     _start_written: int = 0
     written: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -130,6 +131,7 @@ class Disk:
             yield self
         finally:
             self.written = self._written() - self._start_written
+            self.after = self._held()
             self._stop.set()
             thread.join()
 
@@ -314,8 +316,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"  local stack disk: held at most {disk.peak / MiB:.0f} MiB "
-        f"({disk.peak / size:.1f}x the file), wrote {disk.written / MiB:.0f} MiB "
-        f"({disk.written / size:.1f}x)"
+        f"({disk.peak / size:.1f}x the file), {disk.after / MiB:.0f} MiB once visible; wrote "
+        f"{disk.written / MiB:.0f} MiB ({disk.written / size:.1f}x)"
     )
 
 

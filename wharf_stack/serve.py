@@ -93,9 +93,10 @@ def main() -> int:
     # moto's and chalice's per-request access lines would drown the app's own log.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    from . import gateway_fidelity, moto_fidelity
+    from . import gateway_fidelity, moto_fidelity, moto_storage
 
     moto_fidelity.apply()
+    moto_storage.apply()
     gateway_fidelity.apply()
 
     moto = _moto_server(
