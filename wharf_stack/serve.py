@@ -72,10 +72,11 @@ def _moto_server(**kwargs: Any) -> Any:
     from werkzeug.serving import make_server
 
     from .moto_fidelity import presigned_expiry
+    from .moto_storage import ranged_reads
 
     class Server(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            app = presigned_expiry(DomainDispatcherApplication(create_backend_app))
+            app = ranged_reads(presigned_expiry(DomainDispatcherApplication(create_backend_app)))
             self._server = make_server(
                 self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
             )
