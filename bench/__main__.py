@@ -1,9 +1,10 @@
 """Run every benchmark in turn."""
 
-from . import installs, publish, upload, validate_hostile, validate_wheel
+from . import installs, publish, small_releases, upload, validate_hostile, validate_wheel
 
 validate_wheel.main([64, 1024])
 validate_hostile.main()
 publish.main()
 installs.main([])
 upload.main([])
+small_releases.main([])
