@@ -1,6 +1,14 @@
 """Run every benchmark in turn."""
 
-from . import installs, publish, small_releases, upload, validate_hostile, validate_wheel
+from . import (
+    installs,
+    package,
+    publish,
+    small_releases,
+    upload,
+    validate_hostile,
+    validate_wheel,
+)
 
 validate_wheel.main([64, 1024])
 validate_hostile.main()
@@ -8,3 +16,4 @@ publish.main()
 installs.main([])
 upload.main([])
 small_releases.main([])
+package.main([])

@@ -1,0 +1,131 @@
+"""The Lambda package: its size and how long `import app` takes from it, cold.
+
+    python -m bench.package [--stage dev] [--runs 5]
+
+Builds the deployment package with `chalice package`, unpacks it, and imports `app` in
+a clean venv (no site-packages) that holds exactly the package's contents, plus — when
+the package leaves boto3 out — the boto3 the Lambda Python runtime provides, copied
+from this venv. Before each of the fresh processes the package's files are evicted
+from the page cache (posix_fadvise DONTNEED), so each import reads them from disk as a
+new Lambda sandbox does. The anchor, measured in the same run, is `import boto3` alone.
+The issue's starting point was a 21.5 MB zip and 0.63 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+ENV = {
+    "WHARF_TABLE_NAME": "bench-state",
+    "WHARF_BUCKET_NAME": "bench-packages",
+    "WHARF_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:bench-events",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+}
+
+
+def build(stage: str, out: Path) -> Path:
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    subprocess.run(
+        [str(BIN / "chalice"), "package", "--stage", stage, str(out)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return out / "deployment.zip"
+
+
+def runtime_layer(target: Path) -> None:
+    """The boto3 that the Lambda Python runtime ships, for a package that leaves it out."""
+    import importlib.util
+
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        assert spec and spec.origin, name
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            shutil.copytree(origin.parent, target / name)
+        else:
+            shutil.copy2(origin, target / origin.name)
+
+
+def evict(directory: Path) -> None:
+    for path in directory.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def timed_import(python: Path, module: str, path: list[Path], evicted: list[Path]) -> float:
+    for directory in evicted:
+        evict(directory)
+    code = (
+        "import time; t = time.perf_counter(); import "
+        + module
+        + "; print(time.perf_counter() - t)"
+    )
+    env = {**ENV, "PYTHONPATH": os.pathsep.join(map(str, path)), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [str(python), "-c", code], cwd=path[0], env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        archive = build(args.stage, work / "out")
+        task = work / "task"
+        with zipfile.ZipFile(archive) as unpacked:
+            members = unpacked.infolist()
+            unpacked.extractall(task)
+        unzipped = sum(m.file_size for m in members)
+        pyc = sum(1 for m in members if m.filename.endswith(".pyc"))
+        layer = work / "runtime"
+        layer.mkdir()
+        vendored = (task / "boto3").exists()
+        if not vendored:
+            runtime_layer(layer)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(work / "venv")])
+        python = work / "venv" / "bin" / "python"
+        path = [task, layer]
+        app = statistics.median(
+            timed_import(python, "app", path, [task, layer]) for _ in range(args.runs)
+        )
+        boto = statistics.median(
+            timed_import(python, "boto3", path, [task, layer]) for _ in range(args.runs)
+        )
+        size = archive.stat().st_size
+    print(f"Lambda package ({args.stage}):")
+    print(
+        f"  zip {size / 1e6:.1f} MB, unzipped {unzipped / 1e6:.1f} MB, {len(members)} files "
+        f"({pyc} .pyc); boto3 {'vendored' if vendored else 'from the runtime'}"
+    )
+    print(
+        f"  import app, cold: {app:.3f} s (median of {args.runs}); import boto3 alone: "
+        f"{boto:.3f} s; app = {app / boto:.2f}x boto3"
+    )
+    print("  (the issue's starting point: 21.5 MB zip, 0.63 s)")
+
+
+if __name__ == "__main__":
+    main()
