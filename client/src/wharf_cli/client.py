@@ -6,8 +6,9 @@ from typing import Any
 
 import requests
 
+from . import transport
+
 DEFAULT_TIMEOUT = 30
-USER_AGENT = "wharf-cli/0.1"
 ADMIN_PROBLEM = "urn:wharf:problem:permission-denied"
 
 
@@ -73,15 +74,17 @@ def error_from(response: requests.Response, context: str = "") -> ClientError:
 
 
 class WharfClient:
-    """The admin API (tokens, yank, project status): every call needs an admin token."""
+    """The admin API (tokens, yank, project status): every call needs an admin token.
+
+    Reads, PUTs and DELETEs are retried on network errors and 5xx; a POST is not (a second
+    ``create_token`` would make a second token).
+    """
 
     def __init__(
         self, url: str, auth: tuple[str, str], command: str, *, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
         self._base = url.rstrip("/")
-        self._session = requests.Session()
-        self._session.auth = auth
-        self._session.headers["User-Agent"] = USER_AGENT
+        self._session = transport.session(auth, every_method=False)
         self._command = command
         self._timeout = timeout
 
