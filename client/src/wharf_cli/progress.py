@@ -1,5 +1,5 @@
-"""Telling the user what the upload is doing: bars on a terminal, plain lines otherwise
-(CI logs), or one JSON object per line (``--json``)."""
+"""Telling the user what the upload is doing: rich's progress bars on a terminal, plain lines
+otherwise (CI logs), or one JSON object per line (``--json``)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,29 @@ import json
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, TextIO
 
-_UP = "\x1b[{}F"  # cursor to the start of the line n lines up
-_CLEAR = "\x1b[2K"
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Column
+
 MiB = 1024 * 1024
 # Events that carry a sentence for the user.
-_MESSAGES = ("session", "waiting", "notice")
+_MESSAGES = ("session", "waiting", "notice", "interrupted", "error")
 # The last word on a release: on a terminal it goes below the finished bars.
 _OUTCOMES = ("published", "staged", "already-published")
-
-
-def _bar(done: float, total: float, width: int = 24) -> str:
-    filled = int(width * done / total) if total else width
-    return "#" * filled + "-" * (width - filled)
+# Redraws of the bars per second at most; many parts report bytes at once.
+_REDRAWS = 5
 
 
 def size(count: float) -> str:
@@ -31,34 +40,129 @@ def size(count: float) -> str:
     return f"{count:.0f} B"
 
 
+@dataclass
+class _File:
+    size: int
+    start: float
+    sent: int = 0  # bytes S3 holds, including those a resumed upload found there
+    held: int = 0  # of those, the bytes found there (not sent by this run)
+    tenths: int = 0  # the last tenth reported on a plain line
+    end: float | None = None
+
+
+class _Bars:
+    """One rich ``Progress``: a bar per file and one for the whole upload, with transfer
+    speed and ETA. It is redrawn when an event arrives, never by a timer: no thread of its
+    own that could outlive Ctrl-C, and a frozen bar when nothing moves is the truth."""
+
+    def __init__(self, stream: TextIO) -> None:
+        # The caller found a terminal; a test's stream stands in for one.
+        console = Console(file=stream, force_terminal=True)
+        # The filename takes the width the other columns leave; long ones end in "…".
+        self.progress = Progress(
+            TextColumn(
+                "{task.description}",
+                markup=False,
+                table_column=Column(ratio=1, min_width=12, no_wrap=True, overflow="ellipsis"),
+            ),
+            BarColumn(bar_width=20),
+            TaskProgressColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(elapsed_when_finished=True),
+            TextColumn(
+                "{task.fields[status]}",
+                markup=False,
+                table_column=Column(min_width=10, max_width=24, no_wrap=True, overflow="ellipsis"),
+            ),
+            console=console,
+            expand=True,
+            auto_refresh=False,
+            # Nothing else writes to stdout meanwhile; lines for stderr stop the bars first.
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.total = self.progress.add_task("total", total=0, status="")
+        self._drawn = 0.0
+
+    def start_file(self, name: str, size: int) -> None:
+        self.tasks[name] = self.progress.add_task(name, total=size, status="sending")
+        total = self.progress.tasks[self.total]
+        self.progress.update(
+            self.total,
+            total=(total.total or 0) + size,
+            description=f"total ({len(self.tasks)} files)",
+        )
+        if len(self.tasks) == 1:
+            self.progress.start()  # the first frame has the file in it
+
+    def sent(self, name: str, count: int, *, resumed: bool) -> None:
+        if name not in self.tasks:
+            return
+        if not resumed:
+            self.progress.advance(self.tasks[name], count)
+            self.progress.advance(self.total, count)
+            return
+        # Bytes found on S3 were not sent now: start the clock afresh from them, so the
+        # speed and ETA count only what this run sends.
+        for task_id in (self.tasks[name], self.total):
+            task = self.progress.tasks[task_id]
+            self.progress.reset(task_id, completed=int(task.completed) + count, **task.fields)
+
+    def status(self, name: str, status: str) -> None:
+        if name in self.tasks:
+            self.progress.update(self.tasks[name], status=status)
+
+    def say(self, text: str) -> None:
+        """A line above the bars."""
+        self.progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def draw(self, *, force: bool) -> None:
+        now = time.monotonic()
+        if force or now - self._drawn >= 1 / _REDRAWS:
+            self._drawn = now
+            self.progress.refresh()
+
+    def stop(self) -> None:
+        """Draw the last frame and leave it on the screen; later output goes below it."""
+        self.progress.stop()
+
+
 class Reporter:
     """Receives events from the uploader; ``mode`` is ``json``, ``tty`` or ``plain``.
 
-    On a terminal it keeps one bar per file and one for the whole upload, each with
-    throughput and ETA, redrawn in place. Elsewhere it writes lines a CI log can show:
-    each tenth of a file as it is sent, and every state change. ``close`` stops all
-    output (worker threads may still report after the user pressed Ctrl-C).
+    On a terminal it shows rich's progress bars, one per file and one for the whole
+    upload. Elsewhere it writes lines a CI log can show: each tenth of a file as it is
+    sent, and every state change. Under ``--json`` every event is a JSON line. ``close``
+    stops all output (worker threads may still report after the user pressed Ctrl-C).
     """
 
     def __init__(self, mode: str, stream: TextIO | None = None) -> None:
         self.mode = mode
         self._out = stream or sys.stdout
-        self._lock = threading.Lock()
-        self._files: dict[str, dict[str, Any]] = {}
-        self._started = time.monotonic()
-        self._last_draw = 0.0
-        self._drawn = 0
+        # Re-entrant: Ctrl-C may reach the main thread while it is reporting, and the
+        # handler then closes the reporter from that same thread.
+        self._lock = threading.RLock()
+        self._files: dict[str, _File] = {}
+        self._bars: _Bars | None = None
         self._closed = False
 
     @property
     def sent(self) -> int:
         """Bytes sent by this run (not those a resumed upload found already there)."""
         with self._lock:
-            return sum(f["sent"] - f["held"] for f in self._files.values())
+            return sum(f.sent - f.held for f in self._files.values())
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            self._stop_bars()
+
+    def finish_bars(self) -> None:
+        """Leave the bars as they are, so that a line written to stderr comes below them."""
+        with self._lock:
+            self._stop_bars()
 
     def event(self, kind: str, **fields: Any) -> None:
         with self._lock:
@@ -66,105 +170,91 @@ class Reporter:
                 return
             name = fields.get("file")
             if kind == "file-start":
-                self._files[name] = {
-                    "size": fields["size"],
-                    "sent": 0,
-                    "held": 0,
-                    "tenths": 0,
-                    "start": time.monotonic(),
-                    "status": fields["mechanism"],
-                }
+                self._files[name] = _File(size=fields["size"], start=time.monotonic())
             elif kind == "bytes" and name in self._files:
-                self._files[name]["sent"] += fields["bytes"]
+                self._files[name].sent += fields["bytes"]
                 if fields.get("resumed"):
-                    self._files[name]["held"] += fields["bytes"]
+                    self._files[name].held += fields["bytes"]
             if self.mode == "json":
                 print(json.dumps({"event": kind, **fields}), file=self._out, flush=True)
-                return
-            self._human(kind, fields)
+            elif self.mode == "tty":
+                self._terminal(kind, fields)
+            else:
+                self._plain(kind, fields)
 
-    def _human(self, kind: str, fields: dict[str, Any]) -> None:
+    # --- plain lines ------------------------------------------------------------------------
+
+    def _plain(self, kind: str, fields: dict[str, Any]) -> None:
         name = fields.get("file")
         file = self._files.get(name) if name else None
-        if kind in _MESSAGES:
+        if kind in _MESSAGES or kind in _OUTCOMES:
             self._say(fields.get("message", ""))
-        elif kind in _OUTCOMES:
-            if self.mode == "tty" and self._files:
-                self._draw(force=True)
-            print(fields.get("message", ""), file=self._out, flush=True)
-            self._files.clear()  # the next release gets bars of its own
-            self._drawn = 0
-            return
+            if kind in _OUTCOMES:
+                self._files.clear()
         elif kind == "file-start":
-            if self.mode == "plain":
-                self._say(f"{name}: uploading {size(fields['size'])} ({fields['mechanism']})")
+            self._say(f"{name}: uploading {size(fields['size'])} ({fields['mechanism']})")
         elif kind == "bytes" and file is not None:
-            tenths = int(10 * file["sent"] / file["size"]) if file["size"] else 10
-            if self.mode == "plain" and file["tenths"] < tenths < 10:
-                self._say(f"{name}: {tenths * 10}% ({size(file['sent'])} of {size(file['size'])})")
-            file["tenths"] = tenths
-        elif kind == "resume" and self.mode == "plain":
+            tenths = int(10 * file.sent / file.size) if file.size else 10
+            if file.tenths < tenths < 10:
+                self._say(f"{name}: {tenths * 10}% ({size(file.sent)} of {size(file.size)})")
+            file.tenths = tenths
+        elif kind == "resume":
             self._say(
                 f"{name}: resuming; {fields['held_parts']} parts already uploaded, "
                 f"{fields['missing_parts']} to send"
             )
         elif kind == "file-sent" and file is not None:
-            file["status"] = "validating"
-            file["end"] = time.monotonic()
-            if self.mode == "plain":
-                elapsed = max(file["end"] - file["start"], 1e-6)
-                rate = (file["sent"] - file["held"]) / elapsed
-                self._say(
-                    f"{name}: sent {size(file['sent'] - file['held'])} in {elapsed:.1f} s "
-                    f"({size(rate)}/s); validating"
-                )
+            file.end = time.monotonic()
+            elapsed = max(file.end - file.start, 1e-6)
+            self._say(
+                f"{name}: sent {size(file.sent - file.held)} in {elapsed:.1f} s "
+                f"({size((file.sent - file.held) / elapsed)}/s); validating"
+            )
         elif kind in ("file-done", "file-skipped"):
-            status = fields.get("status", kind)
             notices = fields.get("notices") or []
-            if file is not None:
-                file["status"] = status
-            if self.mode == "plain" or file is None:
-                self._say(f"{name}: {status}" + (f" ({'; '.join(notices)})" if notices else ""))
-        elif kind == "interrupted" or kind == "error":
-            self._say(fields.get("message", ""))
-            return
-        if self.mode == "tty" and self._files:
-            self._draw(force=kind != "bytes")
+            status = fields.get("status", kind)
+            self._say(f"{name}: {status}" + (f" ({'; '.join(notices)})" if notices else ""))
 
     def _say(self, text: str) -> None:
-        if self.mode == "tty" and self._drawn:
-            # Replace the bars with the line, and draw them again below it.
-            self._out.write(_UP.format(self._drawn) + _CLEAR)
         print(text, file=self._out, flush=True)
-        if self.mode == "tty" and self._drawn:
-            self._drawn = 0
-            self._draw(force=True)
 
-    def _line(self, label: str, sent: float, size: float, started: float, end: float | None) -> str:
-        elapsed = max((end or time.monotonic()) - started, 1e-6)
-        rate = sent / elapsed
-        eta = (size - sent) / rate if rate and sent < size else 0
-        return (
-            f"{label[:38]:38} [{_bar(sent, size)}] {sent * 100 / (size or 1):5.1f}% "
-            f"{rate / 1e6:7.1f} MB/s ETA {eta:4.0f}s"
-        )
+    # --- a terminal -------------------------------------------------------------------------
 
-    def _draw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_draw < 0.2:
+    def _terminal(self, kind: str, fields: dict[str, Any]) -> None:
+        name = fields.get("file")
+        if kind in _OUTCOMES:
+            self._stop_bars()
+            self._files.clear()  # the next release gets bars of its own
+            self._say(fields.get("message", ""))
             return
-        self._last_draw = now
-        lines = [
-            self._line(name, f["sent"], f["size"], f["start"], f.get("end")) + f"  {f['status']}"
-            for name, f in self._files.items()
-        ]
-        total = sum(f["size"] for f in self._files.values())
-        sent = sum(f["sent"] for f in self._files.values())
-        lines.append(
-            self._line(f"total ({len(self._files)} files)", sent, total, self._started, None)
-        )
-        out = _UP.format(self._drawn) if self._drawn else ""
-        out += "".join(f"{_CLEAR}{line}\n" for line in lines)
-        self._out.write(out)
-        self._out.flush()
-        self._drawn = len(lines)
+        if kind in _MESSAGES:
+            if self._bars is None:
+                self._say(fields.get("message", ""))
+            else:
+                self._bars.say(fields.get("message", ""))
+            return
+        if kind == "file-start":
+            if self._bars is None:
+                self._bars = _Bars(self._out)
+            self._bars.start_file(name, fields["size"])
+        elif self._bars is None:
+            if kind == "file-skipped":  # before any bar: a file published already
+                self._say(f"{name}: {fields.get('status', kind)}")
+            return
+        elif kind == "bytes":
+            self._bars.sent(name, fields["bytes"], resumed=bool(fields.get("resumed")))
+        elif kind == "file-sent":
+            self._bars.status(name, "validating")
+        elif kind in ("file-done", "file-skipped"):
+            notices = fields.get("notices") or []
+            status = fields.get("status", kind)
+            if name in self._bars.tasks:
+                self._bars.status(name, status + (f" ({'; '.join(notices)})" if notices else ""))
+            else:
+                self._bars.say(f"{name}: {status}")
+        self._bars.draw(force=kind != "bytes")
+
+    def _stop_bars(self) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None

@@ -181,12 +181,20 @@ def _fail(reporter: Reporter, message: str, **fields: Any) -> None:
     if reporter.mode == "json":
         reporter.event("error", message=message, **fields)
     else:
+        reporter.finish_bars()
         print(f"wharf: {message}", file=sys.stderr, flush=True)
 
 
 def upload(args: argparse.Namespace, stop: Stop) -> int:
     """0 when everything asked for happened; 1 when something failed; 130 on Ctrl-C."""
     reporter = _reporter(args)
+    try:
+        return _upload(args, stop, reporter)
+    finally:
+        reporter.finish_bars()  # on a terminal: the last frame stays, the cursor comes back
+
+
+def _upload(args: argparse.Namespace, stop: Stop, reporter: Reporter) -> int:
     target = _target(args)
     releases = _releases(args.files)
     auth = (target.username, target.password)
@@ -218,6 +226,7 @@ def upload(args: argparse.Namespace, stop: Stop) -> int:
                 fields = {k: v for k, v in error.as_json().items() if k != "event"}
                 reporter.event("error", **fields, project=project, version=version)
             else:
+                reporter.finish_bars()
                 print(f"wharf: {project} {version}: {error}", file=sys.stderr, flush=True)
             continue
         failed |= not _report(result, job, target, reporter)
@@ -305,9 +314,9 @@ def _interrupted(job: ReleaseUpload, reporter: Reporter) -> None:
         fields = {"session": token}
     if reporter.mode == "json":
         reporter.event("interrupted", message=message, **fields)
-    else:
-        print(f"\nwharf: {message}", file=sys.stderr, flush=True)
     reporter.close()  # worker threads still running must not write any more
+    if reporter.mode != "json":
+        print(f"\nwharf: {message}", file=sys.stderr, flush=True)
 
 
 def _legacy(target: Target, auth, releases, reporter: Reporter, skip_existing: bool) -> int:
