@@ -4,61 +4,24 @@ what is retried, what is not, and the presigned-URL renewal that is no retry."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from urllib3.response import HTTPResponse
 
+from tests.scripted_http import DROP, Script, scripted_server
 from wharf_cli import transport
 from wharf_cli.client import ClientError, WharfClient
 from wharf_cli.dists import Dist
 from wharf_cli.progress import Reporter
 from wharf_cli.upload2 import PartUploader, Upload2
 
-DROP = 0  # a scripted status of 0: close the connection without an answer
-
-
-@dataclass
-class Script:
-    """Answers per (method, path), in order; every request is recorded."""
-
-    answers: dict[tuple[str, str], list[tuple[int, dict[str, str], bytes]]]
-    seen: list[tuple[str, str, bytes]] = field(default_factory=list)
-
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, Script]]:
-    script = Script({})
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _answer(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            script.seen.append((self.command, self.path, body))
-            status, headers, payload = script.answers[(self.command, self.path)].pop(0)
-            if status == DROP:
-                self.close_connection = True
-                return
-            self.send_response(status)
-            for name, value in {"Content-Length": str(len(payload)), **headers}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", script
-    httpd.shutdown()
-    httpd.server_close()
+    with scripted_server() as running:
+        yield running
 
 
 class Recorder(Reporter):

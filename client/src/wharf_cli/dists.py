@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import email.parser
 import hashlib
 import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.metadata import RawMetadata, parse_email
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
+
+from .client import ClientError
 
 CHUNK = 4 * 1024 * 1024
 
@@ -60,27 +62,28 @@ def inspect(path: Path) -> Dist:
     )
 
 
-def core_metadata(dist: Dist) -> dict[str, list[str]]:
-    """The file's own core metadata (METADATA or PKG-INFO), for the legacy upload form."""
-    raw = b""
+def core_metadata(dist: Dist) -> RawMetadata:
+    """The file's own core metadata (a wheel's METADATA, an sdist's PKG-INFO), parsed by
+    ``packaging.metadata``: what the legacy upload form repeats beside the file."""
     if dist.filename.endswith(".whl"):
         with zipfile.ZipFile(dist.path) as zf:
-            name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-            raw = zf.read(name)
+            names = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
+            raw = zf.read(names[0]) if len(names) == 1 else None
+    elif dist.filename.endswith(".zip"):
+        with zipfile.ZipFile(dist.path) as zf:
+            names = [n for n in zf.namelist() if _top_level_pkg_info(n)]
+            raw = zf.read(names[0]) if len(names) == 1 else None
     else:
         with tarfile.open(dist.path, "r:gz") as tar:
-            member = next(
-                m
-                for m in tar.getmembers()
-                if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
-            )
-            handle = tar.extractfile(member)
-            raw = handle.read() if handle else b""
-    message = email.parser.BytesParser().parsebytes(raw)
-    fields: dict[str, list[str]] = {}
-    for key, value in message.items():
-        fields.setdefault(key.lower().replace("-", "_"), []).append(str(value))
-    body = message.get_payload()
-    if isinstance(body, str) and body.strip():
-        fields["description"] = [body]
-    return fields
+            members = [m for m in tar.getmembers() if m.isfile() and _top_level_pkg_info(m.name)]
+            handle = tar.extractfile(members[0]) if len(members) == 1 else None
+            raw = handle.read() if handle else None
+    if raw is None:
+        kind = "METADATA" if dist.filetype == "bdist_wheel" else "PKG-INFO"
+        raise ClientError(f"{dist.filename}: no {kind} (one, at the top) in the archive")
+    metadata, _ = parse_email(raw)  # fields it cannot parse are the server's to refuse
+    return metadata
+
+
+def _top_level_pkg_info(name: str) -> bool:
+    return name.count("/") == 1 and name.endswith("/PKG-INFO")
