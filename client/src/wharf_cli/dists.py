@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.metadata import RawMetadata, parse_email
-from packaging.utils import parse_sdist_filename, parse_wheel_filename
+from packaging.utils import NormalizedName, parse_sdist_filename, parse_wheel_filename
+from packaging.version import Version
 
 from .client import ClientError
 
@@ -35,15 +36,20 @@ class Dist:
         return "bdist_wheel" if self.filename.endswith(".whl") else "sdist"
 
 
+def release_of(filename: str) -> tuple[NormalizedName, Version]:
+    """The project and version a wheel's or an sdist's filename names (packaging's
+    parsers; their errors are ``ValueError``s). ``ValueError`` for any other file."""
+    if filename.endswith(".whl"):
+        project, version, _, _ = parse_wheel_filename(filename)
+        return project, version
+    if filename.endswith((".tar.gz", ".zip")):
+        return parse_sdist_filename(filename)
+    raise ValueError(f"{filename}: not a wheel or an sdist")
+
+
 def inspect(path: Path) -> Dist:
     """Parse the filename and hash the file once, streaming."""
-    name = path.name
-    if name.endswith(".whl"):
-        project, version, _, _ = parse_wheel_filename(name)
-    elif name.endswith((".tar.gz", ".zip")):
-        project, version = parse_sdist_filename(name)
-    else:
-        raise ValueError(f"{name}: not a wheel or an sdist")
+    project, version = release_of(path.name)
     sha256, md5, blake = hashlib.sha256(), hashlib.md5(), hashlib.blake2b(digest_size=32)
     size = 0
     with path.open("rb") as handle:

@@ -168,7 +168,7 @@ class Reporter:
         with self._lock:
             if self._closed:
                 return
-            name = fields.get("file")
+            name: str = fields.get("file") or ""
             if kind == "file-start":
                 self._files[name] = _File(size=fields["size"], start=time.monotonic())
             elif kind == "bytes" and name in self._files:
@@ -185,8 +185,8 @@ class Reporter:
     # --- plain lines ------------------------------------------------------------------------
 
     def _plain(self, kind: str, fields: dict[str, Any]) -> None:
-        name = fields.get("file")
-        file = self._files.get(name) if name else None
+        name: str = fields.get("file") or ""
+        file = self._files.get(name)
         if kind in _MESSAGES or kind in _OUTCOMES:
             self._say(fields.get("message", ""))
             if kind in _OUTCOMES:
@@ -221,7 +221,7 @@ class Reporter:
     # --- a terminal -------------------------------------------------------------------------
 
     def _terminal(self, kind: str, fields: dict[str, Any]) -> None:
-        name = fields.get("file")
+        name: str = fields.get("file") or ""
         if kind in _OUTCOMES:
             self._stop_bars()
             self._files.clear()  # the next release gets bars of its own

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import requests
 
 from . import transport
-from .client import ClientError, error_from
+from .client import ClientError, error_from, json_object
 from .dists import Dist
 from .progress import Reporter
 from .workers import Stop, run_all
@@ -81,7 +81,7 @@ class Upload2:
     def ok(response: requests.Response, *expected: int, context: str = "") -> dict[str, Any]:
         if response.status_code not in expected:
             raise error_from(response, context)
-        return response.json() if response.content else {}
+        return json_object(response) if response.content else {}
 
     # --- what is published ----------------------------------------------------------------
 
@@ -205,7 +205,7 @@ class Upload2:
             return MULTIPART
         if POST_BYTES in offered or not offered:
             return POST_BYTES
-        return offered[0]
+        return str(offered[0])
 
     def _send_bytes(self, file: dict[str, Any], dist: Dist) -> None:
         data = dist.path.read_bytes()

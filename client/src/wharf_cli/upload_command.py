@@ -8,7 +8,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -23,6 +23,7 @@ from .upload2 import NotUpload2, Upload2
 from .workers import Stop
 
 Common = Callable[..., None]
+P = TypeVar("P", bound=argparse.ArgumentParser)  # main's parser class
 
 
 def _credential_options(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +56,7 @@ def _credential_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_commands(commands: argparse._SubParsersAction, common: Common) -> None:
+def add_commands(commands: argparse._SubParsersAction[P], common: Common) -> None:
     upload = commands.add_parser(
         "upload",
         help="upload distributions and publish them",
@@ -319,7 +320,13 @@ def _interrupted(job: ReleaseUpload, reporter: Reporter) -> None:
         print(f"\nwharf: {message}", file=sys.stderr, flush=True)
 
 
-def _legacy(target: Target, auth, releases, reporter: Reporter, skip_existing: bool) -> int:
+def _legacy(
+    target: Target,
+    auth: tuple[str, str],
+    releases: dict[tuple[str, str], list[Dist]],
+    reporter: Reporter,
+    skip_existing: bool,
+) -> int:
     url = target.repository_url or target.url
     for dists in releases.values():
         for dist in dists:
