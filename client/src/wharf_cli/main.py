@@ -16,6 +16,7 @@ from . import upload_command
 from .client import ClientError, WharfClient
 from .credentials import CredentialsError, resolve
 from .dists import release_of
+from .transport import VERSION
 from .workers import Stop
 
 
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "WHARF_URL or ~/.pypirc; the token from --token, WHARF_TOKEN, ~/.pypirc or keyring.",
     )
     _common(parser, top=True)
+    parser.add_argument("--version", action="version", version=f"wharf {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     token = commands.add_parser("token", help="manage API tokens (admin)")
