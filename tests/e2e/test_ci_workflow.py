@@ -31,7 +31,7 @@ PLATFORMS = {
     "macos-latest": "macosx_11_0_arm64",
 }
 # What the test supplies for the workflow's ${{ }} expressions.
-SUPPLIED = {"WHARF_URL", "WHARF_CLIENT", "WHARF_TOKEN"}
+SUPPLIED = {"WHARF_URL", "WHARF_INDEX_URL", "WHARF_TOKEN"}
 
 
 def platform_wheel(os_name: str) -> tuple[str, bytes]:
@@ -66,8 +66,9 @@ class Runner:
         env.update(
             WHARF_URL=stack.url,
             WHARF_TOKEN=token,
-            # The wharf client is installed in this venv: pip finds it satisfied, offline.
-            WHARF_CLIENT="wharf",
+            # The wharf client is installed in this venv: pip finds it satisfied and asks no
+            # index (test_client_install.py runs that step in a venv without the client).
+            WHARF_INDEX_URL=f"{stack.url}/simple/",
             GITHUB_REF_NAME=f"v{VERSION}",
             PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
             PYPIRC="/nonexistent",

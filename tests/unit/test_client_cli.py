@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.scripted_http import scripted_server
 from wharf_cli.main import build_parser, main
 
 
@@ -78,3 +79,20 @@ def test_unreachable_server_is_one_json_error(no_config, capsys, tmp_path):
     assert lines[-1]["event"] == "error"
     assert lines[-1]["message"].startswith("cannot reach http://127.0.0.1:9")
     assert (lines[-1]["project"], lines[-1]["version"]) == ("acme-tools", "1.0")
+
+
+def test_yanking_a_file_names_its_project_as_packaging_parses_it(no_config, capsys):
+    with scripted_server() as (url, script):
+        yanked = json.dumps({"project": "acme-tools", "files": ["x"]}).encode()
+        script.answers[("POST", "/admin/projects/acme-tools/yank")] = [(200, {}, yanked)]
+        filename = "Acme.Tools-1.0-py3-none-any.whl"
+        assert main(["yank", filename, "--url", url, "--token", "t"]) == 0
+    ((_, _, body),) = script.seen  # at /admin/projects/acme-tools/yank, the one scripted
+    assert json.loads(body) == {"target": filename, "reason": None, "yanked": True}
+    assert main(["yank", "1.0", "--url", url, "--token", "t"]) == 1
+    assert main(["yank", "acme-tools.whl", "--url", url, "--token", "t"]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert errors[-2:] == [
+        "wharf: give --project when yanking a version",
+        "wharf: 'acme-tools.whl' is not a distribution's filename",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import time
 
@@ -143,19 +144,6 @@ def test_sizes_for_people():
     ]
 
 
-def test_terminal_bars_per_file_and_overall():
-    out = io.StringIO()
-    reporter = Reporter("tty", out)
-    reporter.event("file-start", file="a.whl", size=100, mechanism="m")
-    reporter.event("file-start", file="b.whl", size=100, mechanism="m")
-    reporter.event("file-done", file="a.whl", status="completed")
-    last_frame = out.getvalue().split("\x1b[3F")[-1]
-    lines = [line for line in last_frame.split("\n") if line]
-    assert len(lines) == 3
-    assert "a.whl" in lines[0] and "completed" in lines[0]
-    assert lines[2].startswith("\x1b[2Ktotal (2 files)")
-
-
 def test_run_all_keeps_order_and_uses_several_threads():
     lock = threading.Lock()
     active, most = [0], [0]
@@ -199,16 +187,75 @@ def test_stop_ends_work_and_sleeps():
         run_all(lambda n: n, range(3), workers=2, stop=stop)
 
 
-def test_terminal_prints_the_outcome_below_the_finished_bars():
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def last_frame(text: str) -> list[str]:
+    """The rows rich drew last: each redraw starts by erasing the previous frame."""
+    frame = text.rsplit("\r\x1b[2K", 1)[-1]
+    return [ANSI.sub("", line).rstrip() for line in frame.splitlines() if ANSI.sub("", line)]
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
     out = io.StringIO()
-    reporter = Reporter("tty", out)
+    return Reporter("tty", out), out
+
+
+def test_terminal_bars_per_file_and_overall(terminal):
+    reporter, out = terminal
+    reporter.event("file-start", file="a.whl", size=100, mechanism="m")
+    reporter.event("file-start", file="b.whl", size=100, mechanism="m")
+    reporter.event("bytes", file="a.whl", bytes=50, part=1)
+    reporter.event("bytes", file="a.whl", bytes=50, part=2)
+    reporter.event("file-done", file="a.whl", status="completed")
+    total, a, b = last_frame(out.getvalue())
+    assert total.startswith("total (2 files) ")
+    assert " 50% 100/200 bytes " in total
+    assert a.startswith("a.whl ") and " 100% 100/100 bytes " in a and a.endswith(" completed")
+    assert b.startswith("b.whl ") and "  0% 0/100 bytes " in b and b.endswith(" sending")
+    assert "B/s " in total and "B/s " in a  # transfer speed, from two parts on
+    assert b.split()[-3:] == ["?", "-:--:--", "sending"]  # no speed, no ETA: nothing sent
+    assert "\x1b[?25l" in out.getvalue()  # the cursor hides while the bars are drawn
+
+
+def test_terminal_lines_above_the_bars_then_the_outcome_below_them(terminal):
+    reporter, out = terminal
     reporter.event("session", message="opened session X for acme 1.0")
     reporter.event("file-start", file="a.whl", size=100, mechanism="m")
+    # Words in brackets are the server's, never rich markup.
+    reporter.event("waiting", message="waiting for b[1].whl [/x] (pending)")
     reporter.event("bytes", file="a.whl", bytes=100, part=1)
     reporter.event("file-done", file="a.whl", status="completed")
     reporter.event("published", message="published acme 1.0")
     text = out.getvalue()
     assert text.startswith("opened session X for acme 1.0\n")
-    assert text.endswith("published acme 1.0\n")
-    last_frame = text.rsplit("\x1b[2F", 1)[-1]
-    assert "a.whl" in last_frame and "100.0%" in last_frame and "completed" in last_frame
+    # The bars are erased, the line printed, and the bars drawn again below it.
+    assert "\x1b[2Kwaiting for b[1].whl [/x] (pending)\n" in text
+    assert text.endswith("\x1b[?25hpublished acme 1.0\n")  # cursor back, then the outcome
+    *_, a, outcome = last_frame(text)
+    assert " 100% " in a and a.endswith(" completed")
+    assert outcome == "published acme 1.0"
+
+
+def test_terminal_resumed_bytes_fill_the_bar_but_not_the_sent_count(terminal):
+    reporter, out = terminal
+    reporter.event("file-start", file="a.whl", size=100, mechanism="m")
+    reporter.event("bytes", file="a.whl", bytes=60, part=0, resumed=True)
+    reporter.event("bytes", file="a.whl", bytes=20, part=4)
+    reporter.finish_bars()
+    _, a = last_frame(out.getvalue())
+    assert " 80% 80/100 bytes " in a
+    assert reporter.sent == 20
+
+
+def test_terminal_close_stops_the_bars_and_all_output(terminal):
+    reporter, out = terminal
+    reporter.event("file-start", file="a.whl", size=100, mechanism="m")
+    reporter.close()
+    drawn = out.getvalue()
+    assert drawn.endswith("\x1b[?25h")  # the terminal gets its cursor back
+    reporter.event("bytes", file="a.whl", bytes=100, part=1)  # a worker thread, late
+    reporter.event("interrupted", message="late")
+    assert out.getvalue() == drawn

@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -49,6 +50,11 @@ class Stop:
             time.sleep(min(left, 0.1))
 
 
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
 def run_all(fn: Callable[[T], R], items: Iterable[T], *, workers: int, stop: Stop) -> list[R]:
     """``fn(item)`` for every item on at most ``workers`` daemon threads; results in order.
 
@@ -59,31 +65,32 @@ def run_all(fn: Callable[[T], R], items: Iterable[T], *, workers: int, stop: Sto
     count = 0
     for count, item in enumerate(items, start=1):
         todo.put((count - 1, item))
-    done: queue.SimpleQueue[tuple[int, R | None, BaseException | None]] = queue.SimpleQueue()
+    done: queue.SimpleQueue[tuple[int, R] | _Failed] = queue.SimpleQueue()
     failed = threading.Event()  # a flag, never waited on
 
     def work() -> None:
         while not failed.is_set():
             if stop.is_set():
-                done.put((-1, None, Stopped()))
+                done.put(_Failed(Stopped()))
                 return
             try:
                 index, item = todo.get_nowait()
             except queue.Empty:
                 return
             try:
-                done.put((index, fn(item), None))
+                done.put((index, fn(item)))
             except BaseException as error:  # handed to the waiting thread, which raises it
-                done.put((index, None, error))
+                done.put(_Failed(error))
                 return
 
     for _ in range(min(max(workers, 1), count)):
         threading.Thread(target=work, daemon=True).start()
-    results: list[R | None] = [None] * count
+    results: dict[int, R] = {}
     for _ in range(count):
-        index, value, error = done.get()
-        if error is not None:
+        message = done.get()
+        if isinstance(message, _Failed):
             failed.set()
-            raise error
+            raise message.error
+        index, value = message
         results[index] = value
-    return results  # type: ignore[return-value]
+    return [results[index] for index in range(count)]

@@ -8,11 +8,15 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
+
+from packaging.utils import InvalidSdistFilename, InvalidWheelFilename
 
 from . import upload_command
 from .client import ClientError, WharfClient
 from .credentials import CredentialsError, resolve
+from .dists import release_of
+from .transport import VERSION
 from .workers import Stop
 
 
@@ -25,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
     json_errors = False
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         if Parser.json_errors:
             print(json.dumps({"event": "error", "message": f"{self.prog}: {message}"}))
             raise SystemExit(2)
@@ -57,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "WHARF_URL or ~/.pypirc; the token from --token, WHARF_TOKEN, ~/.pypirc or keyring.",
     )
     _common(parser, top=True)
+    parser.add_argument("--version", action="version", version=f"wharf {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     token = commands.add_parser("token", help="manage API tokens (admin)")
@@ -195,10 +200,12 @@ def _token_revoke(args: argparse.Namespace) -> None:
 def _project_of(args: argparse.Namespace) -> str:
     if args.project:
         return str(args.project)
-    target = str(args.target)
-    if target.endswith((".whl", ".tar.gz")):
-        return target.split("-", 1)[0]
-    raise UsageError("give --project when yanking a version")
+    try:
+        return release_of(str(args.target))[0]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        raise UsageError(f"{args.target!r} is not a distribution's filename") from None
+    except ValueError:
+        raise UsageError("give --project when yanking a version") from None
 
 
 def _yank(args: argparse.Namespace, *, yanked: bool) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
+from . import transport
+
 DEFAULT_TIMEOUT = 30
-USER_AGENT = "wharf-cli/0.1"
 ADMIN_PROBLEM = "urn:wharf:problem:permission-denied"
 
 
@@ -51,6 +53,18 @@ def _problem(response: requests.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """A successful answer's JSON object; anything else is a ``ClientError`` (a proxy's HTML
+    page, a truncated body), never a traceback."""
+    body = _problem(response)
+    if body is None:
+        raise ClientError(
+            f"HTTP {response.status_code} from {response.url}: the answer is not a JSON object",
+            status=response.status_code,
+        )
+    return body
+
+
 def error_from(response: requests.Response, context: str = "") -> ClientError:
     """The server's own words for a failure: a problem document's title and detail, or the
     first line of any other body."""
@@ -73,15 +87,17 @@ def error_from(response: requests.Response, context: str = "") -> ClientError:
 
 
 class WharfClient:
-    """The admin API (tokens, yank, project status): every call needs an admin token."""
+    """The admin API (tokens, yank, project status): every call needs an admin token.
+
+    Reads, PUTs and DELETEs are retried on network errors and 5xx; a POST is not (a second
+    ``create_token`` would make a second token).
+    """
 
     def __init__(
         self, url: str, auth: tuple[str, str], command: str, *, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
         self._base = url.rstrip("/")
-        self._session = requests.Session()
-        self._session.auth = auth
-        self._session.headers["User-Agent"] = USER_AGENT
+        self._session = transport.session(auth, every_method=False)
         self._command = command
         self._timeout = timeout
 
@@ -114,21 +130,22 @@ class WharfClient:
         body: dict[str, Any] = {"role": role, "projects": projects, "description": description}
         if expires_days is not None:
             body["expires_days"] = expires_days
-        return self._call("POST", "/admin/tokens", json=body).json()
+        return json_object(self._call("POST", "/admin/tokens", json=body))
 
     def list_tokens(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/admin/tokens").json()["tokens"]
+        tokens: list[dict[str, Any]] = json_object(self._call("GET", "/admin/tokens"))["tokens"]
+        return tokens
 
     def revoke_token(self, token_id: str) -> None:
-        self._call("DELETE", f"/admin/tokens/{requests.utils.quote(token_id, safe='')}")
+        self._call("DELETE", f"/admin/tokens/{quote(token_id, safe='')}")
 
     def yank(
         self, project: str, target: str, reason: str | None, *, yanked: bool
     ) -> dict[str, Any]:
         body = {"target": target, "reason": reason, "yanked": yanked}
-        path = f"/admin/projects/{requests.utils.quote(project, safe='')}/yank"
-        return self._call("POST", path, json=body).json()
+        path = f"/admin/projects/{quote(project, safe='')}/yank"
+        return json_object(self._call("POST", path, json=body))
 
     def project_status(self, project: str, status: str, reason: str | None) -> dict[str, Any]:
-        path = f"/admin/projects/{requests.utils.quote(project, safe='')}/status"
-        return self._call("PUT", path, json={"status": status, "reason": reason}).json()
+        path = f"/admin/projects/{quote(project, safe='')}/status"
+        return json_object(self._call("PUT", path, json={"status": status, "reason": reason}))

@@ -8,7 +8,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -23,6 +23,7 @@ from .upload2 import NotUpload2, Upload2
 from .workers import Stop
 
 Common = Callable[..., None]
+P = TypeVar("P", bound=argparse.ArgumentParser)  # main's parser class
 
 
 def _credential_options(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +56,7 @@ def _credential_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_commands(commands: argparse._SubParsersAction, common: Common) -> None:
+def add_commands(commands: argparse._SubParsersAction[P], common: Common) -> None:
     upload = commands.add_parser(
         "upload",
         help="upload distributions and publish them",
@@ -181,12 +182,20 @@ def _fail(reporter: Reporter, message: str, **fields: Any) -> None:
     if reporter.mode == "json":
         reporter.event("error", message=message, **fields)
     else:
+        reporter.finish_bars()
         print(f"wharf: {message}", file=sys.stderr, flush=True)
 
 
 def upload(args: argparse.Namespace, stop: Stop) -> int:
     """0 when everything asked for happened; 1 when something failed; 130 on Ctrl-C."""
     reporter = _reporter(args)
+    try:
+        return _upload(args, stop, reporter)
+    finally:
+        reporter.finish_bars()  # on a terminal: the last frame stays, the cursor comes back
+
+
+def _upload(args: argparse.Namespace, stop: Stop, reporter: Reporter) -> int:
     target = _target(args)
     releases = _releases(args.files)
     auth = (target.username, target.password)
@@ -218,6 +227,7 @@ def upload(args: argparse.Namespace, stop: Stop) -> int:
                 fields = {k: v for k, v in error.as_json().items() if k != "event"}
                 reporter.event("error", **fields, project=project, version=version)
             else:
+                reporter.finish_bars()
                 print(f"wharf: {project} {version}: {error}", file=sys.stderr, flush=True)
             continue
         failed |= not _report(result, job, target, reporter)
@@ -305,12 +315,18 @@ def _interrupted(job: ReleaseUpload, reporter: Reporter) -> None:
         fields = {"session": token}
     if reporter.mode == "json":
         reporter.event("interrupted", message=message, **fields)
-    else:
-        print(f"\nwharf: {message}", file=sys.stderr, flush=True)
     reporter.close()  # worker threads still running must not write any more
+    if reporter.mode != "json":
+        print(f"\nwharf: {message}", file=sys.stderr, flush=True)
 
 
-def _legacy(target: Target, auth, releases, reporter: Reporter, skip_existing: bool) -> int:
+def _legacy(
+    target: Target,
+    auth: tuple[str, str],
+    releases: dict[tuple[str, str], list[Dist]],
+    reporter: Reporter,
+    skip_existing: bool,
+) -> int:
     url = target.repository_url or target.url
     for dists in releases.values():
         for dist in dists:

@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 import requests
 
-from .client import USER_AGENT, ClientError, error_from
+from . import transport
+from .client import ClientError, error_from, json_object
 from .dists import Dist
 from .progress import Reporter
 from .workers import Stop, run_all
@@ -23,7 +24,7 @@ META = {"api-version": "2.0"}
 MULTIPART = "vnd-wharf-s3multipart-presigned-v1"
 POST_BYTES = "http-post-bytes"
 INLINE_LIMIT = 4 * 1024 * 1024
-RETRIES = 5
+URL_RENEWALS = 3  # fresh presigned URLs asked for one part before giving up
 EDITABLE = ("open", "error")
 FILE_WORKERS = 4  # files sent at once
 REGISTER_WORKERS = 8  # file upload sessions created at once
@@ -31,10 +32,6 @@ REGISTER_WORKERS = 8  # file upload sessions created at once
 
 class NotUpload2(Exception):
     """The server does not speak Upload 2.0 (PEP 694's legacy fallback applies)."""
-
-
-def backoff(attempt: int, stop: Stop) -> None:
-    stop.sleep(min(0.2 * 2**attempt, 5))
 
 
 class Upload2:
@@ -50,17 +47,10 @@ class Upload2:
         timeout: float = 60,
     ) -> None:
         self.base = base
-        self._session = requests.Session()
-        self._session.auth = auth
-        self._session.headers["User-Agent"] = USER_AGENT
-        self._s3 = requests.Session()  # presigned URLs carry their own authority
-        # Every thread may hold a connection at once (files times parts); urllib3's default
-        # pool of 10 would drop the rest with a warning on stderr.
+        # Every thread may hold a connection at once: files times parts.
         pool = FILE_WORKERS * max(1, concurrency) + REGISTER_WORKERS
-        for http in (self._session, self._s3):
-            adapter = requests.adapters.HTTPAdapter(pool_maxsize=pool)
-            http.mount("https://", adapter)
-            http.mount("http://", adapter)
+        self._session = transport.session(auth, every_method=True, pool=pool)
+        self._s3 = transport.session(None, every_method=True, pool=pool)
         self.reporter = reporter
         self.stop = stop or Stop()
         self._concurrency = max(1, concurrency)
@@ -70,38 +60,28 @@ class Upload2:
     # --- HTTP -------------------------------------------------------------------------------
 
     def call(self, method: str, url: str, body: Any = None, **kwargs: Any) -> requests.Response:
-        """One request; network errors and 5xx are retried with backoff."""
+        """One request (network errors and 5xx retried by the session); the last answer, or
+        ``ClientError`` when the server could not be reached."""
         headers = kwargs.pop("headers", {})
         if body is not None:
             headers["Content-Type"] = V2
             kwargs["json"] = body
         headers.setdefault("Accept", V2)
-        for attempt in range(RETRIES):
-            self.stop.check()
-            try:
-                response = self._session.request(
-                    method, url, headers=headers, timeout=self._timeout, **kwargs
-                )
-            except (requests.ConnectionError, requests.Timeout):
-                if attempt == RETRIES - 1:
-                    raise ClientError(f"cannot reach {self.base}") from None
-                backoff(attempt, self.stop)
-                continue
-            except requests.RequestException as error:
-                raise ClientError(
-                    f"request to {self.base} failed: {type(error).__name__}"
-                ) from None
-            if response.status_code >= 500 and attempt < RETRIES - 1:
-                backoff(attempt, self.stop)
-                continue
-            return response
-        raise AssertionError("unreachable")
+        self.stop.check()
+        try:
+            return self._session.request(
+                method, url, headers=headers, timeout=self._timeout, **kwargs
+            )
+        except (requests.ConnectionError, requests.Timeout):
+            raise ClientError(f"cannot reach {self.base}") from None
+        except requests.RequestException as error:
+            raise ClientError(f"request to {self.base} failed: {type(error).__name__}") from None
 
     @staticmethod
     def ok(response: requests.Response, *expected: int, context: str = "") -> dict[str, Any]:
         if response.status_code not in expected:
             raise error_from(response, context)
-        return response.json() if response.content else {}
+        return json_object(response) if response.content else {}
 
     # --- what is published ----------------------------------------------------------------
 
@@ -225,7 +205,7 @@ class Upload2:
             return MULTIPART
         if POST_BYTES in offered or not offered:
             return POST_BYTES
-        return offered[0]
+        return str(offered[0])
 
     def _send_bytes(self, file: dict[str, Any], dist: Dist) -> None:
         data = dist.path.read_bytes()
@@ -287,8 +267,9 @@ def poll_interval(reply: requests.Response) -> float:
 
 
 class PartUploader:
-    """PUTs parts to presigned URLs; retries network errors and 5xx with backoff, and asks
-    for a fresh URL when S3 refuses a stale one."""
+    """PUTs parts to presigned URLs, and asks the server for a fresh URL when S3 refuses a
+    stale one (403): that is a new request, not a retry of the same one, so it is done here;
+    network errors and 5xx are retried by the session."""
 
     def __init__(
         self,
@@ -314,27 +295,24 @@ class PartUploader:
     def put(self, number: int, url: str) -> None:
         stop, reporter = self._client.stop, self._client.reporter
         data = self._read((number - 1) * self._part_size, self._part_size)
-        for attempt in range(RETRIES):
+        for renewal in range(URL_RENEWALS + 1):
             stop.check()
             try:
                 response = self._http.put(url, data=data, timeout=300)
-            except requests.ConnectionError:
-                if attempt == RETRIES - 1:
-                    raise ClientError(
-                        f"part {number}: the storage endpoint is unreachable"
-                    ) from None
-                backoff(attempt, stop)
-                continue
+            except requests.RequestException as error:
+                raise ClientError(
+                    f"part {number}: the storage endpoint is unreachable ({type(error).__name__})"
+                ) from None
             if response.status_code in (200, 204):
                 reporter.event("bytes", file=self._dist.filename, bytes=len(data), part=number)
                 return
-            if response.status_code == 403:
-                # A stale or refused presigned URL: ask the server for a fresh one.
-                reporter.event("url-refreshed", file=self._dist.filename, part=number)
-                url = self._client.urls(self._parts_url, [number])[0][number]
-                continue
-            if response.status_code >= 500 and attempt < RETRIES - 1:
-                backoff(attempt, stop)
-                continue
-            raise ClientError(f"part {number}: storage answered HTTP {response.status_code}")
-        raise ClientError(f"part {number}: gave up after {RETRIES} tries")
+            if response.status_code != 403:
+                raise ClientError(f"part {number}: storage answered HTTP {response.status_code}")
+            if renewal == URL_RENEWALS:
+                break
+            # A stale or refused presigned URL: ask the server for a fresh one.
+            reporter.event("url-refreshed", file=self._dist.filename, part=number)
+            url = self._client.urls(self._parts_url, [number])[0][number]
+        raise ClientError(
+            f"part {number}: storage refused {URL_RENEWALS + 1} presigned URLs (HTTP 403)"
+        )

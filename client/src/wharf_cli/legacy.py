@@ -35,7 +35,7 @@ def upload(
 
     ``url`` is tried as given; a wharf base URL gets ``/legacy/``.
     """
-    fields = core_metadata(dist)
+    metadata = core_metadata(dist)
     data: list[tuple[str, str]] = [
         (":action", "file_upload"),
         ("protocol_version", "1"),
@@ -43,14 +43,19 @@ def upload(
         ("version", dist.version),
         ("filetype", dist.filetype),
         ("pyversion", _pyversion(dist)),
-        ("metadata_version", fields.get("metadata_version", ["2.1"])[0]),
+        ("metadata_version", metadata.get("metadata_version", "2.1")),
         ("sha256_digest", dist.sha256),
         ("md5_digest", dist.md5),
         ("blake2_256_digest", dist.blake2_256),
     ]
-    for key in ("summary", "requires_python", "requires_dist", "description", "license"):
-        for value in fields.get(key, []):
-            data.append((key, value))
+    single = {
+        "summary": metadata.get("summary"),
+        "requires_python": metadata.get("requires_python"),
+        "description": metadata.get("description"),
+        "license": metadata.get("license"),
+    }
+    data += [(key, value) for key, value in single.items() if value]
+    data += [("requires_dist", value) for value in metadata.get("requires_dist", [])]
     candidates = [url.rstrip("/") + "/legacy/", url.rstrip("/") + "/"]
     last = None
     for candidate in candidates:

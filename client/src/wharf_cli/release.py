@@ -235,7 +235,7 @@ class ReleaseUpload:
             self.api.delete_file(entry["link"])  # rejected before: this is a new try
         reply = self.api.create_file(session, dist)
         if reply.status_code == 202:
-            return reply.json()
+            return self.api.ok(reply, 202)
         if reply.status_code == 409:
             now = self.api.session_status(session["links"]["session"])
             if now["status"] not in EDITABLE:
