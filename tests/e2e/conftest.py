@@ -50,7 +50,7 @@ class Stack:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                return self.process.wait(timeout=20)
+                return self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 raise
