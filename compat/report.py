@@ -41,8 +41,8 @@ class Results:
 
 def reason_kind(reason: str) -> str:
     """A refusal's reason with the file-specific parts blanked, to count alike refusals."""
-    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", reason)
-    text = re.sub(r"\S+\.(whl|tar\.gz|zip)\b", "FILE", text)
+    text = re.sub(r"(?<!\w)'[^']*'|\"[^\"]*\"", "'…'", reason)  # not the 's of "wheel's"
+    text = re.sub(r"[\w.!+-]+\.(whl|tar\.gz|zip)\b", "FILE", text)
     text = re.sub(r"\S+(/PKG-INFO|\.dist-info/METADATA)", "METADATA", text)
     return re.sub(r"\b\d+(\.\d+)+\b", "N", text)
 
@@ -134,12 +134,36 @@ def door_counts(results: Results, door: str) -> str:
     return text + (f" ({'; '.join(extras)})" if extras else "")
 
 
+def group_counts(results: Results) -> list[str]:
+    """Accepted / tried per group and door, e.g. ``old  upload2 20/22  twine 3/5``."""
+    groups = {f.filename: f.group for f in results.files}
+    tally: dict[str, dict[str, Counter]] = {}
+    for v in results.verdicts:
+        if v.status == SKIPPED:
+            continue
+        door = tally.setdefault(groups.get(v.filename, "?"), {}).setdefault(v.door, Counter())
+        door["tried"] += 1
+        door["accepted"] += v.status == ACCEPTED
+    width = max((len(g) for g in tally), default=0)
+    return [
+        f"  {group:{width}}  "
+        + "  ".join(
+            f"{door} {doors[door]['accepted']}/{doors[door]['tried']}"
+            for door in (UPLOAD2, TWINE)
+            if door in doors
+        )
+        for group in dict.fromkeys(f.group for f in results.files)
+        if (doors := tally.get(group))
+    ]
+
+
 def format_text(results: Results, catalog: Catalog) -> str:
     groups = {f.filename: f.group for f in results.files}
     out = [f"wharf compatibility run against {results.code}", ""]
     out += coverage(results)
     out.append("")
     out += [door_counts(results, door) for door in (UPLOAD2, TWINE)]
+    out += ["accepted per group:", *group_counts(results)]
     for door in (UPLOAD2, TWINE):
         refused = sorted(
             (v for v in results.verdicts if v.door == door and v.status == REFUSED),

@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import requests
@@ -155,6 +156,7 @@ def upload2_pass(
 
         verdicts = _per_project(files, jobs, publish, say)
         problems = check_index(stack, reader, files, verdicts)
+        status = {v.filename: v.status for v in verdicts}
         results: list[InstallResult] = []
         if installs and catalog.installs:
             say("Installs: pip and uv from the Upload 2.0 index")
@@ -164,9 +166,17 @@ def upload2_pass(
                 if not wanted <= hosted:
                     say(f"  skipped: {spec.name} (not all of it is in this run)")
                     continue
+                refused = wanted & {
+                    canonicalize_name(f.client_release[0])
+                    for f in files
+                    if status.get(f.filename) != ACCEPTED
+                }
                 for tool in spec.tools:
                     target = workdir / "installs" / f"{index:02d}-{tool}"
                     result = run_install(tool, spec, stack, reader, target, workdir / "uv-cache")
+                    if not result.ok and refused:
+                        why = f"(files of {', '.join(sorted(refused))} were refused) "
+                        result = replace(result, detail=why + result.detail)
                     say(f"  {'ok' if result.ok else 'FAILED'}: {tool} {spec.name}")
                     results.append(result)
         return verdicts, problems, results
