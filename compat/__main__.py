@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=CHECKOUT,
         help="a wharf checkout whose server and client to test (default: this one)",
     )
+    run.add_argument(
+        "--max-stack-memory",
+        type=float,
+        default=8.0,
+        metavar="GIB",
+        help="stop a stack (and the run) whose memory passes this (default 8 GiB)",
+    )
     run.add_argument("--cache", type=Path, help=f"download cache (default: {default_cache()})")
     clean = commands.add_parser("clean", help="delete the download cache")
     clean.add_argument("--cache", type=Path)
@@ -60,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, cache: Path) -> int:
     from . import catalog as catalog_module
     from . import report
-    from .run import run, write_json
+    from .run import Options, run, write_json
 
     try:
         catalog = catalog_module.load(args.list)
@@ -74,10 +81,13 @@ def _run(args: argparse.Namespace, cache: Path) -> int:
         catalog,
         cache,
         code=args.code,
-        doors=args.door or [UPLOAD2, TWINE],
-        installs=not args.no_install,
-        jobs=max(1, args.jobs),
-        say=lambda line: print(line, flush=True),
+        options=Options(
+            doors=args.door or [UPLOAD2, TWINE],
+            installs=not args.no_install,
+            jobs=max(1, args.jobs),
+            memory_limit=int(args.max_stack_memory * 2**30),
+            say=lambda line: print(line, flush=True),
+        ),
         checkpoint=lambda partial: write_json(path, report.to_json(partial, catalog)),
     )
     if results is None:

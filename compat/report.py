@@ -37,6 +37,8 @@ class Results:
     index_problems: list[str] = field(default_factory=list)
     fetched_bytes: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, int] = field(default_factory=dict)  # door -> the stack's peak RSS
+    aborted: str | None = None  # why the run stopped early
 
 
 def reason_kind(reason: str) -> str:
@@ -69,7 +71,8 @@ def stale_expectations(results: Results, catalog: Catalog) -> list[str]:
 
 def failed(results: Results, catalog: Catalog) -> bool:
     return bool(
-        unexpected(results, catalog)
+        results.aborted
+        or unexpected(results, catalog)
         or results.index_problems
         or any(not i.ok for i in results.installs)
     )
@@ -195,6 +198,8 @@ def format_text(results: Results, catalog: Catalog) -> str:
     if stale:
         out += ["", "Expected refusals that did not happen: " + ", ".join(stale)]
     bugs = unexpected(results, catalog)
+    if results.aborted:
+        out += ["", f"THE RUN STOPPED EARLY: {results.aborted}"]
     out += [
         "",
         f"unexpected refusals: {len(bugs)}; index problems: {len(results.index_problems)}; "
@@ -202,6 +207,8 @@ def format_text(results: Results, catalog: Catalog) -> str:
         "time: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in results.seconds.items())
         + f"; downloaded now: {_mb(results.fetched_bytes)}",
+        "stack peak memory: "
+        + (", ".join(f"{d} {m / 2**30:.2f} GiB" for d, m in results.memory.items()) or "-"),
     ]
     return "\n".join(out)
 
@@ -222,4 +229,6 @@ def to_json(results: Results, catalog: Catalog) -> dict[str, Any]:
         "failed": failed(results, catalog),
         "seconds": results.seconds,
         "fetched_bytes": results.fetched_bytes,
+        "stack_peak_rss": results.memory,
+        "aborted": results.aborted,
     }

@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
@@ -27,7 +27,7 @@ from .fetch import LocalFile, fetch
 from .installs import run_install
 from .model import ACCEPTED, TWINE, UPLOAD2, InstallResult, Verdict
 from .report import FileFacts, Results
-from .stack import create_token, running
+from .stack import MemoryWatch, StackError, create_token, running
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -81,30 +81,38 @@ def _per_project(
     jobs: int,
     publish: Callable[[list[LocalFile]], list[Verdict]],
     say: Callable[[str], None],
-) -> list[Verdict]:
-    """Publish every release; projects in parallel, one project's releases in order."""
+    watch: MemoryWatch,
+    verdicts: list[Verdict],
+) -> None:
+    """Publish every release, adding to ``verdicts``; projects in parallel, one project's
+    releases in order. Raises ``StackError`` when the stack's memory watch tripped (the
+    verdicts of releases in flight then are dropped: the stack was gone)."""
     projects = _releases(files)
     total = sum(len(r) for r in projects.values())
     done = 0
     lock = threading.Lock()
 
-    def one_project(releases: list[list[LocalFile]]) -> list[Verdict]:
+    def one_project(releases: list[list[LocalFile]]) -> None:
         nonlocal done
-        verdicts: list[Verdict] = []
         for release in releases:
+            watch.check()
             these = publish(release)
-            verdicts += these
+            watch.check()
             accepted = sum(v.status == ACCEPTED for v in these)
             with lock:
+                verdicts.extend(these)
                 done += 1
                 project, version = release[0].client_release
-                say(f"  [{done:3d}/{total}] {project} {version}: {accepted}/{len(these)} accepted")
-        return verdicts
+                say(
+                    f"  [{done:3d}/{total}] {project} {version}: {accepted}/{len(these)} "
+                    f"accepted (stack memory {watch.last / 2**30:.2f} GiB)"
+                )
 
     # The projects with the most bytes first, so the large uploads overlap the small ones.
     order = sorted(projects.values(), key=lambda rs: -sum(f.size for r in rs for f in r))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return [v for verdicts in pool.map(one_project, order) for v in verdicts]
+        for _ in pool.map(one_project, order):
+            pass
 
 
 def check_index(
@@ -143,61 +151,101 @@ def check_index(
 
 
 def upload2_pass(
-    catalog: Catalog, files: list[LocalFile], workdir: Path, jobs: int, say, installs: bool
-) -> tuple[list[Verdict], list[str], list[InstallResult]]:
+    catalog: Catalog,
+    files: list[LocalFile],
+    workdir: Path,
+    options: Options,
+    results: Results,
+) -> None:
+    say = options.say
     say("Upload 2.0: `wharf upload` on a fresh stack")
-    with running(workdir / "stack-upload2") as stack:
-        door = Upload2Door(stack, create_token(stack, "upload"))
-        reader = create_token(stack, "read")
+    with running(workdir / "stack-upload2", memory_limit=options.memory_limit) as (stack, watch):
+        try:
+            door = Upload2Door(stack, create_token(stack, "upload"))
+            reader = create_token(stack, "read")
 
-        def publish(release: list[LocalFile]) -> list[Verdict]:
-            project, version = release[0].client_release
-            return door.publish(project, version, [f.path for f in release])
+            def publish(release: list[LocalFile]) -> list[Verdict]:
+                project, version = release[0].client_release
+                return door.publish(project, version, [f.path for f in release])
 
-        verdicts = _per_project(files, jobs, publish, say)
-        problems = check_index(stack, reader, files, verdicts)
-        status = {v.filename: v.status for v in verdicts}
-        results: list[InstallResult] = []
-        if installs and catalog.installs:
-            say("Installs: pip and uv from the Upload 2.0 index")
-            hosted = {canonicalize_name(f.client_release[0]) for f in files}
-            for index, spec in enumerate(catalog.installs):
-                wanted = {canonicalize_name(Requirement(r).name) for r in spec.requirements}
-                if not wanted <= hosted:
-                    say(f"  skipped: {spec.name} (not all of it is in this run)")
-                    continue
-                refused = wanted & {
-                    canonicalize_name(f.client_release[0])
-                    for f in files
-                    if status.get(f.filename) != ACCEPTED
-                }
-                for tool in spec.tools:
-                    target = workdir / "installs" / f"{index:02d}-{tool}"
-                    result = run_install(tool, spec, stack, reader, target, workdir / "uv-cache")
-                    if not result.ok and refused:
-                        why = f"(files of {', '.join(sorted(refused))} were refused) "
-                        result = replace(result, detail=why + result.detail)
-                    say(f"  {'ok' if result.ok else 'FAILED'}: {tool} {spec.name}")
-                    results.append(result)
-        return verdicts, problems, results
+            verdicts: list[Verdict] = []
+            try:
+                _per_project(files, options.jobs, publish, say, watch, verdicts)
+            finally:
+                results.verdicts += verdicts
+            results.index_problems += [
+                f"upload2: {p}" for p in check_index(stack, reader, files, verdicts)
+            ]
+            if options.installs and catalog.installs:
+                results.installs += _installs(catalog, files, verdicts, stack, reader, workdir, say)
+        finally:
+            results.memory[UPLOAD2] = watch.peak
 
 
-def twine_pass(
-    files: list[LocalFile], workdir: Path, jobs: int, say
-) -> tuple[list[Verdict], list[str]]:
-    # A second, fresh stack: a filename published once can never be published again.
-    say("legacy API: `twine upload` on a second fresh stack")
-    with running(workdir / "stack-twine") as stack:
-        door = TwineDoor(stack, create_token(stack, "upload"))
-        reader = create_token(stack, "read")
-
-        def publish(release: list[LocalFile]) -> list[Verdict]:
-            return door.publish(
-                [f.path for f in release], lambda path: path.stat().st_size <= LEGACY_LIMIT
+def _installs(
+    catalog: Catalog,
+    files: list[LocalFile],
+    verdicts: list[Verdict],
+    stack: Stack,
+    reader: str,
+    workdir: Path,
+    say: Callable[[str], None],
+) -> list[InstallResult]:
+    say("Installs: pip and uv from the Upload 2.0 index")
+    status = {v.filename: v.status for v in verdicts}
+    hosted = {(canonicalize_name(f.client_release[0]), f.client_release[1]) for f in files}
+    done: list[InstallResult] = []
+    for index, spec in enumerate(catalog.installs):
+        requirements = [Requirement(r) for r in spec.requirements]
+        wanted = {canonicalize_name(r.name) for r in requirements}
+        if not all(
+            any(
+                name == canonicalize_name(r.name) and r.specifier.contains(version, True)
+                for name, version in hosted
             )
+            for r in requirements
+        ):
+            say(f"  skipped: {spec.name} (not in this run)")
+            continue
+        refused = wanted & {
+            canonicalize_name(f.client_release[0])
+            for f in files
+            if status.get(f.filename) != ACCEPTED
+        }
+        for tool in spec.tools:
+            target = workdir / "installs" / f"{index:02d}-{tool}"
+            result = run_install(tool, spec, stack, reader, target, workdir / "uv-cache")
+            if not result.ok and refused:
+                why = f"(files of {', '.join(sorted(refused))} were refused) "
+                result = replace(result, detail=why + result.detail)
+            say(f"  {'ok' if result.ok else 'FAILED'}: {tool} {spec.name}")
+            done.append(result)
+    return done
 
-        verdicts = _per_project(files, jobs, publish, say)
-        return verdicts, check_index(stack, reader, files, verdicts)
+
+def twine_pass(files: list[LocalFile], workdir: Path, options: Options, results: Results) -> None:
+    # A second, fresh stack: a filename published once can never be published again.
+    options.say("legacy API: `twine upload` on a second fresh stack")
+    with running(workdir / "stack-twine", memory_limit=options.memory_limit) as (stack, watch):
+        try:
+            door = TwineDoor(stack, create_token(stack, "upload"))
+            reader = create_token(stack, "read")
+
+            def publish(release: list[LocalFile]) -> list[Verdict]:
+                return door.publish(
+                    [f.path for f in release], lambda path: path.stat().st_size <= LEGACY_LIMIT
+                )
+
+            verdicts: list[Verdict] = []
+            try:
+                _per_project(files, options.jobs, publish, options.say, watch, verdicts)
+            finally:
+                results.verdicts += verdicts
+            results.index_problems += [
+                f"twine: {p}" for p in check_index(stack, reader, files, verdicts)
+            ]
+        finally:
+            results.memory[TWINE] = watch.peak
 
 
 def facts(files: list[LocalFile]) -> list[FileFacts]:
@@ -216,24 +264,31 @@ def facts(files: list[LocalFile]) -> list[FileFacts]:
     ]
 
 
+@dataclass(frozen=True)
+class Options:
+    doors: list[str]
+    installs: bool
+    jobs: int
+    memory_limit: int
+    say: Callable[[str], None] = print
+
+
 def run(
     catalog: Catalog,
     cache: Path,
     *,
     code: Path,
-    doors: list[str],
-    installs: bool,
-    jobs: int,
-    say=print,
+    options: Options,
     checkpoint: Callable[[Results], None] = lambda results: None,
 ) -> tuple[Results | None, list[str]]:
     """The whole run. Returns the results, or None and the problems that stopped it.
 
     ``checkpoint`` gets the results so far after each door, so a failure later keeps them.
+    A stack that fails (or passes its memory limit) ends the run early: the results say so.
     """
     started = time.monotonic()
     seconds: dict[str, float] = {}
-    fetched = fetch(catalog, cache, say=say)
+    fetched = fetch(catalog, cache, say=options.say)
     seconds["download"] = time.monotonic() - started
     if fetched.problems:
         return None, fetched.problems
@@ -247,23 +302,26 @@ def run(
         )
     results = Results(code=describe_code(code), files=facts(fetched.files))
     results.fetched_bytes = fetched.fetched_bytes
-    if UPLOAD2 in doors:
+    passes: list[tuple[str, str, Callable[[], None]]] = [
+        (
+            UPLOAD2,
+            "upload2 and installs",
+            lambda: upload2_pass(catalog, fetched.files, workdir, options, results),
+        ),
+        (TWINE, "twine", lambda: twine_pass(fetched.files, workdir, options, results)),
+    ]
+    for door, label, one_pass in passes:
+        if door not in options.doors or results.aborted:
+            continue
         mark = time.monotonic()
-        verdicts, problems, done = upload2_pass(
-            catalog, fetched.files, workdir, jobs, say, installs
-        )
-        results.verdicts += verdicts
-        results.index_problems += [f"upload2: {p}" for p in problems]
-        results.installs += done
-        seconds["upload2 and installs"] = time.monotonic() - mark
+        try:
+            one_pass()
+        except StackError as error:
+            results.aborted = f"{door}: {error}"
+            options.say(f"stopped: {results.aborted}")
+        seconds[label] = time.monotonic() - mark
         results.seconds = dict(seconds)
         checkpoint(results)
-    if TWINE in doors:
-        mark = time.monotonic()
-        verdicts, problems = twine_pass(fetched.files, workdir, jobs, say)
-        results.verdicts += verdicts
-        results.index_problems += [f"twine: {p}" for p in problems]
-        seconds["twine"] = time.monotonic() - mark
     seconds["total"] = time.monotonic() - started
     results.seconds = seconds
     return results, []

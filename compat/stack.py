@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,17 +41,75 @@ def create_token(stack: Stack, role: str) -> str:
     return str(json.loads(result.stdout)["token"])
 
 
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory (Linux /proc), or 0 where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    return 0
+
+
+class MemoryWatch:
+    """Samples the stack's resident memory; past ``limit`` it stops the stack, so that one
+    run cannot take a shared machine's memory (the kernel would kill someone else's work).
+
+    Sleeps between samples rather than waiting on an event with a timeout: the suite and the
+    local stack also run under libfaketime, where timed waits hang.
+    """
+
+    def __init__(self, process: subprocess.Popen, limit: int, period: float = 1.0) -> None:
+        self.peak = 0
+        self.last = 0
+        self.tripped: str | None = None
+        self._process = process
+        self._limit = limit
+        self._period = period
+        self._done = False
+        self._thread = threading.Thread(target=self._watch, name="stack-memory", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done and self._process.poll() is None:
+            rss = rss_bytes(self._process.pid)
+            self.last, self.peak = rss, max(self.peak, rss)
+            if rss > self._limit:
+                self.tripped = (
+                    f"the stack used {rss / 2**30:.1f} GiB of memory (limit "
+                    f"{self._limit / 2**30:.1f} GiB, --max-stack-memory); it was stopped"
+                )
+                self._process.send_signal(signal.SIGKILL)
+                return
+            time.sleep(self._period)
+
+    def stop(self) -> None:
+        self._done = True
+
+    def check(self) -> None:
+        """Raise ``StackError`` once the limit was passed."""
+        if self.tripped:
+            raise StackError(self.tripped)
+
+
 @contextmanager
-def running(workdir: Path) -> Iterator[Stack]:
-    """A fresh stack (all state in memory) for the duration of the block."""
+def running(workdir: Path, *, memory_limit: int) -> Iterator[tuple[Stack, MemoryWatch]]:
+    """A fresh stack (all state in memory) and its memory watch, for the block."""
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         stack = start_stack(workdir, admin_token=None)
     except AssertionError as error:
         raise StackError(str(error)) from None
+    watch = MemoryWatch(stack.process, memory_limit)
     try:
-        yield stack
+        yield stack, watch
+    except Exception:
+        watch.check()  # whatever failed next, a tripped watch is the reason
+        raise
     finally:
+        watch.stop()
         try:
             stack.stop()
         except subprocess.TimeoutExpired:
