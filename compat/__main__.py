@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GIB",
         help="stop a stack (and the run) whose memory passes this (default 8 GiB)",
     )
+    run.add_argument(
+        "--files-per-stack",
+        type=int,
+        default=120,
+        metavar="N",
+        help="files published on one stack before the next fresh one (default 120)",
+    )
     run.add_argument("--cache", type=Path, help=f"download cache (default: {default_cache()})")
     clean = commands.add_parser("clean", help="delete the download cache")
     clean.add_argument("--cache", type=Path)
@@ -86,6 +93,7 @@ def _run(args: argparse.Namespace, cache: Path) -> int:
             installs=not args.no_install,
             jobs=max(1, args.jobs),
             memory_limit=int(args.max_stack_memory * 2**30),
+            files_per_stack=max(1, args.files_per_stack),
             say=lambda line: print(line, flush=True),
         ),
         checkpoint=lambda partial: write_json(path, report.to_json(partial, catalog)),

@@ -63,6 +63,7 @@ class Install:
     args: tuple[str, ...] = ()
     check: str | None = None
     tools: tuple[str, ...] = ("pip", "uv")
+    with_: tuple[str, ...] = ()  # projects hosted beside the requirements (dependencies)
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def parse(text: str) -> Catalog:
                 args=_strings(raw["args"], f"{where}: 'args'") if "args" in raw else (),
                 check=raw.get("check"),
                 tools=tools,
+                with_=_strings(raw["with"], f"{where}: 'with'") if "with" in raw else (),
             )
         )
     return Catalog(tuple(groups), tuple(expected), tuple(installs))

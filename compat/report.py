@@ -190,7 +190,7 @@ def format_text(results: Results, catalog: Catalog) -> str:
         out += ["", "The index disagrees with the verdicts:"]
         out += [f"  {p}" for p in results.index_problems]
     if results.installs:
-        out += ["", "Installs from the Upload 2.0 index:"]
+        out += ["", "Installs (pip and uv, from a stack of their own):"]
         for i in results.installs:
             out.append(f"  {'ok  ' if i.ok else 'FAIL'}  {i.tool:3}  {i.name} ({i.seconds:.1f} s)")
             out.append(f"        {i.detail}")

@@ -21,12 +21,13 @@ from packaging.utils import canonicalize_name
 
 from tests.e2e.conftest import Stack
 
+from . import plan
 from .catalog import Catalog
 from .doors import LEGACY_LIMIT, TwineDoor, Upload2Door
 from .fetch import LocalFile, fetch
 from .installs import run_install
-from .model import ACCEPTED, TWINE, UPLOAD2, InstallResult, Verdict
-from .report import FileFacts, Results
+from .model import ACCEPTED, TWINE, UPLOAD2, Verdict
+from .report import DOOR_TITLES, FileFacts, Results
 from .stack import MemoryWatch, StackError, create_token, running
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -65,51 +66,50 @@ def describe_code(code: Path) -> str:
     )
 
 
-def _releases(files: list[LocalFile]) -> dict[str, list[list[LocalFile]]]:
-    """Files grouped as the client publishes them: per release, releases per project."""
-    by_release: dict[tuple[str, str], list[LocalFile]] = defaultdict(list)
-    for local in files:
-        by_release[local.client_release].append(local)
-    by_project: dict[str, list[list[LocalFile]]] = defaultdict(list)
-    for (project, _), group in by_release.items():
-        by_project[project].append(group)
-    return by_project
+class Progress:
+    """Counts published releases across batches for the progress lines."""
+
+    def __init__(self, total: int, say: Callable[[str], None]) -> None:
+        self.total = total
+        self.done = 0
+        self._say = say
+        self._lock = threading.Lock()
+
+    def release(self, these: list[Verdict], project: str, version: str, watch: MemoryWatch):
+        accepted = sum(v.status == ACCEPTED for v in these)
+        with self._lock:
+            self.done += 1
+            self._say(
+                f"  [{self.done:3d}/{self.total}] {project} {version}: {accepted}/{len(these)} "
+                f"accepted (stack memory {watch.last / 2**30:.2f} GiB)"
+            )
 
 
 def _per_project(
     files: list[LocalFile],
     jobs: int,
     publish: Callable[[list[LocalFile]], list[Verdict]],
-    say: Callable[[str], None],
     watch: MemoryWatch,
     verdicts: list[Verdict],
+    progress: Progress | None,
 ) -> None:
     """Publish every release, adding to ``verdicts``; projects in parallel, one project's
     releases in order. Raises ``StackError`` when the stack's memory watch tripped (the
     verdicts of releases in flight then are dropped: the stack was gone)."""
-    projects = _releases(files)
-    total = sum(len(r) for r in projects.values())
-    done = 0
     lock = threading.Lock()
 
     def one_project(releases: list[list[LocalFile]]) -> None:
-        nonlocal done
         for release in releases:
             watch.check()
             these = publish(release)
             watch.check()
-            accepted = sum(v.status == ACCEPTED for v in these)
             with lock:
                 verdicts.extend(these)
-                done += 1
-                project, version = release[0].client_release
-                say(
-                    f"  [{done:3d}/{total}] {project} {version}: {accepted}/{len(these)} "
-                    f"accepted (stack memory {watch.last / 2**30:.2f} GiB)"
-                )
+            if progress:
+                progress.release(these, *release[0].client_release, watch)
 
-    # The projects with the most bytes first, so the large uploads overlap the small ones.
-    order = sorted(projects.values(), key=lambda rs: -sum(f.size for r in rs for f in r))
+    projects = plan.by_project(files).values()
+    order = sorted(projects, key=lambda rs: -sum(f.size for r in rs for f in r))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         for _ in pool.map(one_project, order):
             pass
@@ -150,102 +150,98 @@ def check_index(
     return problems
 
 
-def upload2_pass(
-    catalog: Catalog,
-    files: list[LocalFile],
-    workdir: Path,
-    options: Options,
-    results: Results,
+def _upload2_publisher(stack: Stack) -> Callable[[list[LocalFile]], list[Verdict]]:
+    door = Upload2Door(stack, create_token(stack, "upload"))
+
+    def publish(release: list[LocalFile]) -> list[Verdict]:
+        project, version = release[0].client_release
+        return door.publish(project, version, [f.path for f in release])
+
+    return publish
+
+
+def _twine_publisher(stack: Stack) -> Callable[[list[LocalFile]], list[Verdict]]:
+    door = TwineDoor(stack, create_token(stack, "upload"))
+
+    def publish(release: list[LocalFile]) -> list[Verdict]:
+        return door.publish(
+            [f.path for f in release], lambda path: path.stat().st_size <= LEGACY_LIMIT
+        )
+
+    return publish
+
+
+PUBLISHERS = {UPLOAD2: _upload2_publisher, TWINE: _twine_publisher}
+
+
+def door_pass(
+    door: str, files: list[LocalFile], workdir: Path, options: Options, results: Results
 ) -> None:
+    """Publish ``files`` through ``door``, a fresh stack per batch (a filename published
+    once can never be published again, so each door needs empty indexes)."""
+    groups = plan.batches(files, options.files_per_stack)
+    options.say(
+        f"{DOOR_TITLES[door]}: {len(files)} files on {len(groups)} fresh "
+        f"stack{'s' if len(groups) > 1 else ''}"
+    )
+    progress = Progress(len({f.client_release for f in files}), options.say)
+    for number, batch in enumerate(groups, 1):
+        workplace = workdir / f"stack-{door}-{number}"
+        with running(workplace, memory_limit=options.memory_limit) as (stack, watch):
+            try:
+                publish = PUBLISHERS[door](stack)
+                reader = create_token(stack, "read")
+                verdicts: list[Verdict] = []
+                try:
+                    _per_project(batch, options.jobs, publish, watch, verdicts, progress)
+                finally:
+                    results.verdicts += verdicts
+                results.index_problems += [
+                    f"{door}: {p}" for p in check_index(stack, reader, batch, verdicts)
+                ]
+            finally:
+                results.memory[door] = max(results.memory.get(door, 0), watch.peak)
+
+
+def install_pass(
+    catalog: Catalog, files: list[LocalFile], workdir: Path, options: Options, results: Results
+) -> None:
+    """pip and uv install from a fresh stack that hosts what the installs need."""
     say = options.say
-    say("Upload 2.0: `wharf upload` on a fresh stack")
-    with running(workdir / "stack-upload2", memory_limit=options.memory_limit) as (stack, watch):
+    hosted = plan.install_files(catalog.installs, files)
+    specs = [(i, spec) for i, spec in enumerate(catalog.installs) if plan.runnable(spec, hosted)]
+    for spec in catalog.installs:
+        if not plan.runnable(spec, hosted):
+            say(f"  install skipped: {spec.name} (not in this run)")
+    if not specs:
+        return
+    say(f"Installs: pip and uv from a fresh stack hosting the {len(hosted)} files they need")
+    with running(workdir / "stack-installs", memory_limit=options.memory_limit) as (
+        stack,
+        watch,
+    ):
         try:
-            door = Upload2Door(stack, create_token(stack, "upload"))
-            reader = create_token(stack, "read")
-
-            def publish(release: list[LocalFile]) -> list[Verdict]:
-                project, version = release[0].client_release
-                return door.publish(project, version, [f.path for f in release])
-
             verdicts: list[Verdict] = []
-            try:
-                _per_project(files, options.jobs, publish, say, watch, verdicts)
-            finally:
-                results.verdicts += verdicts
-            results.index_problems += [
-                f"upload2: {p}" for p in check_index(stack, reader, files, verdicts)
-            ]
-            if options.installs and catalog.installs:
-                results.installs += _installs(catalog, files, verdicts, stack, reader, workdir, say)
-        finally:
-            results.memory[UPLOAD2] = watch.peak
-
-
-def _installs(
-    catalog: Catalog,
-    files: list[LocalFile],
-    verdicts: list[Verdict],
-    stack: Stack,
-    reader: str,
-    workdir: Path,
-    say: Callable[[str], None],
-) -> list[InstallResult]:
-    say("Installs: pip and uv from the Upload 2.0 index")
-    status = {v.filename: v.status for v in verdicts}
-    hosted = {(canonicalize_name(f.client_release[0]), f.client_release[1]) for f in files}
-    done: list[InstallResult] = []
-    for index, spec in enumerate(catalog.installs):
-        requirements = [Requirement(r) for r in spec.requirements]
-        wanted = {canonicalize_name(r.name) for r in requirements}
-        if not all(
-            any(
-                name == canonicalize_name(r.name) and r.specifier.contains(version, True)
-                for name, version in hosted
-            )
-            for r in requirements
-        ):
-            say(f"  skipped: {spec.name} (not in this run)")
-            continue
-        refused = wanted & {
-            canonicalize_name(f.client_release[0])
-            for f in files
-            if status.get(f.filename) != ACCEPTED
-        }
-        for tool in spec.tools:
-            target = workdir / "installs" / f"{index:02d}-{tool}"
-            result = run_install(tool, spec, stack, reader, target, workdir / "uv-cache")
-            if not result.ok and refused:
-                why = f"(files of {', '.join(sorted(refused))} were refused) "
-                result = replace(result, detail=why + result.detail)
-            say(f"  {'ok' if result.ok else 'FAILED'}: {tool} {spec.name}")
-            done.append(result)
-    return done
-
-
-def twine_pass(files: list[LocalFile], workdir: Path, options: Options, results: Results) -> None:
-    # A second, fresh stack: a filename published once can never be published again.
-    options.say("legacy API: `twine upload` on a second fresh stack")
-    with running(workdir / "stack-twine", memory_limit=options.memory_limit) as (stack, watch):
-        try:
-            door = TwineDoor(stack, create_token(stack, "upload"))
+            _per_project(hosted, options.jobs, _upload2_publisher(stack), watch, verdicts, None)
             reader = create_token(stack, "read")
-
-            def publish(release: list[LocalFile]) -> list[Verdict]:
-                return door.publish(
-                    [f.path for f in release], lambda path: path.stat().st_size <= LEGACY_LIMIT
-                )
-
-            verdicts: list[Verdict] = []
-            try:
-                _per_project(files, options.jobs, publish, options.say, watch, verdicts)
-            finally:
-                results.verdicts += verdicts
-            results.index_problems += [
-                f"twine: {p}" for p in check_index(stack, reader, files, verdicts)
-            ]
+            status = {v.filename: v.status for v in verdicts}
+            refused = {
+                canonicalize_name(f.client_release[0])
+                for f in hosted
+                if status.get(f.filename) != ACCEPTED
+            }
+            for index, spec in specs:
+                wanted = {canonicalize_name(Requirement(r).name) for r in spec.requirements}
+                for tool in spec.tools:
+                    target = workdir / "installs" / f"{index:02d}-{tool}"
+                    result = run_install(tool, spec, stack, reader, target, workdir / "uv-cache")
+                    if not result.ok and wanted & refused:
+                        why = f"(files of {', '.join(sorted(wanted & refused))} were refused) "
+                        result = replace(result, detail=why + result.detail)
+                    say(f"  {'ok' if result.ok else 'FAILED'}: {tool} {spec.name}")
+                    results.installs.append(result)
         finally:
-            results.memory[TWINE] = watch.peak
+            results.memory["installs"] = watch.peak
 
 
 def facts(files: list[LocalFile]) -> list[FileFacts]:
@@ -270,6 +266,7 @@ class Options:
     installs: bool
     jobs: int
     memory_limit: int
+    files_per_stack: int = 120
     say: Callable[[str], None] = print
 
 
@@ -302,22 +299,25 @@ def run(
         )
     results = Results(code=describe_code(code), files=facts(fetched.files))
     results.fetched_bytes = fetched.fetched_bytes
-    passes: list[tuple[str, str, Callable[[], None]]] = [
-        (
-            UPLOAD2,
-            "upload2 and installs",
-            lambda: upload2_pass(catalog, fetched.files, workdir, options, results),
-        ),
-        (TWINE, "twine", lambda: twine_pass(fetched.files, workdir, options, results)),
-    ]
-    for door, label, one_pass in passes:
-        if door not in options.doors or results.aborted:
-            continue
+    passes: list[tuple[str, Callable[[], None]]] = []
+    if UPLOAD2 in options.doors:
+        passes.append(
+            (UPLOAD2, lambda: door_pass(UPLOAD2, fetched.files, workdir, options, results))
+        )
+    if options.installs and catalog.installs:
+        passes.append(
+            ("installs", lambda: install_pass(catalog, fetched.files, workdir, options, results))
+        )
+    if TWINE in options.doors:
+        passes.append((TWINE, lambda: door_pass(TWINE, fetched.files, workdir, options, results)))
+    for label, one_pass in passes:
+        if results.aborted:
+            break
         mark = time.monotonic()
         try:
             one_pass()
         except StackError as error:
-            results.aborted = f"{door}: {error}"
+            results.aborted = f"{label}: {error}"
             options.say(f"stopped: {results.aborted}")
         seconds[label] = time.monotonic() - mark
         results.seconds = dict(seconds)

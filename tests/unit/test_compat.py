@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import dataclass
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from compat import catalog, coremeta
-from compat.catalog import CatalogError, Release, file_version, parse, select_files
+from compat import catalog, coremeta, plan
+from compat.catalog import CatalogError, Install, Release, file_version, parse, select_files
 from compat.doors import is_client_refusal, parse_twine, parse_upload2
 from compat.model import ACCEPTED, CLIENT, REFUSED, SKIPPED, TWINE, UPLOAD2, InstallResult, Verdict
 from compat.report import FileFacts, Results, failed, format_text, reason_kind, to_json
@@ -36,6 +39,7 @@ why = "an example"
 [[install]]
 name = "yaml"
 requirements = ["pyyaml==6.0.2"]
+with = ["six"]
 args = ["--only-binary", ":all:"]
 check = "import yaml"
 """
@@ -54,6 +58,7 @@ def test_a_list_parses_into_groups_releases_expectations_and_installs():
     assert not parsed.expected_refusal("pyyaml-6.0.2.tar.gz", UPLOAD2)
     assert parsed.installs[0].args == ("--only-binary", ":all:")
     assert parsed.installs[0].tools == ("pip", "uv")
+    assert parsed.installs[0].with_ == ("six",)
 
 
 @pytest.mark.parametrize(
@@ -109,10 +114,11 @@ def test_the_checked_in_list_is_large_varied_and_justified():
     assert any(n.endswith(".zip") for n in names)
     assert any(n.startswith(("PyYAML-", "Flask-", "Jinja2-")) for n in names)
     assert any("!" in n for n in names)
-    hosted = {r.project.lower() for r in listed.releases}
+    hosted = {canonicalize_name(r.project) for r in listed.releases}
     for install in listed.installs:
         for requirement in install.requirements:
-            assert requirement.split("==")[0].lower() in hosted
+            assert canonicalize_name(Requirement(requirement).name) in hosted
+        assert {canonicalize_name(name) for name in install.with_} <= hosted
 
 
 def test_file_version_reads_old_and_odd_names():
@@ -283,3 +289,45 @@ def test_reason_kinds_blank_out_what_is_particular_to_a_file():
         "a_b-2.0.dist-info/METADATA: license-file introduced in metadata version 2.4, not 2.2"
     )
     assert one == two
+
+
+@dataclass(frozen=True)
+class Local:
+    filename: str
+    client_release: tuple[str, str]
+    size: int = 1
+
+
+def test_batches_keep_projects_whole_and_start_with_the_most_bytes():
+    files = [
+        Local("a-1.whl", ("a", "1")),
+        Local("a-1.tar.gz", ("a", "1")),
+        Local("a-2.whl", ("a", "2")),
+        Local("b-1.whl", ("b", "1"), size=100),
+        Local("c-1.whl", ("c", "1")),
+    ]
+    assert [[f.filename for f in batch] for batch in plan.batches(files, 3)] == [
+        ["b-1.whl"],
+        ["a-1.whl", "a-1.tar.gz", "a-2.whl"],
+        ["c-1.whl"],
+    ]
+    assert len(plan.batches(files, 10)) == 1
+
+
+def test_the_install_stack_hosts_pinned_releases_and_whole_with_projects():
+    spec = Install("r", ("requests==2.32.3",), with_=("idna",))
+    files = [
+        Local("requests-2.32.3.whl", ("requests", "2.32.3")),
+        Local("requests-2.34.2.whl", ("requests", "2.34.2")),
+        Local("idna-3.10.whl", ("idna", "3.10")),
+        Local("idna-3.20.whl", ("idna", "3.20")),
+        Local("six-1.17.0.whl", ("six", "1.17.0")),
+    ]
+    hosted = plan.install_files([spec], files)
+    assert [f.filename for f in hosted] == [
+        "requests-2.32.3.whl",
+        "idna-3.10.whl",
+        "idna-3.20.whl",
+    ]
+    assert plan.runnable(spec, hosted)
+    assert not plan.runnable(Install("s", ("six==1.10.0",)), files)
