@@ -28,7 +28,7 @@ from .fetch import LocalFile, fetch
 from .installs import run_install
 from .model import ACCEPTED, TWINE, UPLOAD2, Verdict
 from .report import DOOR_TITLES, FileFacts, Results
-from .stack import MemoryWatch, StackError, create_token, running
+from .stack import MemoryWatch, StackDied, StackError, create_token, running
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -94,12 +94,15 @@ def _per_project(
     progress: Progress | None,
 ) -> None:
     """Publish every release, adding to ``verdicts``; projects in parallel, one project's
-    releases in order. Raises ``StackError`` when the stack's memory watch tripped (the
-    verdicts of releases in flight then are dropped: the stack was gone)."""
+    releases in order. Raises ``StackError`` when the stack's watch tripped or saw it die
+    (the verdicts of releases in flight then are dropped: the stack was gone)."""
     lock = threading.Lock()
+    stopping = False  # set when the run unwinds (Ctrl-C, SIGTERM, a dead stack)
 
     def one_project(releases: list[list[LocalFile]]) -> None:
         for release in releases:
+            if stopping:
+                return
             watch.check()
             these = publish(release)
             watch.check()
@@ -110,9 +113,15 @@ def _per_project(
 
     projects = plan.by_project(files).values()
     order = sorted(projects, key=lambda rs: -sum(f.size for r in rs for f in r))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         for _ in pool.map(one_project, order):
             pass
+    except BaseException:
+        stopping = True
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def check_index(
@@ -186,21 +195,37 @@ def door_pass(
     )
     progress = Progress(len({f.client_release for f in files}), options.say)
     for number, batch in enumerate(groups, 1):
-        workplace = workdir / f"stack-{door}-{number}"
-        with running(workplace, memory_limit=options.memory_limit) as (stack, watch):
-            try:
-                publish = PUBLISHERS[door](stack)
-                reader = create_token(stack, "read")
-                verdicts: list[Verdict] = []
+        counted = progress.done
+
+        def one_batch(attempt: int, batch=batch, number=number, counted=counted) -> None:
+            progress.done = counted  # a batch started again counts its releases again
+            workplace = workdir / f"stack-{door}-{number}" / f"try-{attempt}"
+            with running(workplace, memory_limit=options.memory_limit) as (stack, watch):
                 try:
+                    publish = PUBLISHERS[door](stack)
+                    reader = create_token(stack, "read")
+                    verdicts: list[Verdict] = []
                     _per_project(batch, options.jobs, publish, watch, verdicts, progress)
+                    problems = check_index(stack, reader, batch, verdicts)
                 finally:
-                    results.verdicts += verdicts
-                results.index_problems += [
-                    f"{door}: {p}" for p in check_index(stack, reader, batch, verdicts)
-                ]
-            finally:
-                results.memory[door] = max(results.memory.get(door, 0), watch.peak)
+                    results.memory[door] = max(results.memory.get(door, 0), watch.peak)
+            results.verdicts += verdicts
+            results.index_problems += [f"{door}: {p}" for p in problems]
+
+        _retrying(one_batch, f"{door} batch {number}", options.say)
+
+
+def _retrying(step: Callable[[int], None], label: str, say: Callable[[str], None]) -> None:
+    """Run ``step`` on a fresh stack, again (twice at most) when the stack died under it:
+    on a shared machine another session may stop every local stack at once."""
+    for attempt in range(1, 4):
+        try:
+            step(attempt)
+            return
+        except StackDied as error:
+            if attempt == 3:
+                raise
+            say(f"  {label}: {error}; starting it again on a fresh stack")
 
 
 def install_pass(
@@ -216,32 +241,40 @@ def install_pass(
     if not specs:
         return
     say(f"Installs: pip and uv from a fresh stack hosting the {len(hosted)} files they need")
-    with running(workdir / "stack-installs", memory_limit=options.memory_limit) as (
-        stack,
-        watch,
-    ):
-        try:
-            verdicts: list[Verdict] = []
-            _per_project(hosted, options.jobs, _upload2_publisher(stack), watch, verdicts, None)
-            reader = create_token(stack, "read")
-            status = {v.filename: v.status for v in verdicts}
-            refused = {
-                canonicalize_name(f.client_release[0])
-                for f in hosted
-                if status.get(f.filename) != ACCEPTED
-            }
-            for index, spec in specs:
-                wanted = {canonicalize_name(Requirement(r).name) for r in spec.requirements}
-                for tool in spec.tools:
-                    target = workdir / "installs" / f"{index:02d}-{tool}"
-                    result = run_install(tool, spec, stack, reader, target, workdir / "uv-cache")
-                    if not result.ok and wanted & refused:
-                        why = f"(files of {', '.join(sorted(wanted & refused))} were refused) "
-                        result = replace(result, detail=why + result.detail)
-                    say(f"  {'ok' if result.ok else 'FAILED'}: {tool} {spec.name}")
-                    results.installs.append(result)
-        finally:
-            results.memory["installs"] = watch.peak
+
+    def installs(attempt: int) -> None:
+        done = []
+        workplace = workdir / "stack-installs" / f"try-{attempt}"
+        with running(workplace, memory_limit=options.memory_limit) as (stack, watch):
+            try:
+                verdicts: list[Verdict] = []
+                publish = _upload2_publisher(stack)
+                _per_project(hosted, options.jobs, publish, watch, verdicts, None)
+                reader = create_token(stack, "read")
+                status = {v.filename: v.status for v in verdicts}
+                refused = {
+                    canonicalize_name(f.client_release[0])
+                    for f in hosted
+                    if status.get(f.filename) != ACCEPTED
+                }
+                for index, spec in specs:
+                    wanted = {canonicalize_name(Requirement(r).name) for r in spec.requirements}
+                    for tool in spec.tools:
+                        target = workdir / "installs" / f"{index:02d}-{tool}"
+                        result = run_install(
+                            tool, spec, stack, reader, target, workdir / "uv-cache"
+                        )
+                        watch.check()
+                        if not result.ok and wanted & refused:
+                            why = f"(files of {', '.join(sorted(wanted & refused))} were refused) "
+                            result = replace(result, detail=why + result.detail)
+                        say(f"  {'ok' if result.ok else 'FAILED'}: {tool} {spec.name}")
+                        done.append(result)
+            finally:
+                results.memory["installs"] = watch.peak
+        results.installs += done
+
+    _retrying(installs, "installs", say)
 
 
 def facts(files: list[LocalFile]) -> list[FileFacts]:

@@ -20,6 +20,10 @@ class StackError(Exception):
     """The stack or the wharf client did not do what the run needs."""
 
 
+class StackDied(StackError):
+    """The stack exited while the run still used it (killed from outside, or crashed)."""
+
+
 def client_env(stack: Stack, token: str) -> dict[str, str]:
     """The environment for a `wharf` command: this stack, this token, no ~/.pypirc."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHARF_", "TWINE_"))}
@@ -65,6 +69,7 @@ class MemoryWatch:
         self.peak = 0
         self.last = 0
         self.tripped: str | None = None
+        self.died: str | None = None
         self._process = process
         self._limit = limit
         self._period = period
@@ -73,7 +78,11 @@ class MemoryWatch:
         self._thread.start()
 
     def _watch(self) -> None:
-        while not self._done and self._process.poll() is None:
+        while not self._done:
+            if self._process.poll() is not None:
+                if not self._done:
+                    self.died = f"the stack exited (code {self._process.returncode}) while in use"
+                return
             rss = rss_bytes(self._process.pid)
             self.last, self.peak = rss, max(self.peak, rss)
             if rss > self._limit:
@@ -89,9 +98,12 @@ class MemoryWatch:
         self._done = True
 
     def check(self) -> None:
-        """Raise ``StackError`` once the limit was passed."""
+        """Raise ``StackError`` once the limit was passed, ``StackDied`` once the stack
+        exited on its own."""
         if self.tripped:
             raise StackError(self.tripped)
+        if self.died:
+            raise StackDied(self.died)
 
 
 @contextmanager
@@ -106,7 +118,9 @@ def running(workdir: Path, *, memory_limit: int) -> Iterator[tuple[Stack, Memory
     try:
         yield stack, watch
     except Exception:
-        watch.check()  # whatever failed next, a tripped watch is the reason
+        if stack.process.poll() is not None and not watch.tripped:
+            watch.died = f"the stack exited (code {stack.process.returncode}) while in use"
+        watch.check()  # whatever failed next, the stack's end is the reason
         raise
     finally:
         watch.stop()
