@@ -57,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--files-per-stack",
         type=int,
-        default=120,
+        default=60,
         metavar="N",
-        help="files published on one stack before the next fresh one (default 120)",
+        help="files published on one stack before the next fresh one (default 60)",
     )
     run.add_argument("--cache", type=Path, help=f"download cache (default: {default_cache()})")
     clean = commands.add_parser("clean", help="delete the download cache")

@@ -299,7 +299,7 @@ class Options:
     installs: bool
     jobs: int
     memory_limit: int
-    files_per_stack: int = 120
+    files_per_stack: int = 60
     say: Callable[[str], None] = print
 
 
