@@ -164,20 +164,27 @@ class Upload2Door:
         first = self._upload(paths)
         if first.published:
             return [Verdict(p.name, UPLOAD2, ACCEPTED) for p in paths]
+        session_open = True  # the refused upload leaves its session open
         refused: dict[str, str] = {}
+        unknown: list[Path] = []
         for path in paths:
             status, notices = first.verdicts.get(path.name, ("", []))
             if status == "error":
                 refused[path.name] = "; ".join(notices) or "error (no notice)"
-            elif not status and len(paths) == 1:
-                refused[path.name] = "; ".join(first.errors)
             elif not status:
-                alone = self._upload([path], stage=True)
-                status, notices = alone.verdicts.get(path.name, ("", []))
-                if status == "error":
-                    refused[path.name] = "; ".join(notices) or "error (no notice)"
-                elif status != "completed":
-                    refused[path.name] = "; ".join(alone.errors) or "no verdict"
+                unknown.append(path)
+        if len(paths) == 1 and unknown:
+            refused[paths[0].name] = "; ".join(first.errors)
+            unknown = []
+        for path in unknown:
+            # Alone, in a session of its own: a sibling's refusal must not decide its verdict.
+            self.cancel_open_session(project, version)
+            alone = self._upload([path], stage=True)
+            status, notices = alone.verdicts.get(path.name, ("", []))
+            if status == "error":
+                refused[path.name] = "; ".join(notices) or "error (no notice)"
+            elif status != "completed":
+                refused[path.name] = "; ".join(alone.errors) or "no verdict"
         if not refused:
             # Every file passed on its own: the release as a whole was refused.
             reason = "; ".join(first.errors) or "not published"
@@ -186,7 +193,8 @@ class Upload2Door:
         rest = [p for p in paths if p.name not in refused]
         if not rest:
             return verdicts
-        self.cancel_open_session(project, version)
+        if session_open:
+            self.cancel_open_session(project, version)
         second = self._upload(rest)
         if second.published:
             return verdicts + [Verdict(p.name, UPLOAD2, ACCEPTED) for p in rest]
@@ -199,10 +207,14 @@ class Upload2Door:
 
 class TwineDoor:
     """Publishes files with `twine upload` to the legacy API, one release per command and,
-    when that fails, one file per command (``--skip-existing`` counts what went through)."""
+    when that fails, each file the index does not list yet in a command of its own.
+
+    Not ``--skip-existing``: it counts any "File already exists" answer as success, and a
+    server may give that answer for a file it did not take."""
 
     def __init__(self, stack: Stack, token: str, timeout: float = 300) -> None:
         self._url = f"{stack.url}/legacy/"
+        self._simple = f"{stack.url}/simple/"
         self._token = token
         self._timeout = timeout
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TWINE_", "WHARF_"))}
@@ -210,7 +222,7 @@ class TwineDoor:
         env.update(COLUMNS="400", NO_COLOR="1")
         self._env = env
 
-    def _twine(self, paths: list[Path], *extra: str) -> subprocess.CompletedProcess:
+    def _twine(self, paths: list[Path]) -> subprocess.CompletedProcess:
         args = [
             str(BIN / "twine"),
             "upload",
@@ -223,12 +235,24 @@ class TwineDoor:
             "__token__",
             "-p",
             self._token,
-            *extra,
             *map(str, paths),
         ]
         return _run(args, self._env, self._timeout)
 
-    def publish(self, paths: list[Path], fits: Callable[[Path], bool]) -> list[Verdict]:
+    def _listed(self, project: str) -> set[str]:
+        reply = requests.get(
+            f"{self._simple}{project}/",
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+            auth=("__token__", self._token),
+            timeout=60,
+        )
+        if reply.status_code != 200:
+            return set()
+        return {f["filename"] for f in reply.json().get("files", [])}
+
+    def publish(
+        self, project: str, paths: list[Path], fits: Callable[[Path], bool]
+    ) -> list[Verdict]:
         verdicts = [
             Verdict(p.name, TWINE, SKIPPED, "over the legacy API's 4 MiB limit")
             for p in paths
@@ -239,8 +263,13 @@ class TwineDoor:
             return verdicts
         if self._twine(small).returncode == 0:
             return verdicts + [Verdict(p.name, TWINE, ACCEPTED) for p in small]
+        # twine stops at the first refusal; the files before it are published.
+        listed = self._listed(project)
         for path in small:
-            result = self._twine([path], "--skip-existing")
+            if path.name in listed:
+                verdicts.append(Verdict(path.name, TWINE, ACCEPTED))
+                continue
+            result = self._twine([path])
             output = result.stdout + "\n" + result.stderr
             if result.returncode == 0:
                 verdicts.append(Verdict(path.name, TWINE, ACCEPTED))

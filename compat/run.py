@@ -124,11 +124,27 @@ def _per_project(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _index_page(http: requests.Session, stack: Stack, project: str) -> dict[str, str] | None:
+    """filename -> sha256 on the project's JSON index page ({} when 404), None on an error."""
+    reply = http.get(
+        f"{stack.url}/simple/{canonicalize_name(project)}/",
+        headers={"Accept": SIMPLE_JSON},
+        timeout=60,
+    )
+    if reply.status_code == 404:
+        return {}
+    if reply.status_code != 200:
+        return None
+    return {f["filename"]: f["hashes"].get("sha256", "") for f in reply.json()["files"]}
+
+
 def check_index(
     stack: Stack, token: str, files: list[LocalFile], verdicts: list[Verdict]
 ) -> list[str]:
     """Compare each verdict with the project's JSON index page: published files must be
-    there with the registry's sha256, refused ones must not."""
+    there with the registry's sha256, refused ones must not. A file missing at first is
+    looked for again for up to 15 s, and reported as late if it then appears (its client
+    had already been told it was published)."""
     status = {v.filename: v.status for v in verdicts}
     problems: list[str] = []
     by_project: dict[str, list[LocalFile]] = defaultdict(list)
@@ -137,25 +153,30 @@ def check_index(
     http = requests.Session()
     http.auth = ("__token__", token)
     for project, locals_ in sorted(by_project.items()):
-        reply = http.get(
-            f"{stack.url}/simple/{canonicalize_name(project)}/",
-            headers={"Accept": SIMPLE_JSON},
-            timeout=60,
-        )
-        listed: dict[str, str] = {}
-        if reply.status_code == 200:
-            listed = {f["filename"]: f["hashes"].get("sha256", "") for f in reply.json()["files"]}
-        elif reply.status_code != 404:
-            problems.append(f"{project}: the index answered {reply.status_code}")
+        listed = _index_page(http, stack, project)
+        if listed is None:
+            problems.append(f"{project}: the index page answered an error")
             continue
+        accepted = [f for f in locals_ if status.get(f.filename) == ACCEPTED]
+        missing = [f for f in accepted if f.filename not in listed]
+        started = time.monotonic()
+        while missing and time.monotonic() - started < 15:
+            time.sleep(1)
+            listed = _index_page(http, stack, project) or listed
+            late = [f for f in missing if f.filename in listed]
+            waited = time.monotonic() - started
+            problems += [
+                f"{f.filename}: accepted, but in the index only {waited:.0f} s later" for f in late
+            ]
+            missing = [f for f in missing if f.filename not in listed]
+        problems += [f"{f.filename}: accepted but not in the index" for f in missing]
         for local in locals_:
-            accepted = status.get(local.filename) == ACCEPTED
-            if accepted and local.filename not in listed:
-                problems.append(f"{local.filename}: accepted but not in the index")
-            elif accepted and listed[local.filename] != local.remote.sha256:
-                problems.append(f"{local.filename}: the index has another sha256")
-            elif not accepted and local.filename in listed:
+            if local.filename not in listed:
+                continue
+            if status.get(local.filename) != ACCEPTED:
                 problems.append(f"{local.filename}: refused but in the index")
+            elif listed[local.filename] != local.remote.sha256:
+                problems.append(f"{local.filename}: the index has another sha256")
     return problems
 
 
@@ -174,7 +195,9 @@ def _twine_publisher(stack: Stack) -> Callable[[list[LocalFile]], list[Verdict]]
 
     def publish(release: list[LocalFile]) -> list[Verdict]:
         return door.publish(
-            [f.path for f in release], lambda path: path.stat().st_size <= LEGACY_LIMIT
+            canonicalize_name(release[0].client_release[0]),
+            [f.path for f in release],
+            lambda path: path.stat().st_size <= LEGACY_LIMIT,
         )
 
     return publish
