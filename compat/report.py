@@ -46,7 +46,9 @@ def reason_kind(reason: str) -> str:
     text = re.sub(r"(?<!\w)'[^']*'|\"[^\"]*\"", "'…'", reason)  # not the 's of "wheel's"
     text = re.sub(r"[\w.!+-]+\.(whl|tar\.gz|zip)\b", "FILE", text)
     text = re.sub(r"\S+(/PKG-INFO|\.dist-info/METADATA)", "METADATA", text)
-    return re.sub(r"\b\d+(\.\d+)+\b", "N", text)
+    text = re.sub(r"\b\d+(\.\d+)+\b", "N", text)
+    # Several notices in any order are one kind; a notice repeated is one notice.
+    return "; ".join(sorted(set(text.split("; "))))
 
 
 def unexpected(results: Results, catalog: Catalog) -> list[Verdict]:

@@ -289,6 +289,7 @@ def test_reason_kinds_blank_out_what_is_particular_to_a_file():
         "a_b-2.0.dist-info/METADATA: license-file introduced in metadata version 2.4, not 2.2"
     )
     assert one == two
+    assert reason_kind(f"{one}; a; {one}") == reason_kind(f"a; {two}")
 
 
 @dataclass(frozen=True)
