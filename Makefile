@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve test lint bench package clean
+.PHONY: venv serve test lint bench package clean compat compat-clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml client/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wharf needs Python 3.11 or newer")'
@@ -29,6 +29,15 @@ test: lint
 
 bench: venv
 	$(BIN)/python -m bench
+
+# Real releases from PyPI through both upload doors and pip/uv (needs the registry; not
+# part of `make test`). COMPAT_ARGS passes options, e.g. COMPAT_ARGS="--group old".
+compat: venv
+	$(BIN)/python -m compat $(COMPAT_ARGS)
+
+# The download cache (under the system temp dir) of `make compat`.
+compat-clean:
+	$(PYTHON) -m compat clean
 
 package: venv
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $${STAGE:-dev} build/package
