@@ -53,11 +53,20 @@ class AwsStack:
     resources: LocalResources
 
 
+@pytest.fixture(scope="session")
+def boto_session():
+    """One boto3 session for the run: it caches the service models every client loads
+    (about half a second a test otherwise). Each test still gets clients of its own."""
+    import boto3
+
+    return boto3.session.Session()
+
+
 @pytest.fixture
-def aws() -> Iterator[AwsStack]:
+def aws(boto_session) -> Iterator[AwsStack]:
     """moto with the bucket, table and queues that infra/template.yaml defines."""
     with mock_aws():
-        clients = wiring.aws_clients()
+        clients = wiring.aws_clients(boto_session)
         resources = create_resources(clients.s3, clients.dynamodb, clients.sqs, prefix="wharf-test")
         yield AwsStack(clients=clients, resources=resources)
 
@@ -84,6 +93,20 @@ def wharf(aws: AwsStack, clock: FakeClock) -> Iterator[wiring.Container]:
     wiring.use(container)
     yield container
     wiring.use(None)
+
+
+@pytest.fixture
+def rebuild(wharf: wiring.Container, aws: AwsStack, clock: FakeClock):
+    """Build the container again through the front door with changed settings (and, when
+    given, other stores), install it where the app looks it up, and return it."""
+
+    def _rebuild(stores: wiring.Stores | None = None, **settings: object) -> wiring.Container:
+        changed = wharf.settings.model_copy(update=settings)
+        container = wiring.build(changed, aws.clients, clock=clock, stores=stores)
+        wiring.use(container)
+        return container
+
+    return _rebuild
 
 
 @pytest.fixture

@@ -47,4 +47,4 @@ class InMemoryTokenStore:
 
 
 # Kept importable from here for the tests that grew up with it.
-from chalicelib.adapters.file_source import BytesSource  # noqa: E402, F401
+from chalicelib.domain.inspection.sources import BytesSource  # noqa: E402, F401

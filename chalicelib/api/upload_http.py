@@ -8,7 +8,6 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from ..domain import multipart
 from ..domain.clock import rfc3339_seconds
 from ..domain.errors import (
     InvalidRequestError,
@@ -16,8 +15,9 @@ from ..domain.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
-from ..domain.sessions import API_VERSION, HTTP_POST_BYTES, UPLOAD_MEDIA_TYPE, FileStatus
-from ..services.file_uploads import MECHANISMS, FileView, PartsView
+from ..domain.sessions import API_VERSION, UPLOAD_MEDIA_TYPE, FileStatus
+from ..services.file_uploads import FileView
+from ..services.mechanisms import IDENTIFIERS, mechanism_for
 from ..services.sessions import SessionView
 from ..settings import Settings
 from .http import MAX_JSON_BODY, parse_json_object
@@ -82,16 +82,6 @@ def upload_json(request: Request) -> dict[str, Any]:
     return body
 
 
-def extend_seconds(body: dict[str, Any]) -> int:
-    seconds = body.get("extend-for")
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
-        raise InvalidRequestError(
-            "'extend-for' must be a positive number of seconds.",
-            errors=[{"source": "extend-for", "message": "must be a positive integer"}],
-        )
-    return seconds
-
-
 def upload_response(
     body: dict[str, Any] | None, status: int, headers: dict[str, str] | None = None
 ) -> Response:
@@ -120,16 +110,6 @@ def stage_url(base: str, token: str) -> str:
     return f"{base}/stage/{token}/"
 
 
-def parts_body(view: PartsView) -> dict[str, Any]:
-    return {
-        "part_size": view.file.part_size,
-        "part_count": multipart.part_count(view.file.size, view.file.part_size or 1),
-        "parts": [{"number": n, "size": size, "etag": etag} for n, size, etag in view.held],
-        "urls": {str(n): url for n, url in sorted(view.urls.items())},
-        "urls-expire-at": rfc3339_seconds(view.urls_expire_at),
-    }
-
-
 def session_body(view: SessionView, base: str) -> dict[str, Any]:
     session = view.session
     root = session_url(base, session.token)
@@ -150,7 +130,7 @@ def session_body(view: SessionView, base: str) -> dict[str, Any]:
             "publish": f"{root}/publish",
             "extend": f"{root}/extend",
         },
-        "mechanisms": list(MECHANISMS),
+        "mechanisms": list(IDENTIFIERS),
         "session-token": session.token,
         "expires-at": rfc3339_seconds(session.expires_at),
         "status": str(view.status),
@@ -186,19 +166,7 @@ def session_list_body(
 def file_body(view: FileView, base: str) -> dict[str, Any]:
     record = view.file
     root = file_url(base, record.session_token, record.file_id)
-    mechanism: dict[str, Any] = {"identifier": record.mechanism}
-    if record.mechanism == HTTP_POST_BYTES:
-        mechanism["file_url"] = f"{root}/bytes"
-    elif record.mechanism == multipart.MECHANISM and record.part_size:
-        mechanism.update(
-            {
-                "parts_url": f"{root}/parts",
-                "part_size": record.part_size,
-                "part_count": multipart.part_count(record.size, record.part_size),
-                "received_parts": record.received_parts,
-                "received_bytes": record.received_bytes,
-            }
-        )
+    mechanism = mechanism_for(record.mechanism).describe(record, root)
     return {
         "links": {
             "file-upload-session": root,

@@ -10,15 +10,15 @@ from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
-from ..domain.ports import Clock
-from ..domain.session_ports import SessionStore, StagingStorage, StorageReadError
-from ..domain.sessions import FileStatus, SessionStatus
+from ..domain.lifecycle import ACCEPT, FILES, REJECT
+from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
+from ..domain.sessions import SessionStatus
 from ..observability import logger
 
 
 class Validator:
     def __init__(
-        self, store: SessionStore, staging: StagingStorage, clock: Clock, limits: Limits
+        self, store: SessionRepository, staging: StagingStorage, clock: Clock, limits: Limits
     ) -> None:
         self._store = store
         self._staging = staging
@@ -42,7 +42,7 @@ class Validator:
             return "ignored: no such file upload session"
         if session.effective_status(self._clock()) is SessionStatus.CANCELED:
             return "ignored: the session is canceled"
-        if record.status is not FileStatus.PROCESSING:
+        if not FILES.permits(ACCEPT, record.status):
             return f"ignored: the file is {record.status}"
         info = self._staging.object_info(key)
         if info is None:
@@ -50,7 +50,7 @@ class Validator:
         actual_size, etag = info
         try:
             verdict = validate_distribution(
-                self._staging.source(key, actual_size, etag),  # type: ignore[arg-type]
+                self._staging.source(key, actual_size, etag),
                 filename=record.filename,
                 project=session.project,
                 version=Version(session.version),
@@ -70,26 +70,25 @@ class Validator:
                 metadata_key = staged_metadata_key(token, file_id, record.filename)
                 metadata = verdict.metadata or b""
                 self._staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
-                self._store.set_file_status(
+                self._store.move_file(
                     record,
-                    FileStatus.COMPLETED,
-                    expected=[FileStatus.PROCESSING],
+                    ACCEPT,
                     at=now,
-                    digests=verdict.digests,
-                    metadata_key=metadata_key,
-                    metadata_sha256=hashlib.sha256(metadata).hexdigest(),
-                    requires_python=verdict.requires_python,
-                    notices=tuple(verdict.warnings),
+                    changes={
+                        "digests": verdict.digests,
+                        "metadata_key": metadata_key,
+                        "metadata_sha256": hashlib.sha256(metadata).hexdigest(),
+                        "requires_python": verdict.requires_python,
+                        "notices": tuple(verdict.warnings),
+                    },
                 )
                 outcome = "completed"
             else:
-                self._store.set_file_status(
+                self._store.move_file(
                     record,
-                    FileStatus.ERROR,
-                    expected=[FileStatus.PROCESSING],
+                    REJECT,
                     at=now,
-                    digests=verdict.digests,
-                    notices=tuple(verdict.notices),
+                    changes={"digests": verdict.digests, "notices": tuple(verdict.notices)},
                 )
                 # An error file is deleted and uploaded afresh; its bytes are of no further use.
                 self._staging.delete_prefix(key.rsplit("/", 1)[0] + "/")

@@ -137,13 +137,9 @@ ARCHIVE_CASES = {
 
 @pytest.mark.parametrize("case", sorted(ARCHIVE_CASES))
 def test_archive_attacks_end_in_error_and_leave_nothing(
-    uploader, session, app_client, aws, wharf, monkeypatch, case
+    uploader, session, app_client, aws, rebuild, case
 ):
-    from chalicelib.domain.inspection.limits import Limits
-
-    monkeypatch.setattr(
-        wharf.validator, "_limits", Limits(ratio_floor_bytes=1024 * 1024, max_members=50)
-    )
+    rebuild(compression_ratio_floor_bytes=1024 * 1024, max_archive_members=50)
     filename, data, fragment = ARCHIVE_CASES[case]
     before = snapshot(aws)
     file = uploader.upload(session, filename, data)

@@ -231,10 +231,10 @@ def test_P2_file_changes_keep_session_open(uploader, session, app_client, aws):
     assert uploader.session(session).json["status"] == "open"
 
 
-def test_P10_cancel_while_processing_is_409(uploader, session, wharf):
+def test_P10_cancel_while_processing_is_409(uploader, session, wharf, aws):
     token = session.json["session-token"]
     # Put the session in processing directly, as a publish in progress would.
-    wharf.clients.dynamodb.update_item(
+    aws.clients.dynamodb.update_item(
         TableName=wharf.settings.table_name,
         Key={"PK": {"S": f"SESSION#{token}"}, "SK": {"S": "SESSION"}},
         UpdateExpression="SET #s = :p",
@@ -312,14 +312,10 @@ def test_bytes_content_type_must_be_octet_stream(uploader, session):
     assert uploader.send_bytes(file, data, content_type="text/plain").status == 415
 
 
-def test_bytes_above_inline_limit_413_names_multipart(uploader, session, wharf, monkeypatch):
+def test_bytes_above_inline_limit_413_names_multipart(uploader, session, rebuild):
     data = wheel_bytes()
     file = uploader.add_file(session, WHEEL, data)
-    from chalicelib.services.file_uploads import UploadPolicy
-
-    monkeypatch.setattr(
-        wharf.files, "_policy", UploadPolicy(inline_limit=100, max_file_bytes=10**9)
-    )
+    rebuild(inline_limit_bytes=100)
     reply = uploader.send_bytes(file, data)
     assert reply.status == 413, reply
     assert "vnd-wharf-s3multipart-presigned-v1" in reply.json["detail"]

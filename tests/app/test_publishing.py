@@ -191,7 +191,7 @@ def test_crash_between_steps_converges_on_retry(
     uploader.upload(session, SDIST, sdist_bytes())
     deliver_events(app_client, aws)
     publish(uploader, session)
-    catalog = wharf.catalog
+    catalog = wharf.stores.catalog
     original = catalog.commit
     crashes = {"left": 1}
 
@@ -225,7 +225,7 @@ def test_last_attempt_failure_leaves_error_and_releases(
     def broken(*args, **kwargs):
         raise RuntimeError("S3 is down")
 
-    monkeypatch.setattr(wharf.objects, "copy", broken)
+    monkeypatch.setattr(wharf.stores.objects, "copy", broken)
     token = session.json["session-token"]
     assert wharf.publisher.run(token, attempt=5) == "error"
     status = uploader.session(session).json
@@ -269,7 +269,7 @@ def test_concurrent_publishes_all_reach_the_index(http, issue, app_client, aws, 
         thread.join()
     assert not errors
     doc = json.loads(page(http, basic(issue("read"))).body)
-    table_files = {e.filename for e in wharf.catalog.committed_files("acme-tools")}
+    table_files = {e.filename for e in wharf.stores.catalog.committed_files("acme-tools")}
     assert {f["filename"] for f in doc["files"]} == table_files
     assert len(table_files) == 20
-    assert doc["meta"]["_last-serial"] == int(wharf.catalog.project("acme-tools")["serial"])
+    assert doc["meta"]["_last-serial"] == wharf.stores.catalog.project("acme-tools").serial

@@ -24,7 +24,7 @@ def test_completion_interrupted_before_s3_is_finished(
     client.send_bytes(file, data)
     # The Lambda dies after marking the file processing, before CompleteMultipartUpload.
     monkeypatch.setattr(
-        wharf.files._staging,
+        wharf.stores.staging,
         "finish_upload",
         crash,
     )

@@ -58,10 +58,12 @@ def secret(issue):
 
 
 @pytest.fixture
-def small_limits(wharf, monkeypatch):
+def small_limits(rebuild):
     """The hostile fixtures are small: so are the bomb floor and the member cap."""
-    monkeypatch.setattr(wharf.validator, "_limits", TEST_LIMITS)
-    monkeypatch.setattr(wharf.legacy, "_limits", TEST_LIMITS)
+    return rebuild(
+        compression_ratio_floor_bytes=TEST_LIMITS.ratio_floor_bytes,
+        max_archive_members=TEST_LIMITS.max_members,
+    )
 
 
 # --- old conventions: published on both doors -------------------------------------------------
