@@ -95,7 +95,12 @@ class DynamoCatalog:
             for entry in entries
         ]
         for start in range(0, len(actions), MAX_TRANSACTION):
-            self._table.transact(actions[start : start + MAX_TRANSACTION])
+            try:
+                self._table.transact(actions[start : start + MAX_TRANSACTION])
+            except TransactionRefused as refused:
+                raise StateChangedError(
+                    f"Release files are held by another release: {', '.join(refused.failed)}."
+                ) from refused
 
     def drop_release_files(self, project: str, holder: str, filenames: Iterable[str]) -> None:
         """Delete ``holder``'s uncommitted release files (a publish that failed)."""
