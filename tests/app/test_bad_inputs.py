@@ -11,6 +11,9 @@ from tests.builders import sha256, wheel_bytes
 from tests.unit.test_validation import SDIST_CASES, WHEEL_CASES
 from tests.upload_client import META, UploadClient, deliver_events
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 DATA = wheel_bytes()
 GOOD = {
@@ -87,6 +90,7 @@ FILE_CASES = {
 }
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize("case", sorted(FILE_CASES))
 def test_bad_file_requests(uploader, session, aws, case):
     changes, status = FILE_CASES[case]
@@ -100,6 +104,7 @@ def test_bad_file_requests(uploader, session, aws, case):
     assert snapshot(aws) == before
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_published_filename_is_409(uploader, session, aws):
     aws.clients.dynamodb.put_item(
         TableName=aws.resources.table,
@@ -110,6 +115,7 @@ def test_published_filename_is_409(uploader, session, aws):
     assert snapshot(aws) == before
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_wrong_projects_token_is_403(session, http, issue, aws):
     stranger = UploadClient(http, issue("upload", ("other-*",)))
     before = snapshot(aws)
@@ -122,6 +128,7 @@ def test_expired_session_is_404(uploader, session, clock, aws):
     assert uploader.call("POST", session.json["links"]["upload"], GOOD).status == 404
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_oversized_json_is_413(uploader, session, aws):
     before = snapshot(aws)
     body = {**GOOD, "padding": "x" * 100_000}
@@ -135,6 +142,7 @@ ARCHIVE_CASES = {
 }
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize("case", sorted(ARCHIVE_CASES))
 def test_archive_attacks_end_in_error_and_leave_nothing(
     uploader, session, app_client, aws, rebuild, case

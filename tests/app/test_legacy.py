@@ -13,6 +13,9 @@ from tests.builders import metadata_text, sha256, wheel_bytes
 from tests.conftest import basic
 from tests.upload_client import UploadClient, deliver_events, publish
 
+# Contract-tested fakes (tests/adapters): these behaviours need nothing only moto shows.
+pytestmark = pytest.mark.memory
+
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 
 

@@ -11,6 +11,9 @@ from tests.builders import metadata_text, sdist_bytes, sha256, wheel_bytes
 from tests.conftest import basic
 from tests.upload_client import UploadClient, deliver_events, path_of, publish, release
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 JSON = "application/vnd.pypi.simple.v1+json"
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 SDIST = "acme_tools-1.0.tar.gz"
@@ -73,6 +76,7 @@ def test_publish_makes_the_release_visible(uploader, http, reader, app_client, a
     assert root["projects"] == [{"name": "acme-tools"}]
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_files_redirect_to_presigned_s3(uploader, http, reader, app_client, aws):
     wheel = wheel_bytes()
     release(uploader, app_client, aws, "acme-tools", "1.0", {WHEEL: wheel})
@@ -238,6 +242,7 @@ def test_last_attempt_failure_leaves_error_and_releases(
     assert uploader.session(session).json["status"] == "published"
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_concurrent_publishes_all_reach_the_index(http, issue, app_client, aws, wharf):
     """20 releases of one project published from 20 threads: the index matches the table."""
     client = UploadClient(http, issue("upload", ("acme-*",)))
