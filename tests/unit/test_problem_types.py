@@ -86,3 +86,12 @@ def test_a_good_file_body_is_typed():
     )
     assert body.hashes == {"sha256": "a" * 64}
     assert body.part_size_hint == 8 * 1024 * 1024
+
+
+def test_the_developer_docs_show_the_lifecycle_tables_as_written():
+    from chalicelib.domain.lifecycle import FILES, SESSIONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "developing.md").read_text()
+    for lifecycle in (SESSIONS, FILES):
+        for row in lifecycle.rows():
+            assert "| " + " | ".join(row) + " |" in doc, row
