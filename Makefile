@@ -23,8 +23,11 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint infra/template.yaml
 
+# Two workers: the e2e tests wait on subprocesses and the rest is CPU, so they overlap well.
+PYTEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: venv
 	$(BIN)/python -m bench

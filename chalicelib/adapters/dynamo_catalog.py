@@ -175,13 +175,7 @@ class DynamoCatalog:
             actions.append(
                 Action("commit", "Put", commit_key(commit.project, commit.holder), item=record)
             )
-        try:
-            self._table.transact(actions)
-        except TransactionRefused as refused:
-            raise StateChangedError(
-                "A concurrent change won; retry.",
-                current=(refused.found("session") or {}).get("status"),
-            ) from refused
+        self._table.transact_or_changed(actions, "A concurrent change won; retry.", watch="session")
 
     def committed_files(self, project: str) -> list[FileEntry]:
         """Files of committed releases only. COMMIT# sorts before FILE#, so a paginated read

@@ -211,13 +211,9 @@ class DynamoSessionRepository:
             actions.append(
                 Action("project", "Update", project_key(session.project), exists(), drop)
             )
-        try:
-            self._table.transact(actions)
-        except TransactionRefused as refused:
-            raise StateChangedError(
-                "The publishing session changed while this request ran.",
-                current=(refused.found("session") or {}).get("status"),
-            ) from refused
+        self._table.transact_or_changed(
+            actions, "The publishing session changed while this request ran.", watch="session"
+        )
         if session.reserves_project:
             self._drop_unused_reservation(session.project)
         finished = self.get_session(session.token)
@@ -478,10 +474,6 @@ class DynamoSessionRepository:
             Action("file", "Update", key, file_in("delete"), update),
             Action("name", "Delete", name_key(record.session_token, record.filename), ours),
         ]
-        try:
-            self._table.transact(actions)
-        except TransactionRefused as refused:
-            raise StateChangedError(
-                "The file upload session or its publishing session changed.",
-                current=(refused.found("file") or {}).get("status"),
-            ) from refused
+        self._table.transact_or_changed(
+            actions, "The file upload session or its publishing session changed.", watch="file"
+        )

@@ -43,6 +43,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ..domain.clock import iso
+from ..domain.errors import StateChangedError
 from ..domain.filenames import reservation_name
 from .aws_errors import condition_failed, error_code
 
@@ -401,6 +402,15 @@ class Table:
             raise
         attributes = response.get("Attributes")
         return from_item(attributes) if attributes else None
+
+    def transact_or_changed(self, actions: list[Action], detail: str, *, watch: str) -> None:
+        """``transact``; a refusal is ``StateChangedError`` with the status action ``watch``
+        found (for writes where any refusal means a concurrent request won)."""
+        try:
+            self.transact(actions)
+        except TransactionRefused as refused:
+            found = refused.found(watch) or {}
+            raise StateChangedError(detail, current=found.get("status")) from refused
 
     def transact(self, actions: list[Action]) -> None:
         """All of ``actions`` or none; ``TransactionRefused`` names each action that failed."""

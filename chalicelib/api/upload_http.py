@@ -12,15 +12,13 @@ from ..domain.clock import rfc3339_seconds
 from ..domain.errors import (
     InvalidRequestError,
     NotAcceptableError,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
 )
 from ..domain.sessions import API_VERSION, UPLOAD_MEDIA_TYPE, FileStatus
 from ..services.file_uploads import FileView
 from ..services.mechanisms import IDENTIFIERS, mechanism_for
 from ..services.sessions import SessionView
 from ..settings import Settings
-from .http import MAX_JSON_BODY, parse_json_object
+from .http import json_object
 from .problems import problem_responses_with
 
 META = {"api-version": API_VERSION}
@@ -62,15 +60,7 @@ def check_accept(request: Request) -> None:
 
 def upload_json(request: Request) -> dict[str, Any]:
     """The body of an Upload 2.0 JSON request, with its media type and api-version checked."""
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != UPLOAD_MEDIA_TYPE:
-        raise UnsupportedMediaTypeError(
-            f"Send requests as {UPLOAD_MEDIA_TYPE} (got {content_type or 'no content type'})."
-        )
-    raw = request.raw_body or b""
-    if len(raw) > MAX_JSON_BODY:
-        raise PayloadTooLargeError(f"A request body may be at most {MAX_JSON_BODY} bytes.")
-    body = parse_json_object(raw)
+    body = json_object(request, media_type=UPLOAD_MEDIA_TYPE)
     meta = body.get("meta")
     version = meta.get("api-version") if isinstance(meta, dict) else None
     if version != API_VERSION:

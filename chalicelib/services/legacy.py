@@ -24,7 +24,7 @@ from ..domain.index import FileEntry
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.sources import BytesSource
 from ..domain.inspection.verdict import Verdict, validate_distribution
-from ..domain.layout import published_key, staged_key, staged_metadata_key
+from ..domain.layout import published_key, staged_key
 from ..domain.lifecycle import FILES, STAGE_VALIDATED
 from ..domain.ports import (
     Catalog,
@@ -47,6 +47,7 @@ from ..domain.tokens import Principal
 from ..observability import logger
 from .publishing import Publisher
 from .sessions import PublishingSessions, SessionView, require_open_project
+from .validation import keep_metadata
 
 
 class FileExistsError_(InvalidRequestError):
@@ -316,24 +317,11 @@ class LegacyUploads:
         except Exception:
             self._staging.abort_upload(key, upload_id)
             raise
-        metadata_key = staged_metadata_key(session.token, file_id, upload.filename)
-        metadata = verdict.metadata or b""
-        self._staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
+        changes = keep_metadata(self._staging, record, verdict)
         # The bytes first: a file is never completed without its object. The object's
         # event finds the file pending and leaves it alone.
         self._staging.finish_upload(key, upload_id)
-        self._store.move_file(
-            record,
-            STAGE_VALIDATED,
-            at=self._clock(),
-            changes={
-                "digests": verdict.digests,
-                "metadata_key": metadata_key,
-                "metadata_sha256": hashlib.sha256(metadata).hexdigest(),
-                "requires_python": verdict.requires_python,
-                "notices": tuple(verdict.warnings),
-            },
-        )
+        self._store.move_file(record, STAGE_VALIDATED, at=self._clock(), changes=changes)
 
 
 def _form_project(fields: dict[str, list[str]]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from packaging.version import Version
 
@@ -12,8 +13,23 @@ from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
 from ..domain.lifecycle import ACCEPT, FILES, REJECT
 from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
-from ..domain.sessions import SessionStatus
+from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
+
+
+def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
+    """Store an accepted file's core metadata beside it (PEP 658, under a prefix that fires
+    no event); the changes its accepting transition records on the file."""
+    metadata_key = staged_metadata_key(record.session_token, record.file_id, record.filename)
+    metadata = verdict.metadata or b""
+    staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
+    return {
+        "digests": verdict.digests,
+        "metadata_key": metadata_key,
+        "metadata_sha256": hashlib.sha256(metadata).hexdigest(),
+        "requires_python": verdict.requires_python,
+        "notices": tuple(verdict.warnings),
+    }
 
 
 class Validator:
@@ -67,21 +83,8 @@ class Validator:
         now = self._clock()
         try:
             if verdict.ok:
-                metadata_key = staged_metadata_key(token, file_id, record.filename)
-                metadata = verdict.metadata or b""
-                self._staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
-                self._store.move_file(
-                    record,
-                    ACCEPT,
-                    at=now,
-                    changes={
-                        "digests": verdict.digests,
-                        "metadata_key": metadata_key,
-                        "metadata_sha256": hashlib.sha256(metadata).hexdigest(),
-                        "requires_python": verdict.requires_python,
-                        "notices": tuple(verdict.warnings),
-                    },
-                )
+                changes = keep_metadata(self._staging, record, verdict)
+                self._store.move_file(record, ACCEPT, at=now, changes=changes)
                 outcome = "completed"
             else:
                 self._store.move_file(
