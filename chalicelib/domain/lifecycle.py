@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from .errors import WharfError
-
 
 class SessionStatus(StrEnum):
     """A publishing session's stored state; the values are PEP 694's status names."""
@@ -88,19 +86,6 @@ class Guard(Generic[S]):
     trigger: str
 
 
-class TransitionNotAllowedError(WharfError):
-    """A transition was asked for from a state the table does not allow it from.
-
-    Raised by ``Lifecycle.require``; the services turn it into the problem a client
-    acts on (session-not-editable, file-not-pending, ...), never shown as it is.
-    """
-
-    def __init__(self, lifecycle: str, name: str, state: str) -> None:
-        super().__init__(f"The {lifecycle} is {state}; {name!r} is not allowed from there.")
-        self.name = name
-        self.state = state
-
-
 class Lifecycle(Generic[S]):
     """A table of transitions and guards over one enum of states."""
 
@@ -137,11 +122,6 @@ class Lifecycle(Generic[S]):
 
     def permits(self, name: str, state: S) -> bool:
         return state in self.sources(name)
-
-    def require(self, name: str, state: S) -> None:
-        """Raise ``TransitionNotAllowedError`` unless ``name`` is allowed from ``state``."""
-        if not self.permits(name, state):
-            raise TransitionNotAllowedError(self.name, name, str(state))
 
     def shown(self, state: S) -> str:
         """The PEP 694 status a client sees for a stored state."""

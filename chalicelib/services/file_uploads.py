@@ -26,7 +26,6 @@ from ..domain.sessions import CreatedVia, FileRecord, FileStatus, SessionRecord,
 from ..domain.tokens import Principal
 from ..observability import logger
 from .mechanisms import (
-    IDENTIFIERS,
     Transfer,
     TransferPolicy,
     TransferReply,
@@ -34,8 +33,6 @@ from .mechanisms import (
     mechanism_for,
 )
 from .sessions import PublishingSessions, require_open_project
-
-MECHANISMS = IDENTIFIERS
 
 
 @dataclass(frozen=True)
