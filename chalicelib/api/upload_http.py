@@ -13,6 +13,7 @@ from ..domain.errors import (
     InvalidRequestError,
     NotAcceptableError,
 )
+from ..domain.lifecycle import FILES, SESSIONS
 from ..domain.sessions import API_VERSION, UPLOAD_MEDIA_TYPE, FileStatus
 from ..services.file_uploads import FileView
 from ..services.mechanisms import IDENTIFIERS, mechanism_for
@@ -105,7 +106,7 @@ def session_body(view: SessionView, base: str) -> dict[str, Any]:
     root = session_url(base, session.token)
     files = {
         entry.record.filename: {
-            "status": str(entry.status),
+            "status": FILES.shown(entry.status),
             "link": file_url(base, session.token, entry.record.file_id),
             "notices": list(entry.record.notices),
         }
@@ -123,7 +124,7 @@ def session_body(view: SessionView, base: str) -> dict[str, Any]:
         "mechanisms": list(IDENTIFIERS),
         "session-token": session.token,
         "expires-at": rfc3339_seconds(session.expires_at),
-        "status": str(view.status),
+        "status": SESSIONS.shown(view.status),
         "files": files,
         "notices": list(session.notices),
     }
@@ -138,7 +139,7 @@ def session_list_body(
             {
                 "name": view.session.project,
                 "version": view.session.version,
-                "status": str(view.status),
+                "status": SESSIONS.shown(view.status),
                 "session-token": view.session.token,
                 "created-at": rfc3339_seconds(view.session.created_at),
                 "expires-at": rfc3339_seconds(view.session.expires_at),
@@ -163,7 +164,7 @@ def file_body(view: FileView, base: str) -> dict[str, Any]:
             "complete": f"{root}/complete",
             "extend": f"{root}/extend",
         },
-        "status": str(view.status),
+        "status": FILES.shown(view.status),
         "expires-at": rfc3339_seconds(view.session.expires_at),
         "mechanism": mechanism,
         "filename": record.filename,

@@ -22,7 +22,14 @@ from ..domain.filenames import FilenameError, check_upload_filename
 from ..domain.layout import STAGING_METADATA_PREFIX, STAGING_PREFIX, staged_key
 from ..domain.lifecycle import COMPLETE, FILES, REFUSE_TRANSFER
 from ..domain.ports import Catalog, Clock, FilenameRegistry, SessionRepository, StagingStorage
-from ..domain.sessions import CreatedVia, FileRecord, FileStatus, SessionRecord, new_file_id
+from ..domain.sessions import (
+    HTTP_POST_BYTES,
+    CreatedVia,
+    FileRecord,
+    FileStatus,
+    SessionRecord,
+    new_file_id,
+)
 from ..domain.tokens import Principal
 from ..observability import logger
 from .mechanisms import (
@@ -32,6 +39,7 @@ from .mechanisms import (
     TransferRequest,
     mechanism_for,
 )
+from .mechanisms.http_post_bytes import BYTES
 from .sessions import PublishingSessions, require_open_project
 
 
@@ -172,6 +180,13 @@ class FileUploads:
         if current.file.mechanism != mechanism:
             raise MechanismMismatchError(f"This file is uploaded with {current.file.mechanism}.")
         return mechanism_for(mechanism).handle(endpoint, self._transfer, current.file, request)
+
+    def receive_bytes(
+        self, principal: Principal, token: str, file_id: str, body: bytes, content_type: str
+    ) -> TransferReply:
+        """``http-post-bytes``: the whole file as one body (what its endpoint does)."""
+        request = TransferRequest("POST", content_type, body)
+        return self.transfer(principal, token, file_id, HTTP_POST_BYTES, BYTES, request)
 
     def complete(self, principal: Principal, token: str, file_id: str) -> FileView:
         """Hand the uploaded bytes to the validator: ``complete`` (pending -> processing).
