@@ -12,9 +12,8 @@ from chalice.app import CloudWatchEvent, SQSEvent
 from chalicelib.api import admin, fallback, files, legacy, simple, upload
 from chalicelib.api.http import without_body_for_head
 from chalicelib.domain.layout import loggable_key
-from chalicelib.events.storage import handle_staged_object, objects_created
+from chalicelib.events.storage import attempt_of, handle_staged_object, objects_created
 from chalicelib.observability import logger
-from chalicelib.services.publishing import attempt_of
 from chalicelib.settings import get_settings
 from chalicelib.wiring import container
 

@@ -11,13 +11,22 @@ import boto3
 from botocore.config import Config
 
 from .adapters.dynamo_catalog import DynamoCatalog
-from .adapters.dynamo_sessions import DynamoSessionStore
+from .adapters.dynamo_filenames import DynamoFilenameRegistry
+from .adapters.dynamo_sessions import DynamoSessionRepository
 from .adapters.dynamo_tokens import DynamoTokenStore
 from .adapters.s3_objects import S3ObjectStore
 from .adapters.s3_staging import S3Staging
 from .domain.clock import utcnow
 from .domain.inspection.limits import Limits
-from .domain.ports import Clock
+from .domain.ports import (
+    Catalog,
+    Clock,
+    FilenameRegistry,
+    ObjectStore,
+    SessionRepository,
+    StagingStorage,
+    TokenStore,
+)
 from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
@@ -38,12 +47,13 @@ class AwsClients:
     sqs: Any
 
 
-def aws_clients() -> AwsClients:
+def aws_clients(session: boto3.session.Session | None = None) -> AwsClients:
     """boto3 clients for the current environment (``AWS_ENDPOINT_URL`` points them at moto).
 
-    Presigned S3 URLs must be SigV4, which boto3 uses only when asked.
+    Presigned S3 URLs must be SigV4, which boto3 uses only when asked. A session passed in
+    lends its loaded service models (tests build many clients; loading is the slow part).
     """
-    session = boto3.session.Session()
+    session = session or boto3.session.Session()
     retries = Config(retries={"mode": "standard", "max_attempts": 5})
     s3_config = retries.merge(Config(signature_version="s3v4"))
     return AwsClients(
@@ -54,17 +64,40 @@ def aws_clients() -> AwsClients:
 
 
 @dataclass(frozen=True)
+class Stores:
+    """One implementation of every port: DynamoDB and S3 (``aws_stores``), or the in-memory
+    fakes the service tests build (tests/fakes.py)."""
+
+    sessions: SessionRepository
+    filenames: FilenameRegistry
+    catalog: Catalog
+    tokens: TokenStore
+    objects: ObjectStore
+    staging: StagingStorage
+
+
+def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
+    dynamodb, table = clients.dynamodb, settings.table_name
+    return Stores(
+        sessions=DynamoSessionRepository(dynamodb, table),
+        filenames=DynamoFilenameRegistry(dynamodb, table),
+        catalog=DynamoCatalog(dynamodb, table),
+        tokens=DynamoTokenStore(dynamodb, table),
+        objects=S3ObjectStore(clients.s3, settings.bucket_name),
+        staging=S3Staging(clients.s3, settings.bucket_name),
+    )
+
+
+@dataclass(frozen=True)
 class Container:
     settings: Settings
-    clients: AwsClients
+    stores: Stores
     tokens: TokenService
     index: IndexReader
     sessions: PublishingSessions
     files: FileUploads
     validator: Validator
     publisher: Publisher
-    catalog: DynamoCatalog
-    objects: S3ObjectStore
     downloads: Downloads
     moderation: Moderation
     legacy: LegacyUploads
@@ -83,51 +116,59 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
-def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Container:
-    token_store = DynamoTokenStore(clients.dynamodb, settings.table_name)
-    objects = S3ObjectStore(clients.s3, settings.bucket_name)
-    session_store = DynamoSessionStore(clients.dynamodb, settings.table_name)
-    staging = S3Staging(clients.s3, settings.bucket_name)
-    catalog = DynamoCatalog(clients.dynamodb, settings.table_name)
+def build(
+    settings: Settings,
+    clients: AwsClients | None = None,
+    clock: Clock = utcnow,
+    *,
+    stores: Stores | None = None,
+) -> Container:
+    """Assemble the services over AWS (``clients``) or over the given ``stores``."""
+    if stores is None:
+        assert clients is not None, "build needs AWS clients or stores"
+        stores = aws_stores(settings, clients)
+    retention = timedelta(seconds=settings.session_retention_seconds)
     sessions = PublishingSessions(
-        session_store,
-        staging,
+        stores.sessions,
+        stores.catalog,
+        stores.filenames,
+        stores.staging,
         clock,
         SessionPolicy(
             lifetime=timedelta(seconds=settings.session_lifetime_seconds),
             max_lifetime=timedelta(seconds=settings.session_max_lifetime_seconds),
-            retention=timedelta(seconds=settings.session_retention_seconds),
+            retention=retention,
             allow_local_versions=settings.allow_local_versions,
         ),
     )
     publisher = Publisher(
         sessions,
-        session_store,
-        catalog,
-        staging,
-        objects,
+        stores.sessions,
+        stores.catalog,
+        stores.filenames,
+        stores.staging,
+        stores.objects,
         clock,
-        PublishPolicy(
-            final_attempt=settings.publish_attempts,
-            retention=timedelta(seconds=settings.session_retention_seconds),
-        ),
+        PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
     )
-    validator = Validator(session_store, staging, clock, limits_of(settings))
+    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings))
     return Container(
         settings=settings,
-        clients=clients,
+        stores=stores,
         tokens=TokenService(
-            token_store,
+            stores.tokens,
             clock,
             touch_seconds=settings.token_touch_seconds,
             retention_days=settings.token_retention_days,
         ),
-        index=IndexReader(objects),
+        index=IndexReader(stores.objects),
         sessions=sessions,
         files=FileUploads(
             sessions,
-            session_store,
-            staging,
+            stores.sessions,
+            stores.catalog,
+            stores.filenames,
+            stores.staging,
             clock,
             UploadPolicy(
                 inline_limit=settings.inline_limit_bytes,
@@ -139,31 +180,30 @@ def build(settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> Con
         ),
         validator=validator,
         publisher=publisher,
-        catalog=catalog,
-        objects=objects,
         downloads=Downloads(
-            catalog,
-            session_store,
-            objects,
+            stores.catalog,
+            stores.sessions,
+            stores.objects,
             publisher,
             clock,
             expires=settings.download_url_seconds,
         ),
-        moderation=Moderation(catalog, publisher),
+        moderation=Moderation(stores.catalog, publisher),
         legacy=LegacyUploads(
             sessions,
-            session_store,
-            catalog,
-            staging,
-            objects,
+            stores.sessions,
+            stores.catalog,
+            stores.filenames,
+            stores.staging,
+            stores.objects,
             publisher,
             clock,
             inline_limit=settings.inline_limit_bytes,
             limits=limits_of(settings),
         ),
         repair=Repair(
-            session_store,
-            staging,
+            stores.sessions,
+            stores.staging,
             validator,
             publisher,
             clock,

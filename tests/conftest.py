@@ -54,11 +54,46 @@ class AwsStack:
     resources: LocalResources
 
 
+@pytest.fixture(scope="session")
+def boto_session():
+    """One boto3 session for the run: it caches the service models every client loads
+    (about half a second a test otherwise). Each test still gets clients of its own."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+@dataclass
+class MemoryWorld:
+    """The fakes' stand-in for ``AwsStack``: every port in memory, and the bucket's events."""
+
+    stores: wiring.Stores
+    memory: object
+    bucket: object
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "memory: run on the in-memory fakes (contract-tested against moto) instead of moto",
+    )
+    config.addinivalue_line(
+        "markers", "moto: run on moto even in a module marked memory (it reads AWS itself)"
+    )
+
+
 @pytest.fixture
-def aws() -> Iterator[AwsStack]:
-    """moto with the bucket, table and queues that infra/template.yaml defines."""
+def aws(request, boto_session) -> Iterator[AwsStack | MemoryWorld]:
+    """moto with the bucket, table and queues that infra/template.yaml defines; for a test
+    marked ``memory``, the in-memory fakes instead."""
+    marks = {m.name for m in request.node.iter_markers()}
+    if "memory" in marks and "moto" not in marks:
+        from tests.fakes import memory_stores
+
+        yield MemoryWorld(*memory_stores())
+        return
     with mock_aws():
-        clients = wiring.aws_clients()
+        clients = wiring.aws_clients(boto_session)
         resources = create_resources(clients.s3, clients.dynamodb, clients.sqs, prefix="wharf-test")
         yield AwsStack(clients=clients, resources=resources)
 
@@ -77,14 +112,41 @@ def clock() -> FakeClock:
 def wharf(aws: AwsStack, clock: FakeClock) -> Iterator[wiring.Container]:
     """The app's container on moto, installed where the app looks it up."""
     settings = Settings(
-        table_name=aws.resources.table,
-        bucket_name=aws.resources.bucket,
-        queue_arn=aws.resources.queue_arn,
+        table_name="wharf-test-state",
+        bucket_name="wharf-test-packages",
+        queue_arn=os.environ["WHARF_QUEUE_ARN"],
     )
-    container = wiring.build(settings, aws.clients, clock=clock)
+    if not isinstance(aws, MemoryWorld):
+        settings = settings.model_copy(
+            update={
+                "table_name": aws.resources.table,
+                "bucket_name": aws.resources.bucket,
+                "queue_arn": aws.resources.queue_arn,
+            }
+        )
+    if isinstance(aws, MemoryWorld):
+        container = wiring.build(settings, clock=clock, stores=aws.stores)
+    else:
+        container = wiring.build(settings, aws.clients, clock=clock)
     wiring.use(container)
     yield container
     wiring.use(None)
+
+
+@pytest.fixture
+def rebuild(wharf: wiring.Container, aws: AwsStack, clock: FakeClock):
+    """Build the container again through the front door with changed settings (and, when
+    given, other stores), install it where the app looks it up, and return it."""
+
+    def _rebuild(stores: wiring.Stores | None = None, **settings: object) -> wiring.Container:
+        changed = wharf.settings.model_copy(update=settings)
+        if isinstance(aws, MemoryWorld):
+            stores = stores or aws.stores
+        container = wiring.build(changed, getattr(aws, "clients", None), clock=clock, stores=stores)
+        wiring.use(container)
+        return container
+
+    return _rebuild
 
 
 @pytest.fixture

@@ -99,8 +99,63 @@ class UploadClient:
         return file
 
 
+def _s3_notification(key: str, size: int) -> str:
+    """The SQS body S3 sends when ``key`` appears (keys URL-encoded, as S3 does)."""
+    from urllib.parse import quote_plus
+
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2001-01-01T12:00:00.000Z",
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "wharf"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "1", "x-amz-id-2": "1"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "staged",
+            "bucket": {
+                "name": "wharf-test-packages",
+                "ownerIdentity": {"principalId": "wharf"},
+                "arn": "arn:aws:s3:::wharf-test-packages",
+            },
+            "object": {"key": quote_plus(key), "size": size, "eTag": "0", "sequencer": "0"},
+        },
+    }
+    return json.dumps({"Records": [record]})
+
+
+def _deliver_memory_events(app_client, world) -> int:
+    """The fakes' bucket events, through the app's SQS handler as moto's would arrive."""
+    delivered = 0
+    while events := world.bucket.take_events():
+        for number, (key, size) in enumerate(events):
+            body = _s3_notification(key, size)
+            event = {
+                "Records": [
+                    {
+                        "messageId": f"m-{delivered}-{number}",
+                        "receiptHandle": "r",
+                        "body": body,
+                        "attributes": {},
+                        "messageAttributes": {},
+                        "md5OfBody": "0",
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:wharf-test-events",
+                        "awsRegion": "us-east-1",
+                    }
+                ]
+            }
+            app_client.lambda_.invoke("on_storage_event", event)
+            delivered += 1
+    return delivered
+
+
 def deliver_events(app_client, aws) -> int:
     """Run every queued S3 notification through the app's own SQS handler, as Lambda would."""
+    if not hasattr(aws, "clients"):
+        return _deliver_memory_events(app_client, aws)
     delivered = 0
     while True:
         messages = aws.clients.sqs.receive_message(

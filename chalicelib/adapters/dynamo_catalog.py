@@ -1,592 +1,271 @@
-"""What is published: filename reservations, release files, commits, serials, the project list.
-
-Items (PK / SK):
-  FILENAME#<filename> / FILENAME    taken forever once published; held by a publish until then
-  PROJECT#<project> / FILE#<file>   a file of a release, written before its release commits
-  PROJECT#<project> / COMMIT#<tok>  a committed release: only files of committed sessions show
-  PROJECT#<project> / PROJECT       state, last serial, PEP 792 status
-  PROJECTS / <project>              the root index's list (one partition: consistent reads)
-  INDEX / SERIAL                    the index-wide serial counter
-Sparse GSI1 partition RENDER-DUE: projects committed past their rendered serial, by commit
-time, so the sweeper can finish a render a crashed Lambda left undone.
-"""
+"""The catalog: what is published. Release files, commits, serials, the project list and
+moderation (yanks, PEP 792 status), in the single table (item map: dynamo_table.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-from packaging.version import Version
-
+from ..domain.catalog import ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
 from ..domain.clock import iso
 from ..domain.errors import ConflictError, StateChangedError
 from ..domain.index import FileEntry
-from ..domain.sessions import SessionStatus, release_key
-from .aws_errors import cancellation_reasons, condition_failed, error_code
-from .dynamo import from_item, to_item
-from .dynamo_sessions import (
-    filename_key,
+from .dynamo_sessions import commit_session_action
+from .dynamo_table import (
+    GSI1_PK,
+    GSI1_SK,
+    MAX_TRANSACTION,
+    PK,
+    RENDER_DUE,
+    SERIAL_KEY,
+    SK,
+    Action,
+    ConditionFailed,
+    Expr,
+    Table,
+    TransactionRefused,
+    Update,
+    absent,
+    attribute_is,
+    commit_key,
+    exists,
+    listing_key,
     project_key,
-    release_lock_key,
-    release_reservations,
-    session_key,
+    release_file_key,
+    unless_condition_fails,
 )
-from .table_schema import GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE
 
-MAX_TRANSACTION = 100
-RENDER_DUE = "RENDER-DUE"
+# The project item's attribute names where they differ from ProjectRecord's fields.
+_PROJECT_ATTRIBUTES = {"project_status": "status", "project_status_reason": "status_reason"}
+
+
+def _project(name: str, item: dict[str, Any]) -> ProjectRecord:
+    values = {_PROJECT_ATTRIBUTES.get(k, k): v for k, v in item.items()}
+    return ProjectRecord.model_validate({**values, "name": name})
+
+
+def _entry(item: dict[str, Any]) -> FileEntry:
+    fields = FileEntry.__dataclass_fields__
+    return FileEntry(**{k: v for k, v in item.items() if k in fields})
+
+
+def _newer_serial(serial: int) -> Expr:
+    return Expr(
+        "attribute_not_exists(#serial) OR #serial < :serial",
+        {"#serial": "serial"},
+        {":serial": serial},
+    )
 
 
 class DynamoCatalog:
     def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
 
-    # --- publish: reserve, roll back -----------------------------------------------------
+    # --- projects -----------------------------------------------------------------------------
 
-    def begin_publish(
-        self,
-        token: str,
-        project: str,
-        version: str,
-        filenames: list[str],
-        *,
-        from_status: SessionStatus,
-        revision: int,
-        at: datetime,
-    ) -> None:
-        """Move the session to ``processing`` and reserve every filename, all or nothing.
+    def project(self, name: str) -> ProjectRecord | None:
+        item = self._table.get(project_key(name))
+        return _project(name, item) if item else None
 
-        Releases can exceed one transaction, so later chunks are rolled back by hand if
-        one fails. Raises ``ConflictError`` naming the filenames already taken, and
-        ``StateChangedError`` if the session changed since it was read at ``revision``.
-        """
-        session_update = {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item(session_key(token)),
-                "UpdateExpression": "SET #status = :processing, publish_requested_at = :at",
-                "ConditionExpression": "#status = :from AND revision = :rev",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": to_item(
-                    {
-                        ":processing": str(SessionStatus.PROCESSING),
-                        ":from": str(from_status),
-                        ":rev": revision,
-                        ":at": iso(at),
-                    }
-                ),
-            }
-        }
-        puts = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item(
-                        {
-                            **filename_key(name),
-                            "session": token,
-                            "project": project,
-                            "version": version,
-                            "reserved_at": iso(at),
-                        }
-                    ),
-                    # A retried publish of the same session may find its own reservations.
-                    "ConditionExpression": "attribute_not_exists(#pk) OR #session = :token",
-                    "ExpressionAttributeNames": {"#pk": PK, "#session": "session"},
-                    "ExpressionAttributeValues": to_item({":token": token}),
-                }
-            }
-            for name in filenames
-        ]
-        chunks = [[session_update, *puts[: MAX_TRANSACTION - 1]]]
-        rest = puts[MAX_TRANSACTION - 1 :]
-        chunks += [rest[i : i + MAX_TRANSACTION] for i in range(0, len(rest), MAX_TRANSACTION)]
-        done: list[str] = []
-        for index, chunk in enumerate(chunks):
-            try:
-                self._client.transact_write_items(TransactItems=chunk)
-            except Exception as error:
-                if not (
-                    isinstance(error, ClientError)
-                    and error_code(error) == "TransactionCanceledException"
-                ):
-                    if index > 0:  # whatever broke, never leave half a reservation behind
-                        self.release_filenames(token, done)
-                        self._reopen(token, from_status)
-                    raise
-                reasons = cancellation_reasons(error)
-                names = [
-                    from_item(action["Put"]["Item"])[PK].removeprefix("FILENAME#")
-                    for action, reason in zip(chunk, reasons, strict=False)
-                    if "Put" in action and reason == "ConditionalCheckFailed"
-                ]
-                if index == 0 and reasons and reasons[0] == "ConditionalCheckFailed":
-                    raise StateChangedError("The session changed; read it again.") from error
-                if index > 0:
-                    self.release_filenames(token, done)
-                    self._reopen(token, from_status)
-                raise ConflictError(
-                    "These files already exist (published, or being published by another "
-                    f"session): {', '.join(names) or 'unknown'}.",
-                    errors=[{"source": n, "message": "filename already taken"} for n in names],
-                ) from error
-            done += [
-                from_item(a["Put"]["Item"])[PK].removeprefix("FILENAME#")
-                for a in chunk
-                if "Put" in a
-            ]
+    def listed_projects(self) -> list[str]:
+        return [item[SK] for item in self._table.query("PROJECTS")]
 
-    def _reopen(self, token: str, status: SessionStatus) -> None:
-        self._client.update_item(
-            TableName=self._table,
-            Key=to_item(session_key(token)),
-            UpdateExpression="SET #status = :status",
-            ConditionExpression="#status = :processing",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_item(
-                {":status": str(status), ":processing": str(SessionStatus.PROCESSING)}
-            ),
-        )
+    def set_listed(self, project: str, listed: bool) -> None:
+        """Whether the root index lists the project (quarantined ones are dropped)."""
+        if listed:
+            self._table.write(Action("listing", "Put", listing_key(project), item={}))
+        else:
+            self._table.write(Action("listing", "Delete", listing_key(project)))
 
-    def release_filenames(self, token: str, filenames: Iterable[str]) -> None:
-        """Drop this session's reservations (never a published file's, never another's)."""
-        release_reservations(self._client, self._table, token, filenames)
+    # --- release files and commits ------------------------------------------------------------
 
-    def fail_publish(
-        self, token: str, project: str, filenames: list[str], notices: list[str]
-    ) -> bool:
-        """A deferred publish failed: ``processing`` → ``error``, then release what it held.
-
-        The status flips first, conditionally: a session that committed meanwhile is
-        published and keeps everything. Returns whether the session was failed.
-        """
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(session_key(token)),
-                UpdateExpression="SET #status = :error, notices = list_append(notices, :n)",
-                ConditionExpression="#status = :processing",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":error": str(SessionStatus.ERROR),
-                        ":processing": str(SessionStatus.PROCESSING),
-                        ":n": notices,
-                    }
-                ),
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        self.release_filenames(token, filenames)
-        for name in filenames:
-            try:
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key=to_item({PK: f"PROJECT#{project}", SK: f"FILE#{name}"}),
-                    ConditionExpression="#session = :token",
-                    ExpressionAttributeNames={"#session": "session"},
-                    ExpressionAttributeValues=to_item({":token": token}),
-                )
-            except ClientError as error:
-                if not condition_failed(error):
-                    raise
-        return True
-
-    # --- publish: record files, commit ------------------------------------------------------
-
-    def put_release_files(self, project: str, token: str, entries: list[FileEntry]) -> None:
-        """Write the release's files; idempotent for this session, invisible until commit."""
+    def put_release_files(self, project: str, holder: str, entries: list[FileEntry]) -> None:
+        """Write a release's files; idempotent for ``holder``, invisible until its commit."""
+        ours = absent() | attribute_is("session", holder)
         actions = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item(
-                        {
-                            PK: f"PROJECT#{project}",
-                            SK: f"FILE#{entry.filename}",
-                            "session": token,
-                            "filename": entry.filename,
-                            "version": entry.version,
-                            "size": entry.size,
-                            "sha256": entry.sha256,
-                            "upload_time": entry.upload_time,
-                            "requires_python": entry.requires_python,
-                            "metadata_sha256": entry.metadata_sha256,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(#pk) OR #session = :token",
-                    "ExpressionAttributeNames": {"#pk": PK, "#session": "session"},
-                    "ExpressionAttributeValues": to_item({":token": token}),
-                }
-            }
+            Action(
+                f"file:{entry.filename}",
+                "Put",
+                release_file_key(project, entry.filename),
+                ours,
+                item={**asdict(entry), "session": holder},
+            )
             for entry in entries
         ]
         for start in range(0, len(actions), MAX_TRANSACTION):
-            self._client.transact_write_items(
-                TransactItems=actions[start : start + MAX_TRANSACTION]
-            )
+            try:
+                self._table.transact(actions[start : start + MAX_TRANSACTION])
+            except TransactionRefused as refused:
+                raise StateChangedError(
+                    f"Release files are held by another release: {', '.join(refused.failed)}."
+                ) from refused
+
+    def drop_release_files(self, project: str, holder: str, filenames: Iterable[str]) -> None:
+        """Delete ``holder``'s uncommitted release files (a publish that failed)."""
+        for name in filenames:
+            with unless_condition_fails():
+                self._table.write(
+                    Action(
+                        "file",
+                        "Delete",
+                        release_file_key(project, name),
+                        attribute_is("session", holder),
+                    )
+                )
 
     def next_serial(self) -> int:
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=to_item({PK: "INDEX", SK: "SERIAL"}),
-            UpdateExpression="ADD serial :one",
-            ExpressionAttributeValues=to_item({":one": 1}),
-            ReturnValues="UPDATED_NEW",
+        item = self._table.write(
+            Action("serial", "Update", SERIAL_KEY, update=Update(adds={"serial": 1})),
+            returning=True,
         )
-        return int(from_item(response["Attributes"])["serial"])
+        assert item is not None
+        return int(item["serial"])
 
     def global_serial(self) -> int:
-        item = self._client.get_item(
-            TableName=self._table, Key=to_item({PK: "INDEX", SK: "SERIAL"}), ConsistentRead=True
-        ).get("Item")
-        return int(from_item(item)["serial"]) if item else 0
+        item = self._table.get(SERIAL_KEY)
+        return int(item["serial"]) if item else 0
 
-    def commit(
-        self,
-        token: str,
-        project: str,
-        version: str,
-        serial: int,
-        at: datetime,
-        *,
-        keep_until: datetime,
-        has_files: bool,
-        session: bool = True,
-        list_project: bool = True,
-    ) -> None:
-        """Make the release visible in one transaction: session published, commit recorded,
-        project serial raised (never lowered), project listed. ``StateChangedError`` if a
-        newer serial won or the session is no longer processing."""
-        actions: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": to_item(session_key(token)),
-                    "UpdateExpression": (
-                        "SET #status = :published, terminal_at = :at, #ttl = :ttl, "
-                        "published_serial = :serial REMOVE GSI1PK, GSI1SK"
-                    ),
-                    "ConditionExpression": "#status = :processing",
-                    "ExpressionAttributeNames": {"#status": "status", "#ttl": TTL_ATTRIBUTE},
-                    "ExpressionAttributeValues": to_item(
-                        {
-                            ":published": str(SessionStatus.PUBLISHED),
-                            ":processing": str(SessionStatus.PROCESSING),
-                            ":at": iso(at),
-                            ":ttl": int(keep_until.timestamp()),
-                            ":serial": serial,
-                        }
-                    ),
-                }
-            },
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": to_item(release_lock_key(project, release_key(Version(version)))),
-                    "ConditionExpression": "attribute_not_exists(#pk) OR #token = :token",
-                    "ExpressionAttributeNames": {"#pk": PK, "#token": "token"},
-                    "ExpressionAttributeValues": to_item({":token": token}),
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": to_item(project_key(project)),
-                    "UpdateExpression": (
-                        "SET #state = :active, serial = :serial, "
-                        "#pstatus = if_not_exists(#pstatus, :activestatus), "
-                        "#gpk = :due, #gsk = :duesk"
-                    ),
-                    "ConditionExpression": "attribute_not_exists(serial) OR serial < :serial",
-                    "ExpressionAttributeNames": {
-                        "#state": "state",
-                        "#pstatus": "project_status",
-                        "#gpk": GSI1_PK,
-                        "#gsk": GSI1_SK,
-                    },
-                    "ExpressionAttributeValues": to_item(
-                        {
-                            ":active": "active",
-                            ":serial": serial,
-                            ":activestatus": "active",
-                            ":due": RENDER_DUE,
-                            ":duesk": f"{iso(at)}#{project}",
-                        }
-                    ),
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item({PK: "PROJECTS", SK: project, "listed_at": iso(at)}),
-                }
-            },
-        ]
-        if not list_project:
-            # Only a new project joins the root's list; a quarantined one must stay off it.
-            actions = actions[:-1]
-        if not session:
-            # A one-file legacy release has no session to finish nor release to unlock.
-            actions = actions[2:]
-        if has_files:
-            actions.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(
-                            {
-                                PK: f"PROJECT#{project}",
-                                SK: f"COMMIT#{token}",
-                                "serial": serial,
-                                "version": version,
-                                "committed_at": iso(at),
-                            }
-                        ),
-                    }
-                }
-            )
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                raise StateChangedError("A concurrent change won; retry.") from error
-            raise
-
-    def mark_published(self, holder: str, filenames: Iterable[str], at: datetime) -> None:
-        """Record on each of ``holder``'s filenames that it is published: never released again."""
-        for name in filenames:
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=to_item(filename_key(name)),
-                    UpdateExpression="SET published_at = if_not_exists(published_at, :at)",
-                    ConditionExpression="#session = :holder",
-                    ExpressionAttributeNames={"#session": "session"},
-                    ExpressionAttributeValues=to_item({":at": iso(at), ":holder": holder}),
+    def commit(self, commit: ReleaseCommit) -> None:
+        """Make a release visible in one transaction: the session published (when there is
+        one), the project's serial raised (never lowered) and marked render-due, the project
+        listed (a new one), the commit recorded. ``StateChangedError`` if a newer serial won
+        or the session is no longer processing."""
+        raise_serial = Update(
+            raw_sets=[
+                Expr(
+                    "#pstatus = if_not_exists(#pstatus, :active_status)",
+                    {"#pstatus": "project_status"},
+                    {":active_status": str(ProjectStatus.ACTIVE)},
                 )
-            except ClientError as error:
-                if not condition_failed(error):
-                    raise
-
-    def mark_rendered(self, project: str, serial: int) -> None:
-        """Record that the project's index pages show every commit up to ``serial``.
-
-        Only ever raised, so a slow render finishing late cannot lower it; the project
-        leaves the render-due partition once no commit is newer than ``serial``.
-        """
-        not_lower = "(attribute_not_exists(rendered_serial) OR rendered_serial <= :serial)"
-        attempts = [
-            (
-                "SET rendered_serial = :serial REMOVE #gpk, #gsk",
-                f"serial <= :serial AND {not_lower}",
-            ),
-            ("SET rendered_serial = :serial", not_lower),
-        ]
-        for update, condition in attempts:
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=to_item(project_key(project)),
-                    UpdateExpression=update,
-                    ConditionExpression=f"attribute_exists(#pk) AND {condition}",
-                    ExpressionAttributeNames={
-                        "#pk": PK,
-                        **({"#gpk": GSI1_PK, "#gsk": GSI1_SK} if "#gpk" in update else {}),
-                    },
-                    ExpressionAttributeValues=to_item({":serial": serial}),
-                )
-                return
-            except ClientError as error:
-                if not condition_failed(error):
-                    raise
-
-    def render_due(self, before: datetime) -> list[str]:
-        """Projects committed before ``before`` whose pages do not yet show that commit."""
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            IndexName=GSI1,
-            KeyConditionExpression="#pk = :pk AND #sk < :before",
-            ExpressionAttributeNames={"#pk": GSI1_PK, "#sk": GSI1_SK},
-            ExpressionAttributeValues=to_item({":pk": RENDER_DUE, ":before": iso(before)}),
+            ]
         )
-        return [
-            from_item(item)[PK].removeprefix("PROJECT#")
-            for page in pages
-            for item in page.get("Items", [])
-        ]
-
-    def holders(self, filenames: Iterable[str]) -> dict[str, str | None]:
-        """Who holds each filename's reservation (consistent reads)."""
-        out: dict[str, str | None] = {}
-        for name in filenames:
-            item = self._client.get_item(
-                TableName=self._table, Key=to_item(filename_key(name)), ConsistentRead=True
-            ).get("Item")
-            out[name] = from_item(item).get("session") if item else None
-        return out
-
-    # --- reading for renders ---------------------------------------------------------------
-
-    def project(self, project: str) -> dict[str, Any] | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=to_item(project_key(project)), ConsistentRead=True
-        ).get("Item")
-        return from_item(item) if item else None
+        raise_serial.set("state", str(ProjectState.PUBLISHED)).set("serial", commit.serial)
+        raise_serial.set(GSI1_PK, RENDER_DUE).set(GSI1_SK, f"{iso(commit.at)}#{commit.project}")
+        actions: list[Action] = []
+        if commit.via_session:
+            actions += commit_session_action(
+                commit.holder,
+                commit.project,
+                commit.version,
+                serial=commit.serial,
+                at=commit.at,
+                keep_until=commit.keep_until,
+            )
+        actions.append(
+            Action(
+                "project",
+                "Update",
+                project_key(commit.project),
+                _newer_serial(commit.serial),
+                raise_serial,
+            )
+        )
+        if commit.list_project:
+            # Only a new project joins the root's list; a quarantined one must stay off it.
+            listed = {"listed_at": iso(commit.at)}
+            actions.append(Action("listing", "Put", listing_key(commit.project), item=listed))
+        if commit.has_files:
+            record = {
+                "serial": commit.serial,
+                "version": commit.version,
+                "committed_at": iso(commit.at),
+            }
+            actions.append(
+                Action("commit", "Put", commit_key(commit.project, commit.holder), item=record)
+            )
+        self._table.transact_or_changed(actions, "A concurrent change won; retry.", watch="session")
 
     def committed_files(self, project: str) -> list[FileEntry]:
         """Files of committed releases only. COMMIT# sorts before FILE#, so a paginated read
         sees every commit before any file: files of a release committing meanwhile stay out."""
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            ConsistentRead=True,
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": PK},
-            ExpressionAttributeValues=to_item({":pk": f"PROJECT#{project}"}),
-        )
         commits: set[str] = set()
         entries = []
-        for page in pages:
-            for raw in page.get("Items", []):
-                item = from_item(raw)
-                sort = item[SK]
-                if sort.startswith("COMMIT#"):
-                    commits.add(sort.removeprefix("COMMIT#"))
-                elif sort.startswith("FILE#") and item["session"] in commits:
-                    entries.append(
-                        FileEntry(
-                            filename=item["filename"],
-                            version=item["version"],
-                            size=int(item["size"]),
-                            sha256=item["sha256"],
-                            upload_time=item["upload_time"],
-                            requires_python=item.get("requires_python"),
-                            metadata_sha256=item.get("metadata_sha256"),
-                            yanked=item.get("yanked"),
-                        )
-                    )
+        for item in self._table.query(f"PROJECT#{project}"):
+            sort = item[SK]
+            if sort.startswith("COMMIT#"):
+                commits.add(sort.removeprefix("COMMIT#"))
+            elif sort.startswith("FILE#") and item["session"] in commits:
+                entries.append(_entry(item))
         return entries
 
-    def listed_projects(self) -> list[str]:
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            ConsistentRead=True,
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": PK},
-            ExpressionAttributeValues=to_item({":pk": "PROJECTS"}),
-        )
-        return [from_item(i)[SK] for page in pages for i in page.get("Items", [])]
-
-    def published_file(self, project: str, filename: str) -> dict[str, Any] | None:
-        """The file's record if its release has committed (two consistent reads), else None."""
-        item = self._client.get_item(
-            TableName=self._table,
-            Key=to_item({PK: f"PROJECT#{project}", SK: f"FILE#{filename}"}),
-            ConsistentRead=True,
-        ).get("Item")
-        if not item:
+    def published_file(self, project: str, filename: str) -> FileEntry | None:
+        """The file's entry if its release has committed (two consistent reads), else None."""
+        item = self._table.get(release_file_key(project, filename))
+        if not item or self._table.get(commit_key(project, item["session"])) is None:
             return None
-        record = from_item(item)
-        commit = self._client.get_item(
-            TableName=self._table,
-            Key=to_item({PK: f"PROJECT#{project}", SK: f"COMMIT#{record['session']}"}),
-            ConsistentRead=True,
-        ).get("Item")
-        return record if commit else None
+        return _entry(item)
 
-    # --- moderation: yanks and project status ----------------------------------------------
+    # --- rendering ---------------------------------------------------------------------------
+
+    def mark_rendered(self, project: str, serial: int) -> None:
+        """Record that the project's pages show every commit up to ``serial``.
+
+        Only ever raised, so a slow render finishing late cannot lower it; the project
+        leaves the render-due partition once no commit is newer than ``serial``.
+        """
+        not_lower = Expr(
+            "attribute_not_exists(#rendered) OR #rendered <= :rendered",
+            {"#rendered": "rendered_serial"},
+            {":rendered": serial},
+        )
+        caught_up = Expr("#serial <= :rendered", {"#serial": "serial"}, {":rendered": serial})
+        leave_due = Update(removes=[GSI1_PK, GSI1_SK]).set("rendered_serial", serial)
+        attempts = [(exists() & caught_up & not_lower, leave_due)]
+        attempts.append((exists() & not_lower, Update().set("rendered_serial", serial)))
+        for condition, update in attempts:
+            try:
+                self._table.write(
+                    Action("project", "Update", project_key(project), condition, update)
+                )
+                return
+            except ConditionFailed:
+                continue
+
+    def render_due(self, before: datetime) -> list[str]:
+        """Projects committed before ``before`` whose pages do not yet show that commit."""
+        due = self._table.query(RENDER_DUE, index=True, sort_below=iso(before))
+        return [item[PK].removeprefix("PROJECT#") for item in due]
+
+    # --- moderation ---------------------------------------------------------------------------
 
     def set_yanked(self, project: str, filenames: Iterable[str], reason: str | None) -> None:
         """Yank (``reason`` may be "") or unyank (``None``) files of a project."""
         for name in filenames:
-            key = to_item({PK: f"PROJECT#{project}", SK: f"FILE#{name}"})
-            if reason is None:
-                self._client.update_item(
-                    TableName=self._table, Key=key, UpdateExpression="REMOVE yanked"
+            self._table.write(
+                Action(
+                    "file",
+                    "Update",
+                    release_file_key(project, name),
+                    update=Update().set("yanked", reason),
                 )
-            else:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression="SET yanked = :reason",
-                    ExpressionAttributeValues=to_item({":reason": reason}),
-                )
+            )
 
-    def raise_serial(self, project: str, **fields: object) -> int:
-        """Give the project a new serial (and set ``fields``): a change its index must show."""
+    def raise_serial(
+        self,
+        project: str,
+        *,
+        status: ProjectStatus | None = None,
+        reason: str | None = None,
+        set_status: bool = False,
+    ) -> int:
+        """Give a published project a new serial (and, with ``set_status``, its PEP 792
+        status and reason): a change its index must show. ``ConflictError`` if the project
+        is not published."""
         for _ in range(10):
             serial = self.next_serial()
-            names = {f"#f{i}": name for i, name in enumerate(fields)}
-            values: dict[str, Any] = {":serial": serial, ":active": "active"}
-            sets = ["serial = :serial"]
-            removes = []
-            for i, value in enumerate(fields.values()):
-                if value is None:
-                    removes.append(f"#f{i}")
-                else:
-                    sets.append(f"#f{i} = :f{i}")
-                    values[f":f{i}"] = value
-            expression = (
-                "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-            )
+            update = Update().set("serial", serial)
+            if set_status:
+                update.set("project_status", status).set("project_status_reason", reason)
+            newer = Expr("#serial < :serial", {"#serial": "serial"}, {":serial": serial})
+            published = attribute_is("state", str(ProjectState.PUBLISHED))
             try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=to_item(project_key(project)),
-                    UpdateExpression=expression,
-                    ConditionExpression="#state = :active AND serial < :serial",
-                    ExpressionAttributeNames={"#state": "state", **names},
-                    ExpressionAttributeValues=to_item(values),
+                self._table.write(
+                    Action("project", "Update", project_key(project), published & newer, update)
                 )
                 return serial
-            except ClientError as error:
-                if not condition_failed(error):
-                    raise
-                if (self.project(project) or {}).get("state") != "active":
-                    raise ConflictError(f"{project!r} is not a published project.") from error
+            except ConditionFailed as refused:
+                if (refused.item or {}).get("state") != str(ProjectState.PUBLISHED):
+                    raise ConflictError(f"{project!r} is not a published project.") from refused
         raise StateChangedError("the project's serial kept moving")
-
-    def set_listed(self, project: str, listed: bool) -> None:
-        """Whether the root index lists the project (quarantined ones are dropped)."""
-        key = to_item({PK: "PROJECTS", SK: project})
-        if listed:
-            self._client.put_item(TableName=self._table, Item=key)
-        else:
-            self._client.delete_item(TableName=self._table, Key=key)
-
-    def reserve_one(
-        self, filename: str, holder: str, project: str, version: str, sha256: str, at: datetime
-    ) -> dict[str, Any] | None:
-        """Reserve one filename for ``holder``; ``None`` on success, else the existing record."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item(
-                    {
-                        **filename_key(filename),
-                        "session": holder,
-                        "project": project,
-                        "version": version,
-                        "sha256": sha256,
-                        "reserved_at": iso(at),
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PK},
-            )
-            return None
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
-        item = self._client.get_item(
-            TableName=self._table, Key=to_item(filename_key(filename)), ConsistentRead=True
-        ).get("Item")
-        return from_item(item) if item else {}

@@ -1,346 +1,220 @@
-"""Publishing sessions, file upload sessions and their locks in the single table.
+"""The session repository: publishing sessions and file upload sessions in the single table.
 
-Items (PK / SK):
-  SESSION#<token> / SESSION          the publishing session
-  SESSION#<token> / FILE#<file id>   one file upload session
-  SESSION#<token> / NAME#<filename>  the session's claim on a filename (while not canceled)
-  RELEASE#<project>#<release> / OPEN the one non-terminal session of a release
-  PROJECT#<project> / PROJECT        a published or reserved project name
-  FILENAME#<filename> / FILENAME     a filename ever published, or reserved by a publish
-  (both keyed by domain.filenames.reservation_name: foo-1.0.0-py3-none-any.whl and
-  foo-1.0-py3-none-any.whl are one file to an installer, so they share one item)
-Sparse GSI1 partitions: SESSIONS-EXPIRING (by expiry) for the sweeper and the session list;
-SESSIONS-PURGE (canceled sessions whose bytes are not yet all deleted), FILES-PROCESSING.
+Every status write of a session or a file is made here, and each one's condition is
+built from the lifecycle table (domain/lifecycle.py): ``#status IN (sources)``, then
+``SET #status = target``. A refused write comes back with the item it found
+(``ReturnValuesOnConditionCheckFailure``), and a refused transaction names the action
+that failed; either becomes a domain error raised from the AWS one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
 from packaging.version import Version
 
+from ..domain.catalog import ProjectState
 from ..domain.clock import iso
-from ..domain.errors import ConflictError, SessionExistsError, StateChangedError
-from ..domain.filenames import reservation_name
-from ..domain.session_ports import ProjectState
-from ..domain.sessions import FileRecord, FileStatus, SessionRecord, SessionStatus, release_key
-from .aws_errors import cancellation_reasons, condition_failed, error_code
-from .dynamo import from_item, to_item
-from .table_schema import GSI1, GSI1_PK, GSI1_SK, PK, SK, TTL_ATTRIBUTE
+from ..domain.errors import (
+    FileInSessionError,
+    FilenameTakenError,
+    SessionExistsError,
+    SessionNotEditableError,
+    StateChangedError,
+)
+from ..domain.lifecycle import (
+    EDIT,
+    EXTEND,
+    FAIL_PUBLISH,
+    FILES,
+    PUBLISH,
+    RECORD_PROGRESS,
+    SESSIONS,
+    FileStatus,
+    SessionStatus,
+)
+from ..domain.sessions import FileRecord, SessionRecord, release_key
+from . import dynamo_filenames
+from .dynamo_table import (
+    EXPIRING,
+    GSI1_PK,
+    GSI1_SK,
+    MAX_TRANSACTION,
+    PROCESSING,
+    PURGE_DUE,
+    TTL_ATTRIBUTE,
+    Action,
+    ConditionFailed,
+    Expr,
+    Table,
+    TransactionRefused,
+    Update,
+    absent,
+    attribute_in,
+    attribute_is,
+    exists,
+    file_key,
+    name_key,
+    project_key,
+    release_lock_key,
+    session_key,
+    storable,
+    unless_condition_fails,
+)
 
-EXPIRING = "SESSIONS-EXPIRING"
-PURGE_DUE = "SESSIONS-PURGE"
-PROCESSING = "FILES-PROCESSING"
-
-
-def session_key(token: str) -> dict[str, Any]:
-    return {PK: f"SESSION#{token}", SK: "SESSION"}
-
-
-def file_key(token: str, file_id: str) -> dict[str, Any]:
-    return {PK: f"SESSION#{token}", SK: f"FILE#{file_id}"}
-
-
-def name_key(token: str, filename: str) -> dict[str, Any]:
-    return {PK: f"SESSION#{token}", SK: f"NAME#{reservation_name(filename)}"}
-
-
-def release_lock_key(project: str, release: str) -> dict[str, Any]:
-    return {PK: f"RELEASE#{project}#{release}", SK: "OPEN"}
-
-
-def project_key(project: str) -> dict[str, Any]:
-    return {PK: f"PROJECT#{project}", SK: "PROJECT"}
-
-
-def filename_key(filename: str) -> dict[str, Any]:
-    """Keyed by the reservation name, so equivalent spellings of one file share one item."""
-    return {PK: f"FILENAME#{reservation_name(filename)}", SK: "FILENAME"}
+# --- mapping records to items (the pydantic models, with the table's text forms) -------------
 
 
 def _session_item(record: SessionRecord) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        **session_key(record.token),
-        "token": record.token,
-        "project": record.project,
-        "version": record.version,
-        "status": str(record.status),
-        "created_via": str(record.created_via),
-        "created_at": iso(record.created_at),
-        "expires_at": iso(record.expires_at),
-        "max_expires_at": iso(record.max_expires_at),
-        "created_by": record.created_by,
-        "notices": list(record.notices),
-        "reserves_project": record.reserves_project,
-        "revision": record.revision,
-    }
+    values = storable(record.model_dump())
     if not record.status.terminal:
         values[GSI1_PK] = EXPIRING
-        values[GSI1_SK] = f"{iso(record.expires_at)}#{record.token}"
+        values[GSI1_SK] = _expiring(record.expires_at, record.token)
     return values
-
-
-def _session(item: dict[str, Any]) -> SessionRecord:
-    data = from_item(item)
-    return SessionRecord(
-        token=data["token"],
-        project=data["project"],
-        version=data["version"],
-        status=data["status"],
-        created_via=data.get("created_via", "upload-2.0"),
-        created_at=data["created_at"],
-        expires_at=data["expires_at"],
-        max_expires_at=data["max_expires_at"],
-        created_by=data["created_by"],
-        notices=tuple(data.get("notices", [])),
-        reserves_project=bool(data.get("reserves_project", False)),
-        terminal_at=data.get("terminal_at"),
-        revision=int(data.get("revision", 0)),
-        publish_requested_at=data.get("publish_requested_at"),
-        published_serial=data.get("published_serial"),
-    )
-
-
-_FILE_FIELDS = (
-    "upload_id",
-    "metadata_key",
-    "metadata_sha256",
-    "requires_python",
-    "part_size",
-)
 
 
 def _file_item(record: FileRecord) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        **file_key(record.session_token, record.file_id),
-        "session_token": record.session_token,
-        "file_id": record.file_id,
-        "filename": record.filename,
-        "size": record.size,
-        "hashes": dict(record.hashes),
-        "mechanism": record.mechanism,
-        "status": str(record.status),
-        "created_at": iso(record.created_at),
-        "staged_key": record.staged_key,
-        "notices": list(record.notices),
-        "digests": dict(record.digests),
-    }
-    for name in _FILE_FIELDS:
-        values[name] = getattr(record, name)
-    return values
+    return storable(record.model_dump())
 
 
-def _file(item: dict[str, Any]) -> FileRecord:
-    data = from_item(item)
-    return FileRecord(
-        session_token=data["session_token"],
-        file_id=data["file_id"],
-        filename=data["filename"],
-        size=int(data["size"]),
-        hashes=dict(data["hashes"]),
-        mechanism=data["mechanism"],
-        status=data["status"],
-        created_at=data["created_at"],
-        staged_key=data["staged_key"],
-        notices=tuple(data.get("notices", [])),
-        digests=dict(data.get("digests", {})),
-        processing_since=data.get("processing_since"),
-        completed_at=data.get("completed_at"),
-        received_parts=int(data.get("received_parts", 0)),
-        received_bytes=int(data.get("received_bytes", 0)),
-        **{name: _plain(data.get(name)) for name in _FILE_FIELDS},
-    )
+def _expiring(expires_at: datetime, token: str) -> str:
+    return f"{iso(expires_at)}#{token}"
 
 
-def _plain(value: object) -> object:
-    """DynamoDB numbers come back as Decimal."""
-    return int(value) if isinstance(value, Decimal) else value
+# --- named conditions ---------------------------------------------------------------------------
 
 
-class DynamoSessionStore:
+def session_in(name: str) -> Expr:
+    """The session's status is one the table allows ``name`` from."""
+    return attribute_in("status", SESSIONS.sources(name))
+
+
+def file_in(name: str) -> Expr:
+    return attribute_in("status", FILES.sources(name))
+
+
+def session_status_update(name: str, update: Update | None = None) -> Update:
+    """``SET status = <target of name>`` on top of ``update``."""
+    update = update or Update()
+    return update.set("status", SESSIONS[name].target)
+
+
+def commit_session_action(
+    token: str, project: str, version: str, *, serial: int, at: datetime, keep_until: datetime
+) -> list[Action]:
+    """The session's part of a commit (for the catalog's transaction): processing ->
+    published under ``serial``, off the expiry list, and its release unlocked."""
+    update = session_status_update("commit")
+    update.set("terminal_at", iso(at)).set(TTL_ATTRIBUTE, int(keep_until.timestamp()))
+    update.set("published_serial", serial)
+    update.removes += [GSI1_PK, GSI1_SK]
+    return [
+        Action("session", "Update", session_key(token), session_in("commit"), update),
+        _unlock_release(project, release_key(Version(version)), token),
+    ]
+
+
+def _unlock_release(project: str, release: str, token: str) -> Action:
+    held_by_us = absent() | attribute_is("token", token)
+    return Action("release-lock", "Delete", release_lock_key(project, release), held_by_us)
+
+
+class DynamoSessionRepository:
     def __init__(self, client: Any, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
+        self._table = Table(client, table_name)
 
-    # --- projects and releases -----------------------------------------------------
-
-    def project_state(self, project: str) -> ProjectState:
-        item = self._get(project_key(project))
-        if item is None:
-            return ProjectState.NEW
-        return ProjectState(from_item(item)["state"])
-
-    def rendered_serial(self, project: str) -> int:
-        item = self._get(project_key(project))
-        return int(from_item(item).get("rendered_serial", 0)) if item else 0
-
-    def project_status(self, project: str) -> str:
-        item = self._get(project_key(project))
-        return str(from_item(item).get("project_status") or "active") if item else "active"
+    # --- publishing sessions -----------------------------------------------------------------
 
     def open_session_for(self, project: str, release: str) -> str | None:
-        item = self._get(release_lock_key(project, release))
-        return from_item(item)["token"] if item else None
-
-    def filename_taken(self, filename: str) -> bool:
-        return self._get(filename_key(filename)) is not None
-
-    # --- publishing sessions -----------------------------------------------------------
+        item = self._table.get(release_lock_key(project, release))
+        return item["token"] if item else None
 
     def create_session(self, record: SessionRecord, *, release: str, project: ProjectState) -> None:
-        actions: list[dict[str, Any]] = [
-            self._put(_session_item(record), "attribute_not_exists(#pk)"),
-            self._put(
-                {**release_lock_key(record.project, release), "token": record.token},
-                "attribute_not_exists(#pk)",
+        actions = [
+            Action(
+                "session", "Put", session_key(record.token), absent(), item=_session_item(record)
             ),
+            Action(
+                "release-lock",
+                "Put",
+                release_lock_key(record.project, release),
+                absent(),
+                item={"token": record.token},
+            ),
+            self._project_hold(record, project),
         ]
-        if project is ProjectState.NEW:
-            actions.append(
-                self._put(
-                    {
-                        **project_key(record.project),
-                        "state": str(ProjectState.RESERVED),
-                        "reservations": {record.token},
-                    },
-                    "attribute_not_exists(#pk)",
-                )
-            )
-        elif project is ProjectState.RESERVED:
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": to_item(project_key(record.project)),
-                        "UpdateExpression": "ADD reservations :t",
-                        "ConditionExpression": "#state = :reserved",
-                        "ExpressionAttributeNames": {"#state": "state"},
-                        "ExpressionAttributeValues": to_item(
-                            {":t": {record.token}, ":reserved": str(ProjectState.RESERVED)}
-                        ),
-                    }
-                }
-            )
-        else:
-            actions.append(
-                {
-                    "ConditionCheck": {
-                        "TableName": self._table,
-                        "Key": to_item(project_key(record.project)),
-                        # Archiving or quarantining races no session into existence.
-                        "ConditionExpression": "#state = :active AND NOT (#ps IN (:a, :q))",
-                        "ExpressionAttributeNames": {"#state": "state", "#ps": "project_status"},
-                        "ExpressionAttributeValues": to_item(
-                            {
-                                ":active": str(ProjectState.ACTIVE),
-                                ":a": "archived",
-                                ":q": "quarantined",
-                            }
-                        ),
-                    }
-                }
-            )
         try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            reasons = cancellation_reasons(error)
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                token = self.open_session_for(record.project, release)
+            self._table.transact(actions)
+        except TransactionRefused as refused:
+            if refused.condition_failed("release-lock"):
+                token = (refused.found("release-lock") or {}).get("token")
                 raise SessionExistsError(
                     "A publishing session for this release is already in progress.",
-                    token=token or "",
-                ) from error
-            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-                raise StateChangedError("The project changed; try again.") from error
+                    token=token or self.open_session_for(record.project, release) or "",
+                ) from refused
+            if refused.condition_failed("project"):
+                raise StateChangedError("The project changed; try again.") from refused
             raise
 
+    def _project_hold(self, record: SessionRecord, project: ProjectState) -> Action:
+        """A first release reserves the name; later releases need it still published and open."""
+        key = project_key(record.project)
+        if project is ProjectState.NEW:
+            item = {"state": str(ProjectState.RESERVED), "reservations": {record.token}}
+            return Action("project", "Put", key, absent(), item=item)
+        if project is ProjectState.RESERVED:
+            add = Update(adds={"reservations": {record.token}})
+            return Action("project", "Update", key, attribute_is("state", "reserved"), add)
+        # Archiving or quarantining races no session into existence.
+        still_open = Expr(
+            "NOT (#project_status IN (:closed0, :closed1))",
+            {"#project_status": "project_status"},
+            {":closed0": "archived", ":closed1": "quarantined"},
+        )
+        published = attribute_is("state", str(ProjectState.PUBLISHED))
+        return Action("project", "ConditionCheck", key, published & still_open)
+
     def get_session(self, token: str) -> SessionRecord | None:
-        item = self._get(session_key(token))
-        return _session(item) if item else None
+        item = self._table.get(session_key(token))
+        return SessionRecord.model_validate(item) if item else None
 
     def finish_session(
         self,
         session: SessionRecord,
-        status: SessionStatus,
+        transition: str,
         *,
-        allowed_from: Iterable[SessionStatus],
         at: datetime,
         keep_until: datetime,
         notices: Iterable[str] = (),
     ) -> SessionRecord:
-        allowed = sorted(str(s) for s in allowed_from)
-        placeholders = {f":from{i}": value for i, value in enumerate(allowed)}
+        """Cancel or expire: the status write, the release unlocked and the name hold dropped
+        in one transaction. ``StateChangedError`` (with the status found) if refused."""
+        target = SESSIONS[transition].target
+        assert target is SessionStatus.CANCELED, "only cancel and expire end a session here"
+        update = session_status_update(transition)
+        update.set("terminal_at", iso(at)).set(TTL_ATTRIBUTE, int(keep_until.timestamp()))
+        update.raw_sets.append(
+            Expr(
+                "notices = list_append(notices, :new_notices)", {}, {":new_notices": list(notices)}
+            )
+        )
         # A canceled session stays findable until its bytes are gone (mark_purged).
-        index = "#gpk = :purge, #gsk = :purgesk" if status is SessionStatus.CANCELED else None
-        actions: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": to_item(session_key(session.token)),
-                    "UpdateExpression": (
-                        "SET #status = :status, terminal_at = :at, #ttl = :ttl, "
-                        "notices = list_append(notices, :notices)"
-                        + (f", {index}" if index else " REMOVE #gpk, #gsk")
-                    ),
-                    "ConditionExpression": f"#status IN ({', '.join(placeholders)})",
-                    "ExpressionAttributeNames": {
-                        "#status": "status",
-                        "#ttl": TTL_ATTRIBUTE,
-                        "#gpk": GSI1_PK,
-                        "#gsk": GSI1_SK,
-                    },
-                    "ExpressionAttributeValues": to_item(
-                        {
-                            ":status": str(status),
-                            ":at": iso(at),
-                            ":ttl": int(keep_until.timestamp()),
-                            ":notices": list(notices),
-                            **placeholders,
-                            **(
-                                {":purge": PURGE_DUE, ":purgesk": f"{iso(at)}#{session.token}"}
-                                if index
-                                else {}
-                            ),
-                        }
-                    ),
-                }
-            },
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": to_item(release_lock_key(session.project, _release_of(session))),
-                    "ConditionExpression": "attribute_not_exists(#pk) OR #token = :token",
-                    "ExpressionAttributeNames": {"#pk": PK, "#token": "token"},
-                    "ExpressionAttributeValues": to_item({":token": session.token}),
-                }
-            },
+        update.set(GSI1_PK, PURGE_DUE).set(GSI1_SK, f"{iso(at)}#{session.token}")
+        actions = [
+            Action("session", "Update", session_key(session.token), session_in(transition), update),
+            _unlock_release(session.project, release_key(Version(session.version)), session.token),
         ]
         if session.reserves_project:
+            drop = Update(deletes={"reservations": {session.token}})
             actions.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": to_item(project_key(session.project)),
-                        "UpdateExpression": "DELETE reservations :t",
-                        "ConditionExpression": "attribute_exists(#pk)",
-                        "ExpressionAttributeNames": {"#pk": PK},
-                        "ExpressionAttributeValues": to_item({":t": {session.token}}),
-                    }
-                }
+                Action("project", "Update", project_key(session.project), exists(), drop)
             )
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                raise StateChangedError(
-                    "The publishing session changed while this request ran."
-                ) from error
-            raise
-        if session.reserves_project and status is SessionStatus.CANCELED:
+        self._table.transact_or_changed(
+            actions, "The publishing session changed while this request ran.", watch="session"
+        )
+        if session.reserves_project:
             self._drop_unused_reservation(session.project)
         finished = self.get_session(session.token)
         assert finished is not None
@@ -348,344 +222,258 @@ class DynamoSessionStore:
 
     def _drop_unused_reservation(self, project: str) -> None:
         """Forget a reserved name once no session holds it (its first release never came)."""
-        try:
-            self._client.delete_item(
-                TableName=self._table,
-                Key=to_item(project_key(project)),
-                ConditionExpression="#state = :reserved AND attribute_not_exists(reservations)",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=to_item({":reserved": str(ProjectState.RESERVED)}),
+        unused = attribute_is("state", str(ProjectState.RESERVED)) & absent("reservations")
+        with unless_condition_fails():
+            self._table.write(Action("project", "Delete", project_key(project), unused))
+
+    def begin_publish(self, session: SessionRecord, filenames: list[str], *, at: datetime) -> None:
+        """open|error -> processing and every filename reserved, all or nothing.
+
+        A release may exceed one transaction: the status write and the first names go
+        together, later batches follow, and a refused later batch releases what was
+        reserved and fails the publish (processing -> error, with a notice).
+        ``FilenameTakenError`` names the filenames taken; ``StateChangedError`` if the
+        session changed since it was read (its revision moved).
+        """
+        update = session_status_update(PUBLISH).set("publish_requested_at", iso(at))
+        unchanged = session_in(PUBLISH) & attribute_is("revision", session.revision)
+        status = Action("session", "Update", session_key(session.token), unchanged, update)
+        claims = [
+            dynamo_filenames.reserve_action(
+                name, session.token, session.project, session.version, at=at
             )
-        except ClientError as error:
-            if not condition_failed(error):
+            for name in filenames
+        ]
+        batches = [[status, *claims[: MAX_TRANSACTION - 1]]]
+        rest = claims[MAX_TRANSACTION - 1 :]
+        batches += [rest[i : i + MAX_TRANSACTION] for i in range(0, len(rest), MAX_TRANSACTION)]
+        done: list[str] = []
+        for number, batch in enumerate(batches):
+            try:
+                self._table.transact(batch)
+            except TransactionRefused as refused:
+                if refused.condition_failed("session"):
+                    raise StateChangedError(
+                        "The session changed; read it again.",
+                        current=(refused.found("session") or {}).get("status"),
+                    ) from refused
+                taken = [
+                    a.item["filename"]
+                    for a in batch
+                    if a.item and "filename" in a.item and refused.condition_failed(a.name)
+                ]
+                if number > 0:
+                    self._undo_publish(session, done, taken)
+                raise FilenameTakenError(
+                    "These files already exist (published, or being published by another "
+                    f"session): {', '.join(taken) or 'unknown'}.",
+                    errors=[
+                        {"source": n, "code": "filename-taken", "message": "filename already taken"}
+                        for n in taken
+                    ],
+                ) from refused
+            except Exception:
+                if number > 0:  # whatever broke, never leave half a reservation behind
+                    self._undo_publish(session, done, [])
                 raise
+            done += [a.item["filename"] for a in batch if a.item and "filename" in a.item]
+
+    def _undo_publish(self, session: SessionRecord, reserved: list[str], taken: list[str]) -> None:
+        dynamo_filenames.release(self._table, session.token, reserved)
+        notice = "publishing stopped: " + (
+            f"these filenames are taken: {', '.join(taken)}" if taken else "a write failed"
+        )
+        self.fail_publish(session.token, [notice])
+
+    def fail_publish(self, token: str, notices: list[str]) -> bool:
+        """processing -> error with ``notices``; ``False`` if the session was not processing
+        (it committed meanwhile, and keeps everything)."""
+        update = session_status_update(FAIL_PUBLISH)
+        update.raw_sets.append(
+            Expr("notices = list_append(notices, :new_notices)", {}, {":new_notices": notices})
+        )
+        try:
+            self._table.write(
+                Action("session", "Update", session_key(token), session_in(FAIL_PUBLISH), update)
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def extend_session(self, session: SessionRecord, expires_at: datetime) -> SessionRecord:
+        update = Update().set("expires_at", iso(expires_at))
+        update.set(GSI1_SK, _expiring(expires_at, session.token))
+        later = Expr(
+            "#expires_at < :new_expiry",
+            {"#expires_at": "expires_at"},
+            {":new_expiry": iso(expires_at)},
+        )
+        condition = exists(GSI1_PK) & later & session_in(EXTEND)
         try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=to_item(session_key(session.token)),
-                UpdateExpression="SET expires_at = :new, #gsk = :gsk",
-                ConditionExpression=(
-                    "attribute_exists(#gpk) AND expires_at < :new AND #status IN (:o, :p, :e)"
-                ),
-                ExpressionAttributeNames={"#gpk": GSI1_PK, "#gsk": GSI1_SK, "#status": "status"},
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":new": iso(expires_at),
-                        ":gsk": f"{iso(expires_at)}#{session.token}",
-                        ":o": "open",
-                        ":p": "processing",
-                        ":e": "error",
-                    }
-                ),
-                ReturnValues="ALL_NEW",
+            item = self._table.write(
+                Action("session", "Update", session_key(session.token), condition, update),
+                returning=True,
             )
-        except ClientError as error:
-            if condition_failed(error):
-                current = self.get_session(session.token)
-                assert current is not None
-                return current
-            raise
-        return _session(response["Attributes"])
+        except ConditionFailed as refused:
+            if refused.item is None:
+                raise StateChangedError("The publishing session is gone.") from refused
+            return SessionRecord.model_validate(refused.item)
+        assert item is not None
+        return SessionRecord.model_validate(item)
 
     def due_sessions(self, now: datetime) -> list[str]:
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            IndexName=GSI1,
-            KeyConditionExpression="#pk = :pk AND #sk < :now",
-            ExpressionAttributeNames={"#pk": GSI1_PK, "#sk": GSI1_SK},
-            ExpressionAttributeValues=to_item({":pk": EXPIRING, ":now": iso(now)}),
-        )
-        return [from_item(i)["token"] for page in pages for i in page.get("Items", [])]
+        return [i["token"] for i in self._table.query(EXPIRING, index=True, sort_below=iso(now))]
 
     def purge_due(self) -> list[str]:
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            IndexName=GSI1,
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": GSI1_PK},
-            ExpressionAttributeValues=to_item({":pk": PURGE_DUE}),
-        )
-        return [from_item(i)["token"] for page in pages for i in page.get("Items", [])]
+        return [i["token"] for i in self._table.query(PURGE_DUE, index=True)]
 
     def mark_purged(self, token: str) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_item(session_key(token)),
-                UpdateExpression="REMOVE #gpk, #gsk",
-                ConditionExpression="#gpk = :purge",
-                ExpressionAttributeNames={"#gpk": GSI1_PK, "#gsk": GSI1_SK},
-                ExpressionAttributeValues=to_item({":purge": PURGE_DUE}),
+        update = Update(removes=[GSI1_PK, GSI1_SK])
+        with unless_condition_fails():
+            self._table.write(
+                Action(
+                    "session",
+                    "Update",
+                    session_key(token),
+                    attribute_is(GSI1_PK, PURGE_DUE),
+                    update,
+                )
             )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
 
     def open_sessions(self) -> list[SessionRecord]:
         """Every non-terminal session (the sweeper's view; few at any time)."""
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            IndexName=GSI1,
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": GSI1_PK},
-            ExpressionAttributeValues=to_item({":pk": EXPIRING}),
-        )
-        tokens = [from_item(i)["token"] for page in pages for i in page.get("Items", [])]
+        tokens = [i["token"] for i in self._table.query(EXPIRING, index=True)]
         sessions = [self.get_session(token) for token in tokens]
         return [s for s in sessions if s is not None]
 
     def live_sessions(self, now: datetime) -> Iterator[SessionRecord]:
-        """Non-terminal sessions that expire after ``now``, soonest expiry first, read lazily
-        page by page so a caller can stop early. The index is eventually consistent: a
-        session that changed a moment ago may show its previous state."""
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            IndexName=GSI1,
-            KeyConditionExpression="#pk = :pk AND #sk > :now",
-            ExpressionAttributeNames={"#pk": GSI1_PK, "#sk": GSI1_SK},
-            ExpressionAttributeValues=to_item({":pk": EXPIRING, ":now": iso(now)}),
-        )
-        for page in pages:
-            for item in page.get("Items", []):
-                yield _session(item)
+        """Non-terminal sessions that expire after ``now``, soonest first, read lazily page by
+        page so a caller can stop early. The index is eventually consistent: a session that
+        changed a moment ago may show its previous state."""
+        for item in self._table.query(EXPIRING, index=True, sort_above=iso(now)):
+            yield SessionRecord.model_validate(item)
 
-    def stuck_files(self, before: datetime) -> list[FileRecord]:
-        """Files in ``processing`` since before ``before``."""
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            IndexName=GSI1,
-            KeyConditionExpression="#pk = :pk AND #sk < :before",
-            ExpressionAttributeNames={"#pk": GSI1_PK, "#sk": GSI1_SK},
-            ExpressionAttributeValues=to_item({":pk": PROCESSING, ":before": iso(before)}),
-        )
-        found = []
-        for page in pages:
-            for item in page.get("Items", []):
-                data = from_item(item)
-                record = self.get_file(data["session_token"], data["file_id"])
-                if record is not None and record.status is FileStatus.PROCESSING:
-                    found.append(record)
-        return found
+    # --- file upload sessions -------------------------------------------------------------------
 
-    # --- file upload sessions ------------------------------------------------------------
+    def _edit(self, token: str) -> Action:
+        """Every change to a session's files bumps its revision, so a publish that read an
+        older set of files fails its condition instead of publishing a stale view."""
+        bump = Update(raw_sets=[Expr("revision = revision + :one", {}, {":one": 1})])
+        return Action("session", "Update", session_key(token), session_in(EDIT), bump)
 
     def add_file(self, session: SessionRecord, record: FileRecord) -> None:
         actions = [
-            self._editable_session_bump(session.token),
-            self._put(_file_item(record), "attribute_not_exists(#pk)"),
-            self._put(
-                {**name_key(session.token, record.filename), "file_id": record.file_id},
-                "attribute_not_exists(#pk)",
+            self._edit(session.token),
+            Action(
+                "file",
+                "Put",
+                file_key(record.session_token, record.file_id),
+                absent(),
+                item=_file_item(record),
+            ),
+            Action(
+                "name",
+                "Put",
+                name_key(session.token, record.filename),
+                absent(),
+                item={"file_id": record.file_id},
             ),
         ]
         try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            reasons = cancellation_reasons(error)
-            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-                raise ConflictError(
+            self._table.transact(actions)
+        except TransactionRefused as refused:
+            if refused.condition_failed("session"):
+                status = (refused.found("session") or {}).get("status", "gone")
+                raise SessionNotEditableError(
+                    f"The publishing session is {status}; it no longer accepts changes."
+                ) from refused
+            if refused.condition_failed("name"):
+                raise FileInSessionError(
                     f"{record.filename!r} (or an equivalent spelling of it) is already in this "
-                    "session; delete that file upload "
-                    "session before uploading the file again."
-                ) from error
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise ConflictError("The publishing session no longer accepts changes.") from error
+                    "session; delete that file upload session before uploading the file again.",
+                    errors=[
+                        {
+                            "source": "filename",
+                            "code": "file-in-session",
+                            "message": record.filename,
+                        }
+                    ],
+                ) from refused
             raise
 
     def get_file(self, token: str, file_id: str) -> FileRecord | None:
-        item = self._get(file_key(token, file_id))
-        return _file(item) if item else None
+        item = self._table.get(file_key(token, file_id))
+        return FileRecord.model_validate(item) if item else None
 
     def list_files(self, token: str) -> list[FileRecord]:
-        paginator = self._client.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self._table,
-            ConsistentRead=True,
-            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :file)",
-            ExpressionAttributeNames={"#pk": PK, "#sk": SK},
-            ExpressionAttributeValues=to_item({":pk": f"SESSION#{token}", ":file": "FILE#"}),
-        )
-        files = [_file(item) for page in pages for item in page.get("Items", [])]
+        items = self._table.query(f"SESSION#{token}", sort_prefix="FILE#")
+        files = [FileRecord.model_validate(item) for item in items]
         return sorted(files, key=lambda f: (f.created_at, f.file_id))
 
-    def set_file_status(
+    def stuck_files(self, before: datetime) -> list[FileRecord]:
+        """Files in ``processing`` since before ``before``."""
+        found = []
+        for item in self._table.query(PROCESSING, index=True, sort_below=iso(before)):
+            record = self.get_file(item["session_token"], item["file_id"])
+            if record is not None and record.status is FileStatus.PROCESSING:
+                found.append(record)
+        return found
+
+    def move_file(
         self,
         record: FileRecord,
-        status: FileStatus,
+        transition: str,
         *,
-        expected: Iterable[FileStatus],
         at: datetime,
-        **changes: object,
+        changes: Mapping[str, Any] | None = None,
     ) -> FileRecord:
-        allowed = sorted(str(s) for s in expected)
-        placeholders = {f":from{i}": value for i, value in enumerate(allowed)}
-        values: dict[str, Any] = {":status": str(status), **placeholders}
-        names = {"#status": "status"}
-        sets = ["#status = :status"]
-        removes: list[str] = []
-        if status is FileStatus.PROCESSING:
-            # Listed in the sparse index while processing, so a sweeper can find files whose
-            # completion was interrupted.
-            sets += ["processing_since = :at", "#gpk = :processing", "#gsk = :since"]
-            values[":at"] = iso(at)
-            values[":processing"] = PROCESSING
-            values[":since"] = f"{iso(at)}#{record.session_token}#{record.file_id}"
-            names["#gpk"], names["#gsk"] = GSI1_PK, GSI1_SK
+        """Take the file through ``transition`` and set ``changes`` in the same write;
+        ``StateChangedError`` (with the status found) unless the table allows it."""
+        target = FILES[transition].target
+        update = Update().set("status", target)
+        if target is FileStatus.PROCESSING:
+            # Listed while processing, so the sweeper finds files whose completion stalled.
+            update.set("processing_since", iso(at)).set(GSI1_PK, PROCESSING)
+            update.set(GSI1_SK, f"{iso(at)}#{record.session_token}#{record.file_id}")
         else:
-            removes += ["#gpk", "#gsk"]
-            names["#gpk"], names["#gsk"] = GSI1_PK, GSI1_SK
-        if status is FileStatus.COMPLETED:
-            sets.append("completed_at = :at")
-            values[":at"] = iso(at)
-        for index, (name, value) in enumerate(changes.items()):
-            if value is None:
-                removes.append(f"#c{index}")
-            else:
-                sets.append(f"#c{index} = :c{index}")
-                values[f":c{index}"] = list(value) if isinstance(value, tuple) else value
-            names[f"#c{index}"] = name
-        expression = "SET " + ", ".join(sets)
-        if removes:
-            expression += " REMOVE " + ", ".join(removes)
+            update.removes += [GSI1_PK, GSI1_SK]
+        if target is FileStatus.COMPLETED:
+            update.set("completed_at", iso(at))
+        for name, value in (changes or {}).items():
+            update.set(name, storable(value))
+        key = file_key(record.session_token, record.file_id)
         try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=to_item(file_key(record.session_token, record.file_id)),
-                UpdateExpression=expression,
-                ConditionExpression=f"#status IN ({', '.join(placeholders)})",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_item(values),
-                ReturnValues="ALL_NEW",
+            item = self._table.write(
+                Action("file", "Update", key, file_in(transition), update), returning=True
             )
-        except ClientError as error:
-            if condition_failed(error):
-                raise StateChangedError(
-                    f"The file upload session is no longer {' or '.join(allowed)}."
-                ) from error
-            raise
-        return _file(response["Attributes"])
-
-    def release_reservations(self, token: str, filenames: Iterable[str]) -> None:
-        """Drop filename reservations this session holds and never published."""
-        release_reservations(self._client, self._table, token, filenames)
+        except ConditionFailed as refused:
+            found = (refused.item or {}).get("status")
+            raise StateChangedError(
+                f"The file upload session is {found or 'gone'}; {transition!r} needs "
+                f"{' or '.join(sorted(FILES.sources(transition)))}.",
+                current=found,
+            ) from refused
+        assert item is not None
+        return FileRecord.model_validate(item)
 
     def record_progress(self, record: FileRecord, parts: int, size: int) -> None:
-        record_progress(self._client, self._table, record, parts, size)
+        """Note the parts S3 holds on a pending file, so its status shows upload progress."""
+        update = Update().set("received_parts", parts).set("received_bytes", size)
+        key = file_key(record.session_token, record.file_id)
+        with unless_condition_fails():
+            self._table.write(Action("file", "Update", key, file_in(RECORD_PROGRESS), update))
 
     def cancel_file(self, session: SessionRecord, record: FileRecord, *, at: datetime) -> None:
+        """delete: the file canceled and its name free in the session, while the session is
+        editable; ``StateChangedError`` if either moved."""
+        update = Update().set("status", FILES["delete"].target).set("canceled_at", iso(at))
+        key = file_key(record.session_token, record.file_id)
+        ours = absent() | attribute_is("file_id", record.file_id)
         actions = [
-            self._editable_session_bump(session.token),
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": to_item(file_key(record.session_token, record.file_id)),
-                    "UpdateExpression": "SET #status = :canceled, canceled_at = :at",
-                    "ConditionExpression": "#status IN (:pending, :completed, :error)",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": to_item(
-                        {
-                            ":canceled": "canceled",
-                            ":at": iso(at),
-                            ":pending": "pending",
-                            ":completed": "completed",
-                            ":error": "error",
-                        }
-                    ),
-                }
-            },
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": to_item(name_key(record.session_token, record.filename)),
-                    "ConditionExpression": "attribute_not_exists(#pk) OR file_id = :fid",
-                    "ExpressionAttributeNames": {"#pk": PK},
-                    "ExpressionAttributeValues": to_item({":fid": record.file_id}),
-                }
-            },
+            self._edit(session.token),
+            Action("file", "Update", key, file_in("delete"), update),
+            Action("name", "Delete", name_key(record.session_token, record.filename), ours),
         ]
-        try:
-            self._client.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                raise StateChangedError(
-                    "The file upload session or its publishing session changed."
-                ) from error
-            raise
-
-    # --- helpers -------------------------------------------------------------------------
-
-    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        response = self._client.get_item(
-            TableName=self._table, Key=to_item(key), ConsistentRead=True
+        self._table.transact_or_changed(
+            actions, "The file upload session or its publishing session changed.", watch="file"
         )
-        return response.get("Item")
-
-    def _put(self, values: dict[str, Any], condition: str) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": to_item(values),
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#pk": PK},
-            }
-        }
-
-    def _editable_session_bump(self, token: str) -> dict[str, Any]:
-        """Every change to a session's files bumps its revision, so a publish that read an
-        older set of files fails its condition instead of publishing a stale view."""
-        return {
-            "Update": {
-                "TableName": self._table,
-                "Key": to_item(session_key(token)),
-                "UpdateExpression": "SET revision = revision + :one",
-                "ConditionExpression": "#status IN (:open, :error)",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": to_item(
-                    {":one": 1, ":open": "open", ":error": "error"}
-                ),
-            }
-        }
-
-
-def _release_of(session: SessionRecord) -> str:
-    return release_key(Version(session.version))
-
-
-def record_progress(client: Any, table: str, record: FileRecord, parts: int, size: int) -> None:
-    """Note the parts S3 holds on a pending file, so its status shows upload progress."""
-    try:
-        client.update_item(
-            TableName=table,
-            Key=to_item(file_key(record.session_token, record.file_id)),
-            UpdateExpression="SET received_parts = :p, received_bytes = :b",
-            ConditionExpression="#status = :pending",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_item({":p": parts, ":b": size, ":pending": "pending"}),
-        )
-    except ClientError as error:
-        if not condition_failed(error):
-            raise
-
-
-def release_reservations(client: Any, table: str, holder: str, filenames: Iterable[str]) -> None:
-    """Delete ``holder``'s unpublished filename reservations; never a published name's,
-    never another holder's (the condition says so)."""
-    for name in filenames:
-        try:
-            client.delete_item(
-                TableName=table,
-                Key=to_item(filename_key(name)),
-                ConditionExpression="#session = :token AND attribute_not_exists(published_at)",
-                ExpressionAttributeNames={"#session": "session"},
-                ExpressionAttributeValues=to_item({":token": holder}),
-            )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise

@@ -7,7 +7,7 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
-from ..domain.session_ports import StorageReadError
+from ..domain.ports import StorageReadError
 
 _BUFFER = 8 * 1024 * 1024
 

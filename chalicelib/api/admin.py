@@ -8,15 +8,15 @@ from typing import Any
 
 from chalice import Blueprint, Response
 from packaging.utils import canonicalize_name
-from pydantic import ValidationError
 
 from ..domain.clock import rfc3339_seconds
-from ..domain.errors import InvalidRequestError, PermissionDeniedError
+from ..domain.errors import PermissionDeniedError
 from ..domain.tokens import TokenRecord, TokenRequest
 from ..wiring import container
 from .auth import principal_of
-from .http import ALL_METHODS, ANY_CONTENT, json_object, method_of, validation_errors
+from .http import ALL_METHODS, ANY_CONTENT, json_object, method_of
 from .problems import problem_responses
+from .schemas import SetProjectStatus, Yank, parse_body
 
 bp = Blueprint(__name__)
 
@@ -63,17 +63,7 @@ def tokens() -> Response:
         return _json(
             {"tokens": [token_json(t.record, t.status) for t in container().tokens.list()]}
         )
-    body = json_object(bp.current_request)
-    try:
-        request = TokenRequest.model_validate(body)
-    except ValidationError as error:
-        errors = validation_errors(error)
-        summary = "; ".join(
-            f"{e['source']}: {e['message']}" if e["source"] else e["message"] for e in errors
-        )
-        raise InvalidRequestError(
-            f"The token request is invalid: {summary}.", errors=errors
-        ) from None
+    request = parse_body(TokenRequest, json_object(bp.current_request), what="token request")
     issued = container().tokens.issue(request)
     return _json({**token_json(issued.record, issued.status), "token": issued.secret}, status=201)
 
@@ -87,30 +77,16 @@ def revoke_token(token_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-def _text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and (not isinstance(value, str) or len(value) > 500):
-        raise InvalidRequestError(f"'{name}' must be text of at most 500 characters.")
-    return value
-
-
 @bp.route("/admin/projects/{project}/yank", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def yank(project: str) -> Response:
     """``{"target": FILE_OR_VERSION, "reason": TEXT?, "yanked": true|false}`` (PEP 592)."""
     method_of(bp.current_request, "POST")
     _require_admin("yank or unyank releases")
-    body = json_object(bp.current_request)
-    target = _text(body, "target")
-    if not target:
-        raise InvalidRequestError("'target' (a filename or a version) is required.")
-    yanked = body.get("yanked", True)
-    if not isinstance(yanked, bool):
-        raise InvalidRequestError("'yanked' must be true or false.")
-    files = container().moderation.yank(
-        canonicalize_name(project), target, _text(body, "reason"), yanked=yanked
-    )
-    return _json({"project": canonicalize_name(project), "files": files, "yanked": yanked})
+    body = parse_body(Yank, json_object(bp.current_request), what="yank request")
+    name = canonicalize_name(project)
+    files = container().moderation.yank(name, body.target, body.reason, yanked=body.yanked)
+    return _json({"project": name, "files": files, "yanked": body.yanked})
 
 
 @bp.route("/admin/projects/{project}/status", methods=ALL_METHODS, content_types=ANY_CONTENT)
@@ -119,7 +95,7 @@ def project_status(project: str) -> Response:
     """``{"status": active|archived|deprecated|quarantined, "reason": TEXT?}`` (PEP 792)."""
     method_of(bp.current_request, "PUT")
     _require_admin("change a project's status")
-    body = json_object(bp.current_request)
-    status = _text(body, "status") or ""
-    container().moderation.set_status(canonicalize_name(project), status, _text(body, "reason"))
-    return _json({"project": canonicalize_name(project), "status": status})
+    body = parse_body(SetProjectStatus, json_object(bp.current_request), what="status request")
+    name = canonicalize_name(project)
+    container().moderation.set_status(name, body.status, body.reason)
+    return _json({"project": name, "status": str(body.status)})

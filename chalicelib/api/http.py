@@ -108,13 +108,3 @@ def json_object(request: Request, *, media_type: str = "application/json") -> di
     if len(raw) > MAX_JSON_BODY:
         raise PayloadTooLargeError(f"A request body may be at most {MAX_JSON_BODY} bytes.")
     return parse_json_object(raw)
-
-
-def validation_errors(error: Any) -> list[dict[str, Any]]:
-    """A pydantic ``ValidationError`` as problem-document ``errors`` entries."""
-    out = []
-    for item in error.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in item["loc"]) or None
-        message = str(item["msg"]).removeprefix("Value error, ")
-        out.append({"source": location, "message": message})
-    return out

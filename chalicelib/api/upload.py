@@ -9,23 +9,22 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from ..domain.errors import (
-    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     RevokedTokenError,
     SessionExistsError,
 )
 from ..domain.tokens import Principal
+from ..services.mechanisms import ENDPOINTS, TransferRequest
 from ..wiring import container
 from .auth import principal_of
 from .http import ALL_METHODS, ANY_CONTENT, method_of
+from .schemas import CreateFile, CreateSession, Extend, parse_body
 from .upload_http import (
     base_url,
     check_accept,
-    extend_seconds,
     file_body,
     file_url,
-    parts_body,
     session_body,
     session_list_body,
     session_url,
@@ -77,9 +76,9 @@ def root() -> Response:
             truncated=len(views) > MAX_LISTED_SESSIONS,
         )
         return upload_response(body, 200)
-    body = upload_json(bp.current_request)
+    body = parse_body(CreateSession, upload_json(bp.current_request), what="session request")
     try:
-        session = container().sessions.create(principal, body.get("name"), body.get("version"))
+        session = container().sessions.create(principal, body.name, body.version)
     except SessionExistsError as error:
         error.headers = {"Location": session_url(base, error.token)}  # type: ignore[attr-defined]
         raise
@@ -104,8 +103,8 @@ def publishing_session(token: str) -> Response:
 def extend_session(token: str) -> Response:
     _only("POST")
     principal, base = _caller()
-    seconds = extend_seconds(upload_json(bp.current_request))
-    view = container().sessions.extend(principal, token, seconds)
+    body = parse_body(Extend, upload_json(bp.current_request), what="extend request")
+    view = container().sessions.extend(principal, token, body.extend_for)
     return upload_response(session_body(view, base), 200)
 
 
@@ -126,17 +125,18 @@ def publish_session(token: str) -> Response:
 def create_file(token: str) -> Response:
     _only("POST")
     principal, base = _caller()
-    body = upload_json(bp.current_request)
-    wharf_meta = body["meta"].get("_wharf")
-    hint = wharf_meta.get("part-size") if isinstance(wharf_meta, dict) else None
+    raw = upload_json(bp.current_request)
+    # A session that is gone or not the caller's answers 404/403 whatever the body says.
+    container().sessions.load_live(principal, token)
+    body = parse_body(CreateFile, raw, what="file upload request")
     view = container().files.create(
         principal,
         token,
-        filename=body.get("filename"),
-        size=body.get("size"),
-        hashes=body.get("hashes"),
-        mechanism=body.get("mechanism"),
-        part_size_hint=hint,
+        filename=body.filename,
+        size=body.size,
+        hashes=body.hashes,
+        mechanism=body.mechanism,
+        part_size_hint=body.part_size_hint,
     )
     location = file_url(base, token, view.file.file_id)
     return upload_response(file_body(view, base), 202, {"Location": location, **_retry_after()})
@@ -173,44 +173,9 @@ def complete_file(token: str, file_id: str) -> Response:
 def extend_file(token: str, file_id: str) -> Response:
     _only("POST")
     principal, base = _caller()
-    seconds = extend_seconds(upload_json(bp.current_request))
-    view = container().files.extend(principal, token, file_id, seconds)
+    body = parse_body(Extend, upload_json(bp.current_request), what="extend request")
+    view = container().files.extend(principal, token, file_id, body.extend_for)
     return upload_response(file_body(view, base), 200)
-
-
-@bp.route("/upload/{token}/files/{file_id}/bytes", methods=ALL_METHODS, content_types=ANY_CONTENT)
-@upload_problems
-def file_bytes(token: str, file_id: str) -> Response:
-    """``http-post-bytes``: the raw file as the body."""
-    _only("POST")
-    request = bp.current_request
-    principal = _principal()
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    body = request.raw_body or b""
-    container().files.receive_bytes(principal, token, file_id, body, content_type)
-    return upload_response(None, 204)
-
-
-@bp.route("/upload/{token}/files/{file_id}/parts", methods=ALL_METHODS, content_types=ANY_CONTENT)
-@upload_problems
-def file_parts(token: str, file_id: str) -> Response:
-    """The multipart mechanism: parts S3 holds, and presigned URLs for the parts asked for
-    (``{"parts": [numbers]}``, at most 1000 a request)."""
-    method = _only("GET", "POST")
-    principal, _ = _caller()
-    wanted: list[int] = []
-    if method == "POST":
-        body = upload_json(bp.current_request)
-        raw = body.get("parts", [])
-        valid = isinstance(raw, list) and len(raw) <= 1000
-        if not valid or not all(isinstance(n, int) and not isinstance(n, bool) for n in raw):
-            raise InvalidRequestError(
-                "'parts' must be a list of at most 1000 part numbers.",
-                errors=[{"source": "parts", "message": "list of integers"}],
-            )
-        wanted = sorted(set(raw))
-    view = container().files.parts(principal, token, file_id, wanted)
-    return upload_response(parts_body(view), 200)
 
 
 @bp.route("/upload/{token}/{rest}", methods=ALL_METHODS, content_types=ANY_CONTENT)
@@ -221,5 +186,25 @@ def unknown_session_path(token: str, rest: str) -> Response:
 
 @bp.route("/upload/{token}/files/{file_id}/{rest}", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @upload_problems
-def unknown_file_path(token: str, file_id: str, rest: str) -> Response:
-    raise NotFoundError("No such Upload 2.0 resource.")
+def mechanism_endpoint(token: str, file_id: str, rest: str) -> Response:
+    """What an upload mechanism answers under a file's URL (``bytes``, ``parts``, ...)."""
+    mechanism = ENDPOINTS.get(rest)
+    if mechanism is None:
+        raise NotFoundError("No such Upload 2.0 resource.")
+    endpoint = mechanism.endpoints[rest]
+    request = bp.current_request
+    method = _only(*endpoint.methods)
+    principal = _principal()
+    if endpoint.json_reply:
+        check_accept(request)
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    transfer = TransferRequest(
+        method=method,
+        content_type=content_type,
+        body=request.raw_body or b"",
+        json=lambda: upload_json(request),
+    )
+    reply = container().files.transfer(
+        principal, token, file_id, mechanism.identifier, rest, transfer
+    )
+    return upload_response(reply.body, reply.status)

@@ -8,19 +8,18 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from ..domain import multipart
 from ..domain.clock import rfc3339_seconds
 from ..domain.errors import (
     InvalidRequestError,
     NotAcceptableError,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
 )
-from ..domain.sessions import API_VERSION, HTTP_POST_BYTES, UPLOAD_MEDIA_TYPE, FileStatus
-from ..services.file_uploads import MECHANISMS, FileView, PartsView
+from ..domain.lifecycle import FILES, SESSIONS
+from ..domain.sessions import API_VERSION, UPLOAD_MEDIA_TYPE, FileStatus
+from ..services.file_uploads import FileView
+from ..services.mechanisms import IDENTIFIERS, mechanism_for
 from ..services.sessions import SessionView
 from ..settings import Settings
-from .http import MAX_JSON_BODY, parse_json_object
+from .http import json_object
 from .problems import problem_responses_with
 
 META = {"api-version": API_VERSION}
@@ -62,15 +61,7 @@ def check_accept(request: Request) -> None:
 
 def upload_json(request: Request) -> dict[str, Any]:
     """The body of an Upload 2.0 JSON request, with its media type and api-version checked."""
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != UPLOAD_MEDIA_TYPE:
-        raise UnsupportedMediaTypeError(
-            f"Send requests as {UPLOAD_MEDIA_TYPE} (got {content_type or 'no content type'})."
-        )
-    raw = request.raw_body or b""
-    if len(raw) > MAX_JSON_BODY:
-        raise PayloadTooLargeError(f"A request body may be at most {MAX_JSON_BODY} bytes.")
-    body = parse_json_object(raw)
+    body = json_object(request, media_type=UPLOAD_MEDIA_TYPE)
     meta = body.get("meta")
     version = meta.get("api-version") if isinstance(meta, dict) else None
     if version != API_VERSION:
@@ -80,16 +71,6 @@ def upload_json(request: Request) -> dict[str, Any]:
             errors=[{"source": "meta.api-version", "message": f"must be {API_VERSION!r}"}],
         )
     return body
-
-
-def extend_seconds(body: dict[str, Any]) -> int:
-    seconds = body.get("extend-for")
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
-        raise InvalidRequestError(
-            "'extend-for' must be a positive number of seconds.",
-            errors=[{"source": "extend-for", "message": "must be a positive integer"}],
-        )
-    return seconds
 
 
 def upload_response(
@@ -120,22 +101,12 @@ def stage_url(base: str, token: str) -> str:
     return f"{base}/stage/{token}/"
 
 
-def parts_body(view: PartsView) -> dict[str, Any]:
-    return {
-        "part_size": view.file.part_size,
-        "part_count": multipart.part_count(view.file.size, view.file.part_size or 1),
-        "parts": [{"number": n, "size": size, "etag": etag} for n, size, etag in view.held],
-        "urls": {str(n): url for n, url in sorted(view.urls.items())},
-        "urls-expire-at": rfc3339_seconds(view.urls_expire_at),
-    }
-
-
 def session_body(view: SessionView, base: str) -> dict[str, Any]:
     session = view.session
     root = session_url(base, session.token)
     files = {
         entry.record.filename: {
-            "status": str(entry.status),
+            "status": FILES.shown(entry.status),
             "link": file_url(base, session.token, entry.record.file_id),
             "notices": list(entry.record.notices),
         }
@@ -150,10 +121,10 @@ def session_body(view: SessionView, base: str) -> dict[str, Any]:
             "publish": f"{root}/publish",
             "extend": f"{root}/extend",
         },
-        "mechanisms": list(MECHANISMS),
+        "mechanisms": list(IDENTIFIERS),
         "session-token": session.token,
         "expires-at": rfc3339_seconds(session.expires_at),
-        "status": str(view.status),
+        "status": SESSIONS.shown(view.status),
         "files": files,
         "notices": list(session.notices),
     }
@@ -168,7 +139,7 @@ def session_list_body(
             {
                 "name": view.session.project,
                 "version": view.session.version,
-                "status": str(view.status),
+                "status": SESSIONS.shown(view.status),
                 "session-token": view.session.token,
                 "created-at": rfc3339_seconds(view.session.created_at),
                 "expires-at": rfc3339_seconds(view.session.expires_at),
@@ -186,26 +157,14 @@ def session_list_body(
 def file_body(view: FileView, base: str) -> dict[str, Any]:
     record = view.file
     root = file_url(base, record.session_token, record.file_id)
-    mechanism: dict[str, Any] = {"identifier": record.mechanism}
-    if record.mechanism == HTTP_POST_BYTES:
-        mechanism["file_url"] = f"{root}/bytes"
-    elif record.mechanism == multipart.MECHANISM and record.part_size:
-        mechanism.update(
-            {
-                "parts_url": f"{root}/parts",
-                "part_size": record.part_size,
-                "part_count": multipart.part_count(record.size, record.part_size),
-                "received_parts": record.received_parts,
-                "received_bytes": record.received_bytes,
-            }
-        )
+    mechanism = mechanism_for(record.mechanism).describe(record, root)
     return {
         "links": {
             "file-upload-session": root,
             "complete": f"{root}/complete",
             "extend": f"{root}/extend",
         },
-        "status": str(view.status),
+        "status": FILES.shown(view.status),
         "expires-at": rfc3339_seconds(view.session.expires_at),
         "mechanism": mechanism,
         "filename": record.filename,

@@ -71,4 +71,58 @@ class SessionExistsError(ConflictError):
 
 
 class StateChangedError(ConflictError):
-    """The record changed under us: a concurrent request won."""
+    """The record changed under us: a concurrent request won (read it again, retry).
+
+    ``current`` is the state the record was found in when the store can tell (a failed
+    condition returns the item), ``None`` when it is gone or unknown.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        current: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail, errors=errors)
+        self.current = current
+
+
+# --- conflicts a client acts on differently, each its own problem type -------------------
+
+
+class SessionNotEditableError(ConflictError):
+    """The publishing session is being published, published or canceled: it takes no changes."""
+
+
+class AlreadyPublishedError(SessionNotEditableError):
+    """The session is already published: a repeated publish has nothing left to do."""
+
+
+class FilenameTakenError(ConflictError):
+    """The filename (or an equivalent spelling) is published, or reserved by another publish."""
+
+
+class FileInSessionError(ConflictError):
+    """The session already has a file of that name: delete it before uploading it again."""
+
+
+class FilesNotCompletedError(ConflictError):
+    """Publishing needs every file completed; ``errors`` names each one that is not."""
+
+
+class FileNotPendingError(ConflictError):
+    """The file upload session no longer takes bytes or a completion (it is processing,
+    completed, error or canceled), or is being validated and cannot be deleted now."""
+
+
+class MechanismMismatchError(ConflictError):
+    """The request belongs to another upload mechanism than the file was created with."""
+
+
+class FileTooLargeError(ConflictError):
+    """The declared size is beyond what this index accepts per file."""
+
+
+class MixedUploadPathsError(ConflictError):
+    """A release's session was opened by the other door (legacy vs Upload 2.0)."""

@@ -10,7 +10,8 @@ from packaging.utils import InvalidName, canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
-from .errors import ConflictError, InvalidRequestError
+from .errors import InvalidRequestError, SessionNotEditableError
+from .lifecycle import FileStatus, SessionStatus
 
 API_VERSION = "2.0"
 UPLOAD_MEDIA_TYPE = "application/vnd.pypi.upload.v2+json"
@@ -20,31 +21,6 @@ HTTP_POST_BYTES = "http-post-bytes"
 # well inside those limits; the token pattern limit is the same 200.
 MAX_NAME_LENGTH = 200
 MAX_VERSION_LENGTH = 128
-
-
-class SessionStatus(StrEnum):
-    OPEN = "open"
-    PROCESSING = "processing"
-    PUBLISHED = "published"
-    ERROR = "error"
-    CANCELED = "canceled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (SessionStatus.PUBLISHED, SessionStatus.CANCELED)
-
-    @property
-    def editable(self) -> bool:
-        """``open`` and ``error`` permit the identical set of operations (PEP 694)."""
-        return self in (SessionStatus.OPEN, SessionStatus.ERROR)
-
-
-class FileStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    ERROR = "error"
-    CANCELED = "canceled"
 
 
 class CreatedVia(StrEnum):
@@ -61,9 +37,9 @@ def new_file_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-def parse_project_name(raw: object) -> str:
+def parse_project_name(raw: str) -> str:
     """A valid project name, normalised (PEP 503); raises ``InvalidRequestError``."""
-    if not isinstance(raw, str) or not raw:
+    if not raw:
         raise InvalidRequestError(
             "'name' must be a project name.", errors=[{"source": "name", "message": "required"}]
         )
@@ -82,9 +58,9 @@ def parse_project_name(raw: object) -> str:
         ) from None
 
 
-def parse_release_version(raw: object, *, allow_local: bool) -> Version:
+def parse_release_version(raw: str, *, allow_local: bool) -> Version:
     """A valid PEP 440 version; raises ``InvalidRequestError``."""
-    if not isinstance(raw, str) or not raw:
+    if not raw:
         raise InvalidRequestError(
             "'version' must be a PEP 440 version string.",
             errors=[{"source": "version", "message": "required"}],
@@ -141,10 +117,21 @@ class SessionRecord(BaseModel):
             return SessionStatus.CANCELED
         return self.status
 
+    def visible_status(self, now: datetime, rendered_serial: int) -> SessionStatus:
+        """The status a client sees: ``published`` only once the project's index is rendered
+        up to the release's serial (published means installable); until then the committed
+        release still reads ``processing``."""
+        status = self.effective_status(now)
+        committed = self.published_serial
+        if status is SessionStatus.PUBLISHED and committed is not None:
+            return status if rendered_serial >= committed else SessionStatus.PROCESSING
+        return status
+
     def require_editable(self, now: datetime) -> None:
+        """``SessionNotEditableError`` unless the session takes changes (``open``, ``error``)."""
         status = self.effective_status(now)
         if not status.editable:
-            raise ConflictError(
+            raise SessionNotEditableError(
                 f"The publishing session is {status}; it no longer accepts changes."
             )
 

@@ -65,6 +65,14 @@ def objects_created(sqs_event: dict[str, Any]) -> list[ObjectCreated]:
     return found
 
 
+def attempt_of(record: dict[str, Any]) -> int:
+    """Which delivery of an SQS message this is (1 on the first)."""
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    except (TypeError, ValueError):
+        return 1
+
+
 def handle_staged_object(container: Any, key: str, size: int, *, attempt: int) -> str:
     """Route a staged object to the publisher (a publish request) or the validator."""
     token = parse_publish_request_key(key)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from ..adapters.dynamo_catalog import DynamoCatalog
-from ..adapters.s3_objects import S3ObjectStore
+from ..domain.catalog import ProjectRecord, ProjectStatus
 from ..domain.errors import NotFoundError
 from ..domain.filenames import DistKind, FilenameError, parse_filename
 from ..domain.index import FileEntry, ProjectPage
 from ..domain.layout import published_key
-from ..domain.ports import Clock
-from ..domain.session_ports import SessionStore
+from ..domain.ports import Catalog, Clock, ObjectStore, SessionRepository
 from ..domain.sessions import FileStatus, SessionRecord, SessionStatus
 from ..domain.tokens import Principal
 from .publishing import Publisher, _entry
@@ -20,9 +18,9 @@ METADATA_SUFFIX = ".metadata"
 class Downloads:
     def __init__(
         self,
-        catalog: DynamoCatalog,
-        store: SessionStore,
-        objects: S3ObjectStore,
+        catalog: Catalog,
+        store: SessionRepository,
+        objects: ObjectStore,
         publisher: Publisher,
         clock: Clock,
         *,
@@ -40,18 +38,17 @@ class Downloads:
         including files of quarantined projects and projects the caller may not read."""
         if not principal.can_read(project):
             raise NotFoundError("No such file.")
-        record = self._catalog.project(project)
-        if record is None or record.get("project_status") == "quarantined":
+        if not _serves_files(self._catalog.project(project)):
             raise NotFoundError("No such file.")
         return self._published_url(project, name)
 
     def _published_url(self, project: str, name: str) -> str:
         filename = name.removesuffix(METADATA_SUFFIX)
-        item = self._catalog.published_file(project, filename)
-        if item is None:
+        entry = self._catalog.published_file(project, filename)
+        if entry is None:
             raise NotFoundError("No such file.")
         if name.endswith(METADATA_SUFFIX):
-            if not item.get("metadata_sha256"):
+            if not entry.metadata_sha256:
                 raise NotFoundError("This file has no separate metadata.")
             return self._objects.presigned_get(published_key(project, name), expires=self._expires)
         return self._objects.presigned_get(
@@ -80,7 +77,7 @@ class Downloads:
             raise NotFoundError("This stage holds one project only.")
         published = self._publisher.project_page(project)
         files: dict[str, FileEntry] = {}
-        if published is not None and published.status != "quarantined":
+        if published is not None and published.status != ProjectStatus.QUARANTINED:
             files = {f.filename: f for f in published.files}
         for record in self._store.list_files(token):
             if record.status is FileStatus.COMPLETED:
@@ -108,7 +105,11 @@ class Downloads:
                 return self._objects.presigned_get(
                     record.staged_key, expires=self._expires, filename=filename
                 )
-        record = self._catalog.project(session.project)
-        if record is None or record.get("project_status") == "quarantined":
+        if not _serves_files(self._catalog.project(session.project)):
             raise NotFoundError("No such file.")
         return self._published_url(session.project, name)
+
+
+def _serves_files(record: ProjectRecord | None) -> bool:
+    """Quarantined projects serve no files (PEP 792)."""
+    return record is not None and record.status is not ProjectStatus.QUARANTINED

@@ -10,23 +10,30 @@ from dataclasses import dataclass
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..adapters.dynamo_catalog import DynamoCatalog
-from ..adapters.file_source import BytesSource
-from ..adapters.s3_objects import S3ObjectStore
+from ..domain.catalog import is_legacy_holder, legacy_holder
 from ..domain.clock import iso
 from ..domain.errors import (
-    ConflictError,
+    FilenameTakenError,
     InvalidRequestError,
+    MixedUploadPathsError,
     PayloadTooLargeError,
     PermissionDeniedError,
 )
 from ..domain.filenames import DistKind, FilenameError, check_upload_filename
 from ..domain.index import FileEntry
 from ..domain.inspection.limits import Limits
+from ..domain.inspection.sources import BytesSource
 from ..domain.inspection.verdict import Verdict, validate_distribution
-from ..domain.layout import published_key, staged_key, staged_metadata_key
-from ..domain.ports import Clock
-from ..domain.session_ports import SessionStore, StagingStorage
+from ..domain.layout import published_key, staged_key
+from ..domain.lifecycle import FILES, STAGE_VALIDATED
+from ..domain.ports import (
+    Catalog,
+    Clock,
+    FilenameRegistry,
+    ObjectStore,
+    SessionRepository,
+    StagingStorage,
+)
 from ..domain.sessions import (
     HTTP_POST_BYTES,
     CreatedVia,
@@ -40,6 +47,7 @@ from ..domain.tokens import Principal
 from ..observability import logger
 from .publishing import Publisher
 from .sessions import PublishingSessions, SessionView, require_open_project
+from .validation import keep_metadata
 
 
 class FileExistsError_(InvalidRequestError):
@@ -69,10 +77,11 @@ class LegacyUploads:
     def __init__(
         self,
         sessions: PublishingSessions,
-        store: SessionStore,
-        catalog: DynamoCatalog,
+        store: SessionRepository,
+        catalog: Catalog,
+        filenames: FilenameRegistry,
         staging: StagingStorage,
-        objects: S3ObjectStore,
+        objects: ObjectStore,
         publisher: Publisher,
         clock: Clock,
         *,
@@ -82,6 +91,7 @@ class LegacyUploads:
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
+        self._filenames = filenames
         self._staging = staging
         self._objects = objects
         self._publisher = publisher
@@ -116,25 +126,19 @@ class LegacyUploads:
             ) from None
         if not principal.can_upload(dist.project):
             raise PermissionDeniedError(f"This token may not upload to {dist.project!r}.")
-        require_open_project(dist.project, self._store.project_status(dist.project))
+        require_open_project(dist.project, self._catalog.project(dist.project))
         self._check_form(fields, dist.project, dist.version)
         sha256 = hashlib.sha256(upload.content).hexdigest()
         self._check_digests(fields, upload.content, sha256)
         if (_one(fields, "staged") or "").lower() == "true":
             return self._stage(principal, upload, dist.project, dist.version)
-        existing = self._catalog.reserve_one(
-            upload.filename,
-            f"legacy:{sha256}",
-            dist.project,
-            str(dist.version),
-            sha256,
-            self._clock(),
+        holder = legacy_holder(sha256)
+        existing = self._filenames.reserve_one(
+            upload.filename, holder, dist.project, str(dist.version), sha256, self._clock()
         )
         if existing is not None:
-            same = existing.get("sha256") == sha256 and existing.get("session", "").startswith(
-                "legacy:"
-            )
-            if existing.get("published_at"):
+            same = existing.sha256 == sha256 and is_legacy_holder(existing.holder)
+            if existing.published:
                 # The reservation may be held by an equivalent spelling of the name: only
                 # this very filename with these bytes is an identical re-upload.
                 published_sha = self._published_sha(dist.project, upload.filename)
@@ -150,13 +154,13 @@ class LegacyUploads:
                     errors=[{"source": "filename", "code": "filename-taken", "message": ""}],
                 )
             if not same:
-                raise ConflictError(
+                raise FilenameTakenError(
                     f"{upload.filename!r} is being published by another upload; try again."
                 )
             # Our own earlier attempt died half-way: finish it (every step is idempotent).
         verdict = self._validate(upload, dist.project, dist.version)
         if not verdict.ok:
-            self._catalog.release_filenames(f"legacy:{sha256}", [upload.filename])
+            self._filenames.release(holder, [upload.filename])
             raise _refusal(upload.filename, verdict)
         self._publish_one(dist.project, str(dist.version), upload, verdict, sha256, dist.kind)
         return LegacyResult(published=True)
@@ -213,8 +217,8 @@ class LegacyUploads:
         return verdict
 
     def _published_sha(self, project: str, filename: str) -> str | None:
-        item = self._catalog.published_file(project, filename)
-        return item.get("sha256") if item else None
+        entry = self._catalog.published_file(project, filename)
+        return entry.sha256 if entry else None
 
     # --- publishing a one-file release ----------------------------------------------------------
 
@@ -227,7 +231,7 @@ class LegacyUploads:
         sha256: str,
         kind: DistKind,
     ) -> None:
-        holder = f"legacy:{sha256}"
+        holder = legacy_holder(sha256)
         key = published_key(project, upload.filename)
         self._objects.put(key, upload.content, content_type="application/octet-stream", metadata={})
         metadata_sha = None
@@ -253,11 +257,10 @@ class LegacyUploads:
     def _stage(
         self, principal: Principal, upload: LegacyUpload, project: str, version: Version
     ) -> LegacyResult:
-        taken = self._catalog.holders([upload.filename])[upload.filename]
-        if taken is not None:
+        if self._filenames.taken(upload.filename):
             if self._published_sha(project, upload.filename) is not None:
                 raise FileExistsError_(f"File already exists ({upload.filename!r}).")
-            raise ConflictError(
+            raise FilenameTakenError(
                 f"{upload.filename!r} (or an equivalent spelling of it) is being published, "
                 "or was published, by another upload."
             )
@@ -272,7 +275,7 @@ class LegacyUploads:
         else:
             session = self._sessions.load(principal, token)
             if session.created_via is not CreatedVia.LEGACY:
-                raise ConflictError(
+                raise MixedUploadPathsError(
                     "This release has an open Upload 2.0 session; legacy uploads may not add "
                     "to it (finish or cancel it first)."
                 )
@@ -304,33 +307,21 @@ class LegacyUploads:
             size=len(upload.content),
             hashes={"sha256": verdict.digests["sha256"]},
             mechanism=HTTP_POST_BYTES,
-            status=FileStatus.PENDING,
+            status=FILES.initial,
             created_at=self._clock(),
             staged_key=key,
             upload_id=upload_id,
         )
         try:
             self._store.add_file(session, record)
-        except ConflictError:
+        except Exception:
             self._staging.abort_upload(key, upload_id)
             raise
-        metadata_key = staged_metadata_key(session.token, file_id, upload.filename)
-        metadata = verdict.metadata or b""
-        self._staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
+        changes = keep_metadata(self._staging, record, verdict)
         # The bytes first: a file is never completed without its object. The object's
         # event finds the file pending and leaves it alone.
         self._staging.finish_upload(key, upload_id)
-        self._store.set_file_status(
-            record,
-            FileStatus.COMPLETED,
-            expected=[FileStatus.PENDING],
-            at=self._clock(),
-            digests=verdict.digests,
-            metadata_key=metadata_key,
-            metadata_sha256=hashlib.sha256(metadata).hexdigest(),
-            requires_python=verdict.requires_python,
-            notices=tuple(verdict.warnings),
-        )
+        self._store.move_file(record, STAGE_VALIDATED, at=self._clock(), changes=changes)
 
 
 def _form_project(fields: dict[str, list[str]]) -> str | None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from packaging.version import InvalidVersion, Version
 
-from ..adapters.dynamo_catalog import DynamoCatalog
-from ..domain.errors import InvalidRequestError, NotFoundError
+from ..domain.catalog import ProjectStatus
+from ..domain.errors import NotFoundError
+from ..domain.ports import Catalog
 from .publishing import Publisher
 
-PROJECT_STATUSES = ("active", "archived", "deprecated", "quarantined")
+PROJECT_STATUSES = tuple(str(s) for s in ProjectStatus)
 
 
 class Moderation:
-    def __init__(self, catalog: DynamoCatalog, publisher: Publisher) -> None:
+    def __init__(self, catalog: Catalog, publisher: Publisher) -> None:
         self._catalog = catalog
         self._publisher = publisher
 
@@ -33,17 +34,11 @@ class Moderation:
         self._publisher.render_project(project)
         return chosen
 
-    def set_status(self, project: str, status: str, reason: str | None) -> None:
-        if status not in PROJECT_STATUSES:
-            raise InvalidRequestError(
-                f"Unknown project status {status!r}; use one of {', '.join(PROJECT_STATUSES)}.",
-                errors=[{"source": "status", "message": "unknown status"}],
-            )
+    def set_status(self, project: str, status: ProjectStatus, reason: str | None) -> None:
+        """Set a project's PEP 792 status (``ConflictError`` unless it is published)."""
         if self._catalog.project(project) is None:
             raise NotFoundError(f"No published project named {project!r}.")
-        self._catalog.raise_serial(
-            project, project_status=status, project_status_reason=reason or None
-        )
-        self._catalog.set_listed(project, status != "quarantined")
+        self._catalog.raise_serial(project, status=status, reason=reason or None, set_status=True)
+        self._catalog.set_listed(project, status is not ProjectStatus.QUARANTINED)
         self._publisher.render_project(project)
         self._publisher.render_root()

@@ -6,12 +6,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from ..adapters.dynamo_catalog import DynamoCatalog
-from ..adapters.s3_objects import S3ObjectStore
+from ..domain.catalog import ReleaseCommit
 from ..domain.clock import iso
-from ..domain.errors import ConflictError, StateChangedError
+from ..domain.errors import (
+    AlreadyPublishedError,
+    FilesNotCompletedError,
+    SessionNotEditableError,
+    StateChangedError,
+)
 from ..domain.filenames import DistKind, parse_filename
 from ..domain.index import (
     FileEntry,
@@ -32,8 +35,15 @@ from ..domain.layout import (
     publish_request_key,
     published_key,
 )
-from ..domain.ports import Clock
-from ..domain.session_ports import SessionStore, StagingStorage
+from ..domain.lifecycle import PUBLISH, SESSIONS
+from ..domain.ports import (
+    Catalog,
+    Clock,
+    FilenameRegistry,
+    ObjectStore,
+    SessionRepository,
+    StagingStorage,
+)
 from ..domain.sessions import FileRecord, FileStatus, SessionStatus
 from ..domain.tokens import Principal
 from ..observability import logger
@@ -68,16 +78,18 @@ class Publisher:
     def __init__(
         self,
         sessions: PublishingSessions,
-        store: SessionStore,
-        catalog: DynamoCatalog,
+        store: SessionRepository,
+        catalog: Catalog,
+        filenames: FilenameRegistry,
         staging: StagingStorage,
-        objects: S3ObjectStore,
+        objects: ObjectStore,
         clock: Clock,
         policy: PublishPolicy,
     ) -> None:
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
+        self._filenames = filenames
         self._staging = staging
         self._objects = objects
         self._clock = clock
@@ -86,37 +98,35 @@ class Publisher:
     # --- the request ----------------------------------------------------------------------
 
     def request(self, principal: Principal, token: str) -> SessionView:
-        """Reserve every filename and hand the session to the publisher (202).
+        """``publish``: reserve every filename and hand the session to the publisher (202).
 
-        ``ConflictError`` names each file that is not completed, or whose name is taken.
+        ``FilesNotCompletedError`` names each file that is not completed,
+        ``FilenameTakenError`` each name taken; ``AlreadyPublishedError`` when there is
+        nothing left to do.
         """
         session = self._sessions.load_live(principal, token)
         status = session.effective_status(self._clock())
-        if not status.editable:
-            raise ConflictError(f"The session is {status}; it cannot be published now.")
+        if status is SessionStatus.PUBLISHED:
+            raise AlreadyPublishedError("The session is already published.")
+        if not SESSIONS.permits(PUBLISH, status):
+            raise SessionNotEditableError(f"The session is {status}; it cannot be published now.")
         # A session opened before an admin archived or quarantined the project.
-        require_open_project(session.project, self._store.project_status(session.project))
+        require_open_project(session.project, self._catalog.project(session.project))
         files = [f for f in self._store.list_files(token) if f.status is not FileStatus.CANCELED]
         unready = [f for f in files if f.status is not FileStatus.COMPLETED]
         if unready:
-            raise ConflictError(
+            raise FilesNotCompletedError(
                 "Every file must be completed before publishing: "
                 + ", ".join(f"{f.filename} is {f.status}" for f in unready)
                 + ".",
                 errors=[{"source": f.filename, "message": str(f.status)} for f in unready],
             )
         try:
-            self._catalog.begin_publish(
-                token,
-                session.project,
-                session.version,
-                [f.filename for f in files],
-                from_status=session.status,
-                revision=session.revision,
-                at=self._clock(),
-            )
+            self._store.begin_publish(session, [f.filename for f in files], at=self._clock())
         except StateChangedError as error:
-            raise ConflictError("The session changed while publishing; try again.") from error
+            raise StateChangedError(
+                "The session changed while publishing; try again.", current=error.current
+            ) from error
         self._staging.put_bytes(
             publish_request_key(token),
             json.dumps({"session": token, "requested_at": iso(self._clock())}).encode(),
@@ -142,7 +152,7 @@ class Publisher:
                 for f in self._store.list_files(token)
                 if f.status is FileStatus.COMPLETED
             ]
-            self._catalog.mark_published(token, names, self._clock())
+            self._filenames.mark_published(token, names, self._clock())
             self.render_project(session.project)
             self.render_root()
             if session.published_serial is not None:
@@ -157,7 +167,7 @@ class Publisher:
             if attempt < self._policy.final_attempt:
                 raise
             logger.exception("publish failed for good", extra={"session": token[:8]})
-            failed = self._catalog.fail_publish(
+            failed = self._fail(
                 token,
                 session.project,
                 [f.filename for f in files],
@@ -165,13 +175,21 @@ class Publisher:
             )
             return "error" if failed else "published; a later step failed and will be redone"
 
+    def _fail(self, token: str, project: str, filenames: list[str], notices: list[str]) -> bool:
+        """``fail-publish``, then release what the publish held. The status flips first and
+        conditionally: a session that committed meanwhile is published and keeps everything."""
+        if not self._store.fail_publish(token, notices):
+            return False
+        self._filenames.release(token, filenames)
+        self._catalog.drop_release_files(project, token, filenames)
+        return True
+
     def _publish(self, project: str, version: str, token: str, files: list[FileRecord]) -> str:
-        lost = [
-            n for n, h in self._catalog.holders([f.filename for f in files]).items() if h != token
-        ]
+        holders = self._filenames.holders([f.filename for f in files])
+        lost = [n for n, h in holders.items() if h != token]
         if lost:
             # Never copy over a name this session does not hold: another upload may own it.
-            self._catalog.fail_publish(
+            self._fail(
                 token,
                 project,
                 [f.filename for f in files],
@@ -219,21 +237,24 @@ class Publisher:
         fresh serial, and render. Every step is idempotent. Returns the serial, or ``None``
         when ``still_wanted`` says a lost race made the commit moot."""
         self._catalog.put_release_files(project, holder, entries)
-        new_project = (self._catalog.project(project) or {}).get("state") != "active"
+        record = self._catalog.project(project)
+        new_project = record is None or not record.published
         for _ in range(10):
             serial = self._catalog.next_serial()
             now = self._clock()
             try:
                 self._catalog.commit(
-                    holder,
-                    project,
-                    version,
-                    serial,
-                    now,
-                    keep_until=now + self._policy.retention,
-                    has_files=bool(entries),
-                    session=has_session,
-                    list_project=new_project,
+                    ReleaseCommit(
+                        project=project,
+                        version=version,
+                        holder=holder,
+                        serial=serial,
+                        at=now,
+                        keep_until=now + self._policy.retention,
+                        has_files=bool(entries),
+                        via_session=has_session,
+                        list_project=new_project,
+                    )
                 )
                 break
             except StateChangedError:
@@ -241,7 +262,7 @@ class Publisher:
                     return None
         else:
             raise StateChangedError("could not commit: serials kept moving")
-        self._catalog.mark_published(holder, [e.filename for e in entries], self._clock())
+        self._filenames.mark_published(holder, [e.filename for e in entries], self._clock())
         self.render_project(project)
         if new_project:
             self.render_root()
@@ -263,21 +284,21 @@ class Publisher:
         record = self._catalog.project(project)
         if record is None:
             return
-        serial = int(record.get("serial", 0))
+        serial = record.serial
         self.render_project(project)
         self.render_root()
         self._catalog.mark_rendered(project, serial)
 
     def project_page(self, project: str) -> ProjectPage | None:
         record = self._catalog.project(project)
-        if record is None or record.get("state") != "active":
+        if record is None or not record.published:
             return None
         return ProjectPage(
             name=project,
             files=tuple(self._catalog.committed_files(project)),
-            last_serial=int(record.get("serial", 0)),
-            status=record.get("project_status", "active"),
-            status_reason=record.get("project_status_reason"),
+            last_serial=record.serial,
+            status=str(record.status),
+            status_reason=record.status_reason,
         )
 
     def render_project(self, project: str) -> None:
@@ -306,11 +327,3 @@ class Publisher:
         self._objects.put_if_newer(
             ROOT_INDEX_JSON, render_root_json(root), content_type=JSON, serial=serial
         )
-
-
-def attempt_of(record: dict[str, Any]) -> int:
-    """Which delivery of an SQS message this is (1 on the first)."""
-    try:
-        return int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-    except (TypeError, ValueError):
-        return 1

@@ -16,9 +16,9 @@ from datetime import timedelta
 from ..domain.clock import iso
 from ..domain.errors import StateChangedError
 from ..domain.layout import publish_request_key
-from ..domain.ports import Clock
-from ..domain.session_ports import SessionStore, StagingStorage
-from ..domain.sessions import FileRecord, FileStatus, SessionStatus
+from ..domain.lifecycle import REJECT
+from ..domain.ports import Clock, SessionRepository, StagingStorage
+from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
 from .publishing import Publisher
 from .validation import Validator
@@ -27,7 +27,7 @@ from .validation import Validator
 class Repair:
     def __init__(
         self,
-        store: SessionStore,
+        store: SessionRepository,
         staging: StagingStorage,
         validator: Validator,
         publisher: Publisher,
@@ -78,10 +78,13 @@ class Repair:
         except Exception:
             logger.exception("could not finish an interrupted upload")
             with contextlib.suppress(StateChangedError):
-                self._store.set_file_status(
+                self._store.move_file(
                     record,
-                    FileStatus.ERROR,
-                    expected=[FileStatus.PROCESSING],
+                    REJECT,
                     at=self._clock(),
-                    notices=("the upload was interrupted; delete the file and upload it again",),
+                    changes={
+                        "notices": (
+                            "the upload was interrupted; delete the file and upload it again",
+                        )
+                    },
                 )

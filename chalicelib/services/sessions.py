@@ -5,22 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.catalog import ProjectRecord, ProjectState, ProjectStatus
 from ..domain.errors import (
-    ConflictError,
+    AlreadyPublishedError,
     NotFoundError,
     PermissionDeniedError,
     SessionExistsError,
+    SessionNotEditableError,
     StateChangedError,
 )
 from ..domain.layout import STAGING_METADATA_PREFIX, STAGING_PREFIX
-from ..domain.ports import Clock
-from ..domain.session_ports import ProjectState, SessionStore, StagingStorage
+from ..domain.lifecycle import CANCEL, EXPIRE, SESSIONS, FileStatus, SessionStatus
+from ..domain.ports import Catalog, Clock, FilenameRegistry, SessionRepository, StagingStorage
 from ..domain.sessions import (
     CreatedVia,
     FileRecord,
-    FileStatus,
     SessionRecord,
-    SessionStatus,
     new_session_token,
     parse_project_name,
     parse_release_version,
@@ -61,9 +61,17 @@ class SessionView:
 
 class PublishingSessions:
     def __init__(
-        self, store: SessionStore, staging: StagingStorage, clock: Clock, policy: SessionPolicy
+        self,
+        store: SessionRepository,
+        catalog: Catalog,
+        filenames: FilenameRegistry,
+        staging: StagingStorage,
+        clock: Clock,
+        policy: SessionPolicy,
     ) -> None:
         self._store = store
+        self._catalog = catalog
+        self._filenames = filenames
         self._staging = staging
         self._clock = clock
         self._policy = policy
@@ -71,8 +79,8 @@ class PublishingSessions:
     def create(
         self,
         principal: Principal,
-        name: object,
-        version: object,
+        name: str,
+        version: str,
         *,
         created_via: CreatedVia = CreatedVia.UPLOAD_2,
     ) -> SessionRecord:
@@ -87,8 +95,9 @@ class PublishingSessions:
         parsed = parse_release_version(version, allow_local=self._policy.allow_local_versions)
         release = release_key(parsed)
         for _ in range(3):
-            require_open_project(project, self._store.project_status(project))
-            state = self._store.project_state(project)
+            record_ = self._catalog.project(project)
+            require_open_project(project, record_)
+            state = record_.state if record_ else ProjectState.NEW
             now = self._clock()
             record = SessionRecord(
                 token=new_session_token(),
@@ -100,7 +109,7 @@ class PublishingSessions:
                 max_expires_at=now + self._policy.max_lifetime,
                 created_by=principal.token_id,
                 created_via=created_via,
-                reserves_project=state is not ProjectState.ACTIVE,
+                reserves_project=state is not ProjectState.PUBLISHED,
             )
             try:
                 self._store.create_session(record, release=release, project=state)
@@ -116,7 +125,9 @@ class PublishingSessions:
                 extra={"project": project, "version": record.version, "session": _short(record)},
             )
             return record
-        raise ConflictError("The project changed repeatedly while opening the session; try again.")
+        raise StateChangedError(
+            "The project changed repeatedly while opening the session; try again."
+        )
 
     def load(self, principal: Principal, token: str) -> SessionRecord:
         """The session, authorised for this principal now; expired sessions are canceled first.
@@ -166,27 +177,30 @@ class PublishingSessions:
         )
 
     def _visible_status(self, session: SessionRecord, now: datetime) -> SessionStatus:
-        """The status a client sees: ``published`` only once the index shows the release,
-        so a CI job that installs right after its upload finishes finds it; until then the
-        release is committed but still ``processing``."""
-        status = session.effective_status(now)
-        committed = session.published_serial
-        if status is SessionStatus.PUBLISHED and committed is not None:
-            rendered = self._store.rendered_serial(session.project)
-            return status if rendered >= committed else SessionStatus.PROCESSING
-        return status
+        """So a CI job that installs right after its upload finishes finds the release."""
+        rendered = 0
+        if session.published_serial is not None:
+            project = self._catalog.project(session.project)
+            rendered = project.rendered_serial if project else 0
+        return session.visible_status(now, rendered)
 
     def cancel(self, principal: Principal, token: str) -> SessionView:
         session = self.load(principal, token)
         status = session.effective_status(self._clock())
+        if status is SessionStatus.PUBLISHED:
+            raise AlreadyPublishedError("The session is already published.")
         if status is SessionStatus.PROCESSING:
-            raise ConflictError("The session is being published; it can no longer be canceled.")
-        if status.terminal:
-            raise ConflictError(f"The session is already {status}.")
+            raise SessionNotEditableError(
+                "The session is being published; it can no longer be canceled."
+            )
+        if not SESSIONS.permits(CANCEL, status):
+            raise SessionNotEditableError(f"The session is already {status}.")
         try:
-            session = self._terminate(session, "canceled by the publisher")
+            session = self._terminate(session, CANCEL, "canceled by the publisher")
         except StateChangedError as error:
-            raise ConflictError("The session changed while it was being canceled.") from error
+            raise StateChangedError(
+                "The session changed while it was being canceled.", current=error.current
+            ) from error
         return self._view(session)
 
     def extend(self, principal: Principal, token: str, seconds: int) -> SessionView:
@@ -197,7 +211,7 @@ class PublishingSessions:
         session = self.load_live(principal, token)
         status = session.effective_status(self._clock())
         if status.terminal:
-            raise ConflictError(f"The session is {status}; it cannot be extended.")
+            raise SessionNotEditableError(f"The session is {status}; it cannot be extended.")
         # Never more than the maximum lifetime: also keeps absurd values (10**12 s) from
         # overflowing the date arithmetic.
         seconds = min(seconds, int(self._policy.max_lifetime.total_seconds()))
@@ -226,16 +240,15 @@ class PublishingSessions:
         if self._clock() < session.expires_at:
             return None
         try:
-            return self._terminate(session, "the session expired")
+            return self._terminate(session, EXPIRE, "the session expired")
         except StateChangedError:
             return self._store.get_session(token)
 
-    def _terminate(self, session: SessionRecord, reason: str) -> SessionRecord:
+    def _terminate(self, session: SessionRecord, transition: str, reason: str) -> SessionRecord:
         now = self._clock()
         finished = self._store.finish_session(
             session,
-            SessionStatus.CANCELED,
-            allowed_from=(SessionStatus.OPEN, SessionStatus.ERROR),
+            transition,
             at=now,
             keep_until=now + self._policy.retention,
             notices=[reason],
@@ -250,7 +263,7 @@ class PublishingSessions:
         """Free what a canceled session held; until this finishes the session stays on the
         sweeper's list (a failure half-way is picked up by its next run)."""
         # A publish that failed half-way may have left names reserved: free them.
-        self._store.release_reservations(
+        self._filenames.release(
             session.token, [f.filename for f in self._store.list_files(session.token)]
         )
         self.purge(session.token)
@@ -265,15 +278,11 @@ class PublishingSessions:
         self._staging.delete_prefix(f"{STAGING_METADATA_PREFIX}{token}/")
 
 
-# PEP 792 statuses under which a project takes no new files (PyPI: archived; wharf also
-# quarantined, whose point is that nothing changes until an admin has looked).
-CLOSED_PROJECT_STATUSES = frozenset({"archived", "quarantined"})
-
-
-def require_open_project(project: str, status: str) -> None:
+def require_open_project(project: str, record: ProjectRecord | None) -> None:
     """Raise ``PermissionDeniedError`` (403, as PyPI answers for archived projects) when the
-    project's status closes it to uploads; every door calls this before taking a file."""
-    if status in CLOSED_PROJECT_STATUSES:
+    project's PEP 792 status closes it to uploads; every door calls this before taking a file."""
+    status = record.status if record else ProjectStatus.ACTIVE
+    if status.closed:
         raise PermissionDeniedError(
             f"The project {project!r} is {status}; it accepts no new uploads. An admin can "
             "set its status back to active.",

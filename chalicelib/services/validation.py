@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from packaging.version import Version
 
@@ -10,15 +11,30 @@ from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
-from ..domain.ports import Clock
-from ..domain.session_ports import SessionStore, StagingStorage, StorageReadError
-from ..domain.sessions import FileStatus, SessionStatus
+from ..domain.lifecycle import ACCEPT, FILES, REJECT
+from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
+from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
+
+
+def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
+    """Store an accepted file's core metadata beside it (PEP 658, under a prefix that fires
+    no event); the changes its accepting transition records on the file."""
+    metadata_key = staged_metadata_key(record.session_token, record.file_id, record.filename)
+    metadata = verdict.metadata or b""
+    staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
+    return {
+        "digests": verdict.digests,
+        "metadata_key": metadata_key,
+        "metadata_sha256": hashlib.sha256(metadata).hexdigest(),
+        "requires_python": verdict.requires_python,
+        "notices": tuple(verdict.warnings),
+    }
 
 
 class Validator:
     def __init__(
-        self, store: SessionStore, staging: StagingStorage, clock: Clock, limits: Limits
+        self, store: SessionRepository, staging: StagingStorage, clock: Clock, limits: Limits
     ) -> None:
         self._store = store
         self._staging = staging
@@ -42,7 +58,7 @@ class Validator:
             return "ignored: no such file upload session"
         if session.effective_status(self._clock()) is SessionStatus.CANCELED:
             return "ignored: the session is canceled"
-        if record.status is not FileStatus.PROCESSING:
+        if not FILES.permits(ACCEPT, record.status):
             return f"ignored: the file is {record.status}"
         info = self._staging.object_info(key)
         if info is None:
@@ -50,7 +66,7 @@ class Validator:
         actual_size, etag = info
         try:
             verdict = validate_distribution(
-                self._staging.source(key, actual_size, etag),  # type: ignore[arg-type]
+                self._staging.source(key, actual_size, etag),
                 filename=record.filename,
                 project=session.project,
                 version=Version(session.version),
@@ -67,29 +83,15 @@ class Validator:
         now = self._clock()
         try:
             if verdict.ok:
-                metadata_key = staged_metadata_key(token, file_id, record.filename)
-                metadata = verdict.metadata or b""
-                self._staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
-                self._store.set_file_status(
-                    record,
-                    FileStatus.COMPLETED,
-                    expected=[FileStatus.PROCESSING],
-                    at=now,
-                    digests=verdict.digests,
-                    metadata_key=metadata_key,
-                    metadata_sha256=hashlib.sha256(metadata).hexdigest(),
-                    requires_python=verdict.requires_python,
-                    notices=tuple(verdict.warnings),
-                )
+                changes = keep_metadata(self._staging, record, verdict)
+                self._store.move_file(record, ACCEPT, at=now, changes=changes)
                 outcome = "completed"
             else:
-                self._store.set_file_status(
+                self._store.move_file(
                     record,
-                    FileStatus.ERROR,
-                    expected=[FileStatus.PROCESSING],
+                    REJECT,
                     at=now,
-                    digests=verdict.digests,
-                    notices=tuple(verdict.notices),
+                    changes={"digests": verdict.digests, "notices": tuple(verdict.notices)},
                 )
                 # An error file is deleted and uploaded afresh; its bytes are of no further use.
                 self._staging.delete_prefix(key.rsplit("/", 1)[0] + "/")

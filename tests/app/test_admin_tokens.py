@@ -8,6 +8,9 @@ import pytest
 
 from tests.conftest import basic
 
+# Contract-tested fakes (tests/adapters): these behaviours need nothing only moto shows.
+pytestmark = pytest.mark.memory
+
 
 def post(http, secret, body, content_type="application/json"):
     raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
@@ -114,6 +117,7 @@ def test_wrong_content_type_415(http, admin):
     assert response.status_code == 415
 
 
+@pytest.mark.moto  # reads the table
 def test_no_secret_in_table_or_logs(http, admin, aws, log_lines):
     created = json.loads(post(http, admin, {"role": "read"}).body)
     http.get("/simple/", headers=basic(created["token"]))

@@ -11,6 +11,9 @@ from tests.builders import sha256, wheel_bytes
 from tests.unit.test_validation import SDIST_CASES, WHEEL_CASES
 from tests.upload_client import META, UploadClient, deliver_events
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 DATA = wheel_bytes()
 GOOD = {
@@ -24,6 +27,8 @@ GOOD = {
 
 def snapshot(aws) -> tuple[list, list, list]:
     """Everything a later request could see: table items (less token bookkeeping) and bucket."""
+    if not hasattr(aws, "clients"):
+        return _memory_snapshot(aws)
     items = [
         i
         for i in aws.clients.dynamodb.scan(TableName=aws.resources.table)["Items"]
@@ -38,6 +43,23 @@ def snapshot(aws) -> tuple[list, list, list]:
         sorted(json.dumps(i, sort_keys=True) for i in items),
         sorted(o["Key"] for o in objects),
         sorted(u["Key"] for u in uploads),
+    )
+
+
+def _memory_snapshot(world) -> tuple[list, list, list]:
+    """The same view of the fakes: every record they hold (sessions less their revision)."""
+    memory = world.memory
+    state = {
+        name: value for name, value in vars(memory).items() if name not in ("lock", "sessions")
+    }
+    state["sessions"] = {
+        token: session.model_copy(update={"revision": 0})
+        for token, session in memory.sessions.items()
+    }
+    return (
+        [repr(sorted((name, repr(value)) for name, value in state.items()))],
+        sorted(world.bucket.objects),
+        sorted(key for key, _ in world.bucket.uploads.values()),
     )
 
 
@@ -100,6 +122,7 @@ def test_bad_file_requests(uploader, session, aws, case):
     assert snapshot(aws) == before
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_published_filename_is_409(uploader, session, aws):
     aws.clients.dynamodb.put_item(
         TableName=aws.resources.table,
@@ -137,13 +160,9 @@ ARCHIVE_CASES = {
 
 @pytest.mark.parametrize("case", sorted(ARCHIVE_CASES))
 def test_archive_attacks_end_in_error_and_leave_nothing(
-    uploader, session, app_client, aws, wharf, monkeypatch, case
+    uploader, session, app_client, aws, rebuild, case
 ):
-    from chalicelib.domain.inspection.limits import Limits
-
-    monkeypatch.setattr(
-        wharf.validator, "_limits", Limits(ratio_floor_bytes=1024 * 1024, max_members=50)
-    )
+    rebuild(compression_ratio_floor_bytes=1024 * 1024, max_archive_members=50)
     filename, data, fragment = ARCHIVE_CASES[case]
     before = snapshot(aws)
     file = uploader.upload(session, filename, data)

@@ -8,6 +8,9 @@ from chalicelib.domain.sessions import FileStatus, SessionStatus
 from tests.builders import metadata_text, sdist_bytes, sha256, wheel_bytes
 from tests.upload_client import META, UploadClient, deliver_events, path_of
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 SDIST = "acme_tools-1.0.tar.gz"
 
@@ -48,6 +51,7 @@ def test_create_file_upload_session(uploader, session):
     assert listed[WHEEL]["link"] == file.json["links"]["file-upload-session"]
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_wheel_and_sdist_end_to_end(uploader, session, app_client, aws):
     wheel, sdist = wheel_bytes(), sdist_bytes()
     files = [uploader.upload(session, WHEEL, wheel), uploader.upload(session, SDIST, sdist)]
@@ -74,6 +78,7 @@ def test_wheel_and_sdist_end_to_end(uploader, session, app_client, aws):
     )
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_delete_file_leaves_files_and_reports_canceled(uploader, session, app_client, aws):
     file = uploader.upload(session, WHEEL, wheel_bytes())
     deliver_events(app_client, aws)
@@ -87,6 +92,7 @@ def test_delete_file_leaves_files_and_reports_canceled(uploader, session, app_cl
     assert again.json["links"]["file-upload-session"] != file.json["links"]["file-upload-session"]
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_cancel_session_purges_and_404s_data_urls(uploader, session, app_client, aws):
     wheel = wheel_bytes()
     done = uploader.upload(session, WHEEL, wheel)
@@ -140,6 +146,7 @@ def test_F5_complete_without_bytes_fails_into_error(uploader, session):
     assert "no bytes were uploaded" in status["notices"][0]
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_F6_cancel_pending(uploader, session, aws):
     file = uploader.add_file(session, WHEEL, wheel_bytes())
     assert uploader.delete_file(file).status == 204
@@ -153,6 +160,7 @@ def test_F7_processing_to_completed(uploader, session, app_client, aws):
     assert uploader.file_status(file).json["status"] == "completed"
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_F8_processing_to_error_with_notice(uploader, session, app_client, aws):
     data = wheel_bytes(metadata=metadata_text(name="someone-else"))
     file = uploader.upload(session, WHEEL, data)
@@ -231,10 +239,11 @@ def test_P2_file_changes_keep_session_open(uploader, session, app_client, aws):
     assert uploader.session(session).json["status"] == "open"
 
 
-def test_P10_cancel_while_processing_is_409(uploader, session, wharf):
+@pytest.mark.moto  # reads AWS itself
+def test_P10_cancel_while_processing_is_409(uploader, session, wharf, aws):
     token = session.json["session-token"]
     # Put the session in processing directly, as a publish in progress would.
-    wharf.clients.dynamodb.update_item(
+    aws.clients.dynamodb.update_item(
         TableName=wharf.settings.table_name,
         Key={"PK": {"S": f"SESSION#{token}"}, "SK": {"S": "SESSION"}},
         UpdateExpression="SET #s = :p",
@@ -249,6 +258,7 @@ def test_P10_cancel_while_processing_is_409(uploader, session, wharf):
 # --- validation is idempotent -----------------------------------------------------------
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_same_event_twice_changes_nothing(uploader, session, app_client, aws, wharf):
     file = uploader.upload(session, WHEEL, wheel_bytes())
     bodies = [
@@ -265,6 +275,7 @@ def test_same_event_twice_changes_nothing(uploader, session, app_client, aws, wh
     assert bodies
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_event_for_canceled_file_changes_nothing(uploader, session, wharf, aws):
     file = uploader.upload(session, WHEEL, wheel_bytes())
     key = staged_objects(aws)[0]
@@ -273,6 +284,7 @@ def test_event_for_canceled_file_changes_nothing(uploader, session, wharf, aws):
     assert uploader.file_status(file).json["status"] == "canceled"
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_racing_deliveries_decide_once(uploader, session, wharf, aws):
     import threading
 
@@ -312,14 +324,10 @@ def test_bytes_content_type_must_be_octet_stream(uploader, session):
     assert uploader.send_bytes(file, data, content_type="text/plain").status == 415
 
 
-def test_bytes_above_inline_limit_413_names_multipart(uploader, session, wharf, monkeypatch):
+def test_bytes_above_inline_limit_413_names_multipart(uploader, session, rebuild):
     data = wheel_bytes()
     file = uploader.add_file(session, WHEEL, data)
-    from chalicelib.services.file_uploads import UploadPolicy
-
-    monkeypatch.setattr(
-        wharf.files, "_policy", UploadPolicy(inline_limit=100, max_file_bytes=10**9)
-    )
+    rebuild(inline_limit_bytes=100)
     reply = uploader.send_bytes(file, data)
     assert reply.status == 413, reply
     assert "vnd-wharf-s3multipart-presigned-v1" in reply.json["detail"]

@@ -9,6 +9,9 @@ from tests.builders import wheel_bytes
 from tests.conftest import basic
 from tests.upload_client import UploadClient, release
 
+# Contract-tested fakes (tests/adapters): these behaviours need nothing only moto shows.
+pytestmark = pytest.mark.memory
+
 JSON = "application/vnd.pypi.simple.v1+json"
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 
@@ -36,6 +39,7 @@ def test_head_on_index_pages_is_get_without_the_body(http, admin, published, pat
     assert again.status_code == 304
 
 
+@pytest.mark.moto  # a real presigned URL
 def test_head_on_files_and_the_stage(http, admin, published):
     for path in (f"/files/acme-tools/{WHEEL}", f"/files/acme-tools/{WHEEL}.metadata"):
         head = http.request("HEAD", path, headers=basic(admin))

@@ -13,6 +13,9 @@ from tests.builders import metadata_text, sha256, wheel_bytes
 from tests.conftest import basic
 from tests.upload_client import UploadClient, deliver_events, publish
 
+# Contract-tested fakes (tests/adapters): these behaviours need nothing only moto shows.
+pytestmark = pytest.mark.memory
+
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 
 
@@ -87,8 +90,8 @@ def test_invalid_file_and_auth(http, uploader, issue):
     assert not_form.status_code == 415
 
 
-def test_too_large_points_to_wharf_upload(http, uploader, wharf, monkeypatch):
-    monkeypatch.setattr(wharf.legacy, "_inline_limit", 100)
+def test_too_large_points_to_wharf_upload(http, uploader, rebuild):
+    rebuild(inline_limit_bytes=100)
     reply = post(http, uploader, wheel_bytes())
     assert reply.status_code == 413
     assert b"wharf upload" in reply.body
@@ -173,7 +176,7 @@ def test_race_legacy_against_upload2_publish(http, uploader, app_client, aws, wh
     assert len(winners) == 1, results
     loser = "upload2" if winners == ["legacy"] else "legacy"
     assert results[loser] in (400, 409)
-    published = wharf.catalog.committed_files("acme-tools")
+    published = wharf.stores.catalog.committed_files("acme-tools")
     assert [f.filename for f in published] == [WHEEL]
     expected = sha256(other) if winners == ["legacy"] else sha256(data)
     assert published[0].sha256 == expected

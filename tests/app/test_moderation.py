@@ -10,6 +10,9 @@ from tests.builders import metadata_text, wheel_bytes
 from tests.conftest import basic
 from tests.upload_client import UploadClient, release
 
+# Contract-tested fakes (tests/adapters): these behaviours need nothing only moto shows.
+pytestmark = pytest.mark.memory
+
 JSON = "application/vnd.pypi.simple.v1+json"
 
 

@@ -9,6 +9,9 @@ from chalicelib.domain import multipart
 from tests.builders import sha256, wheel_bytes
 from tests.upload_client import META, UploadClient, deliver_events
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 MiB = 1024 * 1024
 
@@ -74,6 +77,7 @@ def test_mechanism_map_and_part_size_bounds(uploader):
     assert multipart.choose_part_size(100, 8 * MiB) == 8 * MiB
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_presigned_parts_resume_and_complete(uploader, app_client, aws):
     session = uploader.create()
     data = big_wheel()
@@ -95,6 +99,7 @@ def test_presigned_parts_resume_and_complete(uploader, app_client, aws):
     assert uploader.file_status(file).json["status"] == "completed"
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_gap_fails_into_error_naming_parts(uploader, aws):
     session = uploader.create()
     data = big_wheel()
@@ -125,6 +130,7 @@ def test_bad_part_numbers_and_wrong_mechanism(uploader):
     assert uploader.call("GET", parts_url).status == 409
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_cancel_aborts_the_multipart_upload(uploader, aws):
     session = uploader.create()
     file = start(uploader, session, big_wheel())

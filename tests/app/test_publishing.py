@@ -11,6 +11,9 @@ from tests.builders import metadata_text, sdist_bytes, sha256, wheel_bytes
 from tests.conftest import basic
 from tests.upload_client import UploadClient, deliver_events, path_of, publish, release
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 JSON = "application/vnd.pypi.simple.v1+json"
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 SDIST = "acme_tools-1.0.tar.gz"
@@ -73,6 +76,7 @@ def test_publish_makes_the_release_visible(uploader, http, reader, app_client, a
     assert root["projects"] == [{"name": "acme-tools"}]
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_files_redirect_to_presigned_s3(uploader, http, reader, app_client, aws):
     wheel = wheel_bytes()
     release(uploader, app_client, aws, "acme-tools", "1.0", {WHEEL: wheel})
@@ -191,7 +195,7 @@ def test_crash_between_steps_converges_on_retry(
     uploader.upload(session, SDIST, sdist_bytes())
     deliver_events(app_client, aws)
     publish(uploader, session)
-    catalog = wharf.catalog
+    catalog = wharf.stores.catalog
     original = catalog.commit
     crashes = {"left": 1}
 
@@ -225,7 +229,7 @@ def test_last_attempt_failure_leaves_error_and_releases(
     def broken(*args, **kwargs):
         raise RuntimeError("S3 is down")
 
-    monkeypatch.setattr(wharf.objects, "copy", broken)
+    monkeypatch.setattr(wharf.stores.objects, "copy", broken)
     token = session.json["session-token"]
     assert wharf.publisher.run(token, attempt=5) == "error"
     status = uploader.session(session).json
@@ -238,6 +242,7 @@ def test_last_attempt_failure_leaves_error_and_releases(
     assert uploader.session(session).json["status"] == "published"
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_concurrent_publishes_all_reach_the_index(http, issue, app_client, aws, wharf):
     """20 releases of one project published from 20 threads: the index matches the table."""
     client = UploadClient(http, issue("upload", ("acme-*",)))
@@ -269,7 +274,7 @@ def test_concurrent_publishes_all_reach_the_index(http, issue, app_client, aws, 
         thread.join()
     assert not errors
     doc = json.loads(page(http, basic(issue("read"))).body)
-    table_files = {e.filename for e in wharf.catalog.committed_files("acme-tools")}
+    table_files = {e.filename for e in wharf.stores.catalog.committed_files("acme-tools")}
     assert {f["filename"] for f in doc["files"]} == table_files
     assert len(table_files) == 20
-    assert doc["meta"]["_last-serial"] == int(wharf.catalog.project("acme-tools")["serial"])
+    assert doc["meta"]["_last-serial"] == wharf.stores.catalog.project("acme-tools").serial

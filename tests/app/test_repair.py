@@ -7,6 +7,9 @@ import pytest
 from tests.builders import wheel_bytes
 from tests.upload_client import UploadClient, deliver_events, publish
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 
 
@@ -24,7 +27,7 @@ def test_completion_interrupted_before_s3_is_finished(
     client.send_bytes(file, data)
     # The Lambda dies after marking the file processing, before CompleteMultipartUpload.
     monkeypatch.setattr(
-        wharf.files._staging,
+        wharf.stores.staging,
         "finish_upload",
         crash,
     )
@@ -47,6 +50,7 @@ def test_completion_interrupted_before_s3_is_finished(
     assert client.file_status(file).json["status"] == "completed"
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_publish_request_lost_is_written_again(http, issue, app_client, aws, wharf, clock):
     client = UploadClient(http, issue("upload", ("acme-*",)))
     session = client.create()
@@ -61,6 +65,7 @@ def test_publish_request_lost_is_written_again(http, issue, app_client, aws, wha
     assert client.session(session).json["status"] == "published"
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_published_means_installable_and_a_lost_render_is_redone(
     http, issue, app_client, aws, wharf, clock, monkeypatch
 ):

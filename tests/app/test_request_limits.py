@@ -10,6 +10,9 @@ from tests.builders import wheel_bytes
 from tests.conftest import basic
 from tests.upload_client import META, V2, UploadClient
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 DEEP = ("[" * 20_000 + "]" * 20_000).encode()  # 40 KB of brackets
 DEEP_OBJECT = b'{"meta": {"api-version": "2.0"}, "x": ' + b"[" * 40 + b"]" * 40 + b"}"
 
@@ -27,6 +30,7 @@ def _items(aws) -> list:
     ]
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT], ids=["brackets", "nested-field"])
 def test_deeply_nested_json_is_400_everywhere(http, admin, uploader, aws, body):
     session = uploader.create()
@@ -57,6 +61,7 @@ def test_huge_extend_for_is_capped_not_500(uploader, seconds):
     assert reply.json["expires-at"] == "2001-01-08T12:00:00Z"
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize(
     ("name", "status"),
     [(f"acme-{'a' * n}", status) for n, status in [(195, 201), (196, 400), (2035, 400)]]
@@ -70,6 +75,7 @@ def test_project_name_length_is_bounded(uploader, aws, name, status):
         assert _items(aws) == []
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_version_length_is_bounded(uploader, aws):
     version = "1." + "0" * 127
     reply = uploader.call("POST", "/upload/", {"meta": META, "name": "acme-x", "version": version})

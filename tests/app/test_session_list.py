@@ -10,6 +10,9 @@ from chalicelib.api import upload as upload_api
 from tests.builders import metadata_text, wheel_bytes
 from tests.upload_client import META, V2, UploadClient, deliver_events, publish
 
+# Contract-tested fakes (tests/adapters): these behaviours need nothing only moto shows.
+pytestmark = pytest.mark.memory
+
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 

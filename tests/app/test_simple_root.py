@@ -9,6 +9,9 @@ import pytest
 from chalicelib.domain.layout import ROOT_INDEX_HTML, ROOT_INDEX_JSON
 from tests.conftest import basic
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
 
@@ -32,6 +35,7 @@ def test_empty_root_json(http, issue):
     }
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_serves_the_stored_index(http, issue, aws):
     aws.clients.s3.put_object(
         Bucket=aws.resources.bucket,

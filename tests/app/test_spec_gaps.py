@@ -11,6 +11,9 @@ from tests.builders import sha256, wheel_bytes
 from tests.conftest import basic
 from tests.upload_client import META, UploadClient, deliver_events
 
+# Contract-tested fakes (tests/adapters): these behaviours need nothing only moto shows.
+pytestmark = pytest.mark.memory
+
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 
 

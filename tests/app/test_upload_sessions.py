@@ -8,6 +8,9 @@ import pytest
 
 from tests.upload_client import META, V2, UploadClient, path_of
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -57,6 +60,7 @@ def test_new_session_after_cancel_gets_new_urls(uploader):
     assert second.json["session-token"] != first.json["session-token"]
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_first_release_reserves_the_name_until_cancel(uploader, aws):
     created = uploader.create()
     key = {"PK": {"S": "PROJECT#acme-tools"}, "SK": {"S": "PROJECT"}}
@@ -127,6 +131,7 @@ def test_expired_session_answers_canceled_then_404(uploader, clock, wharf, aws):
     assert uploader.session(created).status == 404
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_sweeper_expires_and_purges(uploader, clock, wharf, aws):
     from tests.builders import wheel_bytes
 
@@ -142,6 +147,7 @@ def test_sweeper_expires_and_purges(uploader, clock, wharf, aws):
     assert uploader.file_status(file).json["status"] == "canceled"
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "fragment"),
     [

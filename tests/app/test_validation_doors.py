@@ -28,6 +28,9 @@ from tests.conftest import basic
 from tests.unit.test_validation import CONVENTIONS, SDIST_CASES, WHEEL_CASES
 from tests.upload_client import UploadClient, deliver_events, publish
 
+# Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
+pytestmark = pytest.mark.memory
+
 JSON = "application/vnd.pypi.simple.v1+json"
 TEST_LIMITS = Limits(ratio_floor_bytes=1024 * 1024, max_members=50)
 
@@ -58,10 +61,12 @@ def secret(issue):
 
 
 @pytest.fixture
-def small_limits(wharf, monkeypatch):
+def small_limits(rebuild):
     """The hostile fixtures are small: so are the bomb floor and the member cap."""
-    monkeypatch.setattr(wharf.validator, "_limits", TEST_LIMITS)
-    monkeypatch.setattr(wharf.legacy, "_limits", TEST_LIMITS)
+    return rebuild(
+        compression_ratio_floor_bytes=TEST_LIMITS.ratio_floor_bytes,
+        max_archive_members=TEST_LIMITS.max_members,
+    )
 
 
 # --- old conventions: published on both doors -------------------------------------------------
@@ -142,6 +147,7 @@ LEGACY_CASES = {
 }
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize("case", sorted(LEGACY_CASES))
 def test_hostile_files_are_refused_by_legacy(case, http, secret, aws, small_limits):
     filename, data, code = LEGACY_CASES[case]
@@ -152,6 +158,7 @@ def test_hostile_files_are_refused_by_legacy(case, http, secret, aws, small_limi
     assert snapshot(aws) == before
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize(
     ("filename", "data", "code"),
     [
@@ -175,6 +182,7 @@ def test_hostile_files_are_refused_by_legacy_staged(
     assert snapshot(aws) == before
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_pax_header_bomb_through_upload_2(http, secret, app_client, aws, small_limits):
     """The shape of issue 11's 127 KiB sdist (scaled down): an error, and no bytes kept."""
     client = UploadClient(http, secret)
@@ -195,6 +203,7 @@ LOCAL = "acme_tools-1.0+evil-py3-none-any.whl"
 LOCAL_DATA = wheel_bytes(version="1.0+evil", metadata=metadata_text(version="1.0+evil"))
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize("staged", [None, "true"])
 def test_local_versions_are_refused_by_legacy(staged, http, secret, issue, aws):
     before = snapshot(aws)
@@ -205,6 +214,7 @@ def test_local_versions_are_refused_by_legacy(staged, http, secret, issue, aws):
     assert listed(http, issue, "acme-tools") == []
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_local_versions_are_refused_by_upload_2(http, secret, aws):
     before = snapshot(aws)
     reply = UploadClient(http, secret).create(version="1.0+evil")
@@ -221,6 +231,7 @@ def _set_status(http, admin, status):
     assert reply.status_code in (200, 204), reply.body
 
 
+@pytest.mark.moto  # reads AWS itself
 @pytest.mark.parametrize("status", ["archived", "quarantined"])
 def test_closed_projects_take_no_uploads_on_any_door(status, http, secret, admin, app_client, aws):
     client = UploadClient(http, secret)
@@ -251,6 +262,7 @@ def test_closed_projects_take_no_uploads_on_any_door(status, http, secret, admin
     assert client.create(version="3.0").status == 201
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_one_spelling_per_file_on_both_doors(http, secret, issue, app_client, aws):
     client = UploadClient(http, secret)
     first = "acme_tools-1.0-py3-none-any.whl"
@@ -278,6 +290,7 @@ def test_two_spellings_in_one_session_are_refused(http, secret):
     assert other.status == 409
 
 
+@pytest.mark.moto  # reads AWS itself
 def test_one_sdist_per_release_on_both_doors(http, secret, issue, aws):
     client = UploadClient(http, secret)
     assert legacy_post(http, secret, "acme_tools-1.0.tar.gz", sdist_bytes()).status_code == 200

@@ -78,7 +78,7 @@ def test_twenty_parallel_publishes_converge(stack):
         headers={"Accept": "application/vnd.pypi.simple.v1+json"},
         timeout=30,
     ).json()
-    table = {entry.filename for entry in local.catalog.committed_files("e2e-race")}
+    table = {entry.filename for entry in local.stores.catalog.committed_files("e2e-race")}
     assert len(table) == RELEASES
     assert {f["filename"] for f in page["files"]} == table
-    assert page["meta"]["_last-serial"] == int(local.catalog.project("e2e-race")["serial"])
+    assert page["meta"]["_last-serial"] == local.stores.catalog.project("e2e-race").serial

@@ -92,7 +92,7 @@ def s3_keys(aws: Any, prefix: str) -> list[str]:
 
 def table_items(aws: Any, project: str) -> list[dict[str, Any]]:
     """The items about ``project`` (filtered server-side: the table holds every case's)."""
-    from chalicelib.adapters.dynamo import from_item, to_item
+    from chalicelib.adapters.dynamo_table import from_item, to_item
 
     pages = aws.clients.dynamodb.get_paginator("scan").paginate(
         TableName=aws.resources.table,

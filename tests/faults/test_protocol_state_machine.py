@@ -323,7 +323,7 @@ def _version_of(machine: Protocol, session: Any) -> str:
 
 def _session_version(machine: Protocol, session: Any) -> str:
     token = session.json["session-token"]
-    return machine.wharf.sessions._store.get_session(token).version  # the session's own
+    return machine.wharf.stores.sessions.get_session(token).version  # the session's own
 
 
 Protocol.TestCase.settings = settings.get_profile(

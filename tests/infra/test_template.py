@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.adapters import table_schema
+from chalicelib.adapters import dynamo_table as table_schema
 from chalicelib.domain.layout import INDEX_PREFIX, STAGING_METADATA_PREFIX, STAGING_PREFIX
 from wharf_stack.template import TEMPLATE_PATH, load_template, properties
 

@@ -1,0 +1,109 @@
+"""The Catalog contract, on the fake and on DynamoDB."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.catalog import ProjectState, ProjectStatus, ReleaseCommit
+from chalicelib.domain.errors import ConflictError, StateChangedError
+from chalicelib.domain.index import FileEntry
+from tests.adapters.conftest import NOW
+
+WHEEL = "acme_tools-1.0-py3-none-any.whl"
+
+
+def entry(filename: str = WHEEL, version: str = "1.0") -> FileEntry:
+    return FileEntry(
+        filename=filename,
+        version=version,
+        size=10,
+        sha256="a" * 64,
+        upload_time="2001-01-01T12:00:00.000000Z",
+        requires_python=">=3.9",
+        metadata_sha256="b" * 64,
+    )
+
+
+def commit(catalog, holder: str, serial: int, *, files: bool = True, new: bool = True) -> None:
+    catalog.commit(
+        ReleaseCommit(
+            project="acme-tools",
+            version="1.0",
+            holder=holder,
+            serial=serial,
+            at=NOW,
+            keep_until=NOW + timedelta(days=7),
+            has_files=files,
+            via_session=False,
+            list_project=new,
+        )
+    )
+
+
+def test_files_show_only_once_their_release_commits(backend):
+    catalog = backend.stores.catalog
+    assert catalog.project("acme-tools") is None
+    catalog.put_release_files("acme-tools", "legacy:a", [entry()])
+    assert catalog.committed_files("acme-tools") == []
+    assert catalog.published_file("acme-tools", WHEEL) is None
+    commit(catalog, "legacy:a", catalog.next_serial())
+    assert catalog.committed_files("acme-tools") == [entry()]
+    assert catalog.published_file("acme-tools", WHEEL) == entry()
+    project = catalog.project("acme-tools")
+    assert project.state is ProjectState.PUBLISHED and project.status is ProjectStatus.ACTIVE
+    assert catalog.listed_projects() == ["acme-tools"]
+
+
+def test_release_files_of_another_holder_are_refused(backend):
+    catalog = backend.stores.catalog
+    catalog.put_release_files("acme-tools", "legacy:a", [entry()])
+    catalog.put_release_files("acme-tools", "legacy:a", [entry()])  # idempotent
+    with pytest.raises(StateChangedError):
+        catalog.put_release_files("acme-tools", "legacy:b", [entry()])
+    catalog.drop_release_files("acme-tools", "legacy:b", [WHEEL])
+    catalog.drop_release_files("acme-tools", "legacy:a", [WHEEL])
+    catalog.put_release_files("acme-tools", "legacy:b", [entry()])
+
+
+def test_serials_only_rise(backend):
+    catalog = backend.stores.catalog
+    first, second = catalog.next_serial(), catalog.next_serial()
+    assert second > first
+    commit(catalog, "legacy:a", second)
+    with pytest.raises(StateChangedError):
+        commit(catalog, "legacy:b", first, new=False)
+
+
+def test_renders_are_due_until_marked_and_never_lowered(backend):
+    catalog = backend.stores.catalog
+    serial = catalog.next_serial()
+    commit(catalog, "legacy:a", serial)
+    assert catalog.render_due(NOW + timedelta(minutes=1)) == ["acme-tools"]
+    assert catalog.render_due(NOW) == []
+    catalog.mark_rendered("acme-tools", serial)
+    assert catalog.render_due(NOW + timedelta(minutes=1)) == []
+    catalog.mark_rendered("acme-tools", serial - 1)
+    assert catalog.project("acme-tools").rendered_serial == serial
+
+
+def test_moderation(backend):
+    catalog = backend.stores.catalog
+    with pytest.raises(ConflictError):
+        catalog.raise_serial("acme-tools")
+    catalog.put_release_files("acme-tools", "legacy:a", [entry()])
+    commit(catalog, "legacy:a", catalog.next_serial())
+    catalog.set_yanked("acme-tools", [WHEEL], "broken")
+    assert catalog.committed_files("acme-tools")[0].yanked == "broken"
+    catalog.set_yanked("acme-tools", [WHEEL], None)
+    assert catalog.committed_files("acme-tools")[0].yanked is None
+    before = catalog.project("acme-tools").serial
+    serial = catalog.raise_serial(
+        "acme-tools", status=ProjectStatus.QUARANTINED, reason="look", set_status=True
+    )
+    project = catalog.project("acme-tools")
+    assert serial > before and project.serial == serial
+    assert (project.status, project.status_reason) == (ProjectStatus.QUARANTINED, "look")
+    catalog.set_listed("acme-tools", False)
+    assert catalog.listed_projects() == []
