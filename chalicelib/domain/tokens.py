@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .identity import PublisherIdentity
+
 # Secret scanners key on a fixed prefix; GitHub's push protection and similar
 # tools can be taught `wharf_[A-Za-z0-9_-]{43}`.
 TOKEN_PREFIX = "wharf_"
@@ -154,6 +156,8 @@ class Principal(BaseModel):
     token_id: str
     role: Role
     projects: tuple[str, ...] = ()
+    # Set only on tokens minted by trusted publishing: the CI identity behind them.
+    publisher: PublisherIdentity | None = None
 
     @property
     def is_admin(self) -> bool:
