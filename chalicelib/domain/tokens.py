@@ -156,6 +156,10 @@ class Principal(BaseModel):
     token_id: str
     role: Role
     projects: tuple[str, ...] = ()
+    # May publish (and cancel) sessions, and upload through the legacy API without
+    # staging. Upload tokens made with --no-publish and upload-only trusted publishers
+    # lack it; every token made before the split keeps it.
+    may_publish: bool = True
     # Set only on tokens minted by trusted publishing: the CI identity behind them.
     publisher: PublisherIdentity | None = None
 
