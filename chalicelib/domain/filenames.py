@@ -37,7 +37,7 @@ _PLATFORM_PATTERNS = [
         r"^win_amd64$",
         r"^win_arm64$",
         r"^win_ia64$",
-        r"^linux_(x86_64|i686|aarch64|armv7l|ppc64le|s390x|riscv64|loongarch64)$",
+        r"^linux_(x86_64|i686|aarch64|armv6l|armv7l|ppc64le|s390x|riscv64|loongarch64)$",
         r"^manylinux1_(x86_64|i686)$",
         r"^manylinux2010_(x86_64|i686)$",
         r"^manylinux2014_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x)$",
@@ -247,8 +247,10 @@ def reservation_name(filename: str) -> str:
     are one file to an installer, so only the first may be published.
 
     Wheels: normalised name, PEP 440-equal version, the build and tags as written.
-    sdists: normalised name and version only, whatever the archive format, which is PyPI's
-    "one sdist per release". A filename that does not parse is its own reservation name.
+    sdists: normalised name, version and archive format: one sdist per format, because
+    PyPI accepted a .tar.gz and a .zip of one release until it allowed one sdist per
+    release (pip picks either; they are the same source). A filename that does not parse
+    is its own reservation name.
     The result parses to itself (the adapters may apply this to a name twice).
     """
     try:
@@ -258,7 +260,8 @@ def reservation_name(filename: str) -> str:
     name = _underscored(dist.project)
     version = _reservation_version(dist.version)
     if dist.kind is DistKind.SDIST:
-        return f"{name}-{version}.tar.gz"
+        extension = next(e for e in SDIST_EXTENSIONS if filename.lower().endswith(e))
+        return f"{name}-{version}{extension}"
     rest = filename.removesuffix(".whl").split("-")[2:]
     return "-".join([name, version, *rest]).lower() + ".whl"
 

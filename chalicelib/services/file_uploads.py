@@ -133,7 +133,7 @@ class FileUploads:
             raise FilenameTakenError(
                 f"{filename!r} has already been published (or is being published), under this "
                 "or an equivalent name (same normalised name, version and tags; one sdist per "
-                "release); a filename can be used only once.",
+                "release and format); a filename can be used only once.",
                 errors=[{"source": "filename", "code": "filename-taken", "message": filename}],
             )
         file_id = new_file_id()

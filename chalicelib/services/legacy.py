@@ -148,9 +148,9 @@ class LegacyUploads:
                     return LegacyResult(published=True, unchanged=True)
                 raise FileExistsError_(
                     f"File already exists ({upload.filename!r}, or an equivalent spelling of "
-                    "it: same normalised name, version and tags; one sdist per release) with "
-                    "other contents; a filename can be used only once. Upload under a new "
-                    "version.",
+                    "it: same normalised name, version and tags; one sdist per release and "
+                    "format) with other contents; a filename can be used only once. Upload "
+                    "under a new version.",
                     errors=[{"source": "filename", "code": "filename-taken", "message": ""}],
                 )
             if not same:

@@ -291,19 +291,29 @@ def test_two_spellings_in_one_session_are_refused(http, secret):
 
 
 @pytest.mark.moto  # reads AWS itself
-def test_one_sdist_per_release_on_both_doors(http, secret, issue, aws):
+def test_one_sdist_per_release_and_format_on_both_doors(http, secret, issue, aws):
     client = UploadClient(http, secret)
     assert legacy_post(http, secret, "acme_tools-1.0.tar.gz", sdist_bytes()).status_code == 200
     before = snapshot(aws)
     for filename, data in (
         ("acme-tools-1.0.tar.gz", sdist_bytes("acme-tools", "1.0")),
-        ("acme-tools-1.0.zip", zip_sdist_bytes("acme-tools", "1.0")),
         ("acme_tools-1.0.0.tar.gz", sdist_bytes(version="1.0.0")),
     ):
         reply = legacy_post(http, secret, filename, data, name="acme-tools")
         assert reply.status_code == 400, (filename, reply.body)
+        assert "one sdist per release and format" in reply.body.decode()
     assert snapshot(aws) == before
-    session = client.create(version="1.0")
-    added = client.add_file(session, "acme-tools-1.0.zip", zip_sdist_bytes("acme-tools", "1.0"))
+    session = client.create(version="1.0.0")
+    added = client.add_file(session, "acme_tools-1.0.0.tar.gz", sdist_bytes(version="1.0.0"))
     assert added.status == 409
     assert listed(http, issue, "acme-tools") == ["acme_tools-1.0.tar.gz"]
+
+
+def test_a_zip_sdist_beside_the_tar_gz_as_pypi_took_them(http, secret, issue):
+    assert legacy_post(http, secret, "acme_tools-1.0.tar.gz", sdist_bytes()).status_code == 200
+    zipped = zip_sdist_bytes("acme-tools", "1.0")
+    reply = legacy_post(http, secret, "acme-tools-1.0.zip", zipped, name="acme-tools")
+    assert reply.status_code == 200, reply.body
+    assert listed(http, issue, "acme-tools") == ["acme-tools-1.0.zip", "acme_tools-1.0.tar.gz"]
+    again = legacy_post(http, secret, "acme_tools-1.0.0.zip", zipped, name="acme-tools")
+    assert again.status_code == 400

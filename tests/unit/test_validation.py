@@ -202,6 +202,29 @@ CONVENTIONS = {
         ),
         {"metadata-placeholder"},
     ),
+    "invalid Author-email in metadata 1.1 (Markdown 2.0)": (
+        WHEEL,
+        "acme-tools",
+        "1.0",
+        wheel_bytes(
+            metadata=metadata_text(
+                metadata_version="1.1",
+                requires_python=None,
+                extra=["Author-email: Yuri Takhteyev and Waylan Limberg"],
+            )
+        ),
+        {"metadata-email-old"},
+    ),
+    "a linux_armv6l wheel (piwheels)": (
+        "acme_tools-1.0-cp311-cp311-linux_armv6l.whl",
+        "acme-tools",
+        "1.0",
+        wheel_bytes(
+            wheel_file="Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: false\n"
+            "Tag: cp311-cp311-linux_armv6l\n"
+        ),
+        set(),
+    ),
     "unknown metadata field": (
         WHEEL,
         "acme-tools",
@@ -678,7 +701,7 @@ def test_old_sdist_filename_with_a_hyphenated_version():
         ("foo-1.0-py3-none-any.whl", "foo-1.0.0-py3-none-any.whl"),
         ("foo-1.0-py3-none-any.whl", "Foo-1-py3-none-any.whl"),
         ("foo-1.0.tar.gz", "foo-1.0.0.tar.gz"),
-        ("foo-1.0.tar.gz", "Foo-1.0.zip"),
+        ("foo-1.0.zip", "Foo-1.0.0.zip"),
         ("python_dateutil-2.8.2.tar.gz", "python-dateutil-2.8.2.tar.gz"),
     ],
 )
@@ -694,6 +717,9 @@ def test_equivalent_spellings_share_a_reservation(one, other):
         ("foo-1.0-py3-none-any.whl", "foo-1.0-1-py3-none-any.whl"),
         ("foo-1.0-py3-none-any.whl", "foo-1.0.1-py3-none-any.whl"),
         ("foo-1.0.tar.gz", "foo-1.0-py3-none-any.whl"),
+        # PyPI took a .tar.gz and a .zip of one release (docutils, Markdown, ... before
+        # 2020); a mirror of those releases needs both.
+        ("foo-1.0.tar.gz", "foo-1.0.zip"),
     ],
 )
 def test_different_files_have_different_reservations(one, other):

@@ -171,6 +171,12 @@ def _set_aside_placeholders(fields: dict[str, Any], source: str, found: Inspecti
             )
 
 
+# PyPI began checking addresses with Warehouse (2018), when metadata 2.1 appeared; files
+# with older metadata were accepted with whatever the author wrote (Markdown 2.0 has
+# "Yuri Takhteyev" style values), so an invalid address there is only a notice.
+_UNCHECKED_EMAIL_VERSIONS = frozenset({"1.0", "1.1", "1.2"})
+
+
 def _pypi_rules(metadata: Metadata, source: str, found: Inspection) -> None:
     if metadata.summary and len(metadata.summary) > MAX_SUMMARY:
         found.note(
@@ -183,7 +189,10 @@ def _pypi_rules(metadata: Metadata, source: str, found: Inspection) -> None:
     ):
         if value is not None:
             for problem in email_problems(value):
-                found.note("metadata-email", f"{source}: {label}: {problem}")
+                if metadata.metadata_version in _UNCHECKED_EMAIL_VERSIONS:
+                    found.note("metadata-email-old", f"{source}: {label}: {problem}; kept")
+                else:
+                    found.note("metadata-email", f"{source}: {label}: {problem}")
     for classifier in sorted(set(metadata.classifiers or [])):
         if classifier not in all_classifiers:
             found.note(

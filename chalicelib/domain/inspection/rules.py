@@ -63,7 +63,7 @@ RULES: dict[str, Rule] = {
             _R,
             _Q,
             "a filename, or an equivalent spelling of it (same normalised name, version, "
-            "build and tags; one sdist per release), is used once, forever",
+            "build and tags; one sdist per release and format), is used once, forever",
         ),
         Rule("wheel-name-unnormalised", _W, _Q, "wheel name part not normalised (PyYAML-...)"),
         Rule("wheel-version-unnormalised", _W, _Q, "wheel version part not normalised"),
@@ -156,6 +156,12 @@ RULES: dict[str, Rule] = {
         Rule("metadata-release", _R, _F, "Version equals the release (PEP 440)"),
         Rule("metadata-summary", _R, _F, "Summary of at most 512 characters"),
         Rule("metadata-email", _R, _F, "Author-email and Maintainer-email are valid addresses"),
+        Rule(
+            "metadata-email-old",
+            _W,
+            _F,
+            "an invalid address in metadata before 2.1 (PyPI did not check addresses then): kept",
+        ),
         Rule("metadata-classifier", _R, _F, "every classifier exists in trove-classifiers"),
         Rule("metadata-classifier-deprecated", _W, _F, "a deprecated classifier"),
         Rule(
