@@ -534,6 +534,13 @@ class InMemoryCatalog:
                 holder, entry = self._m.release_files[(project, name)]
                 self._m.release_files[(project, name)] = (holder, replace(entry, yanked=reason))
 
+    def set_uploaders_cancel_own(self, project: str, allowed: bool) -> None:
+        with self._m.lock:
+            record = self._m.projects.get(project)
+            if record is None:
+                raise NotFoundError(f"No project named {project!r}.")
+            self._m.projects[project] = record.model_copy(update={"uploaders_cancel_own": allowed})
+
     def raise_serial(
         self,
         project: str,

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..domain.catalog import ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
 from ..domain.clock import iso
-from ..domain.errors import ConflictError, StateChangedError
+from ..domain.errors import ConflictError, NotFoundError, StateChangedError
 from ..domain.index import FileEntry
 from .dynamo_sessions import commit_session_action
 from .dynamo_table import (
@@ -241,6 +241,13 @@ class DynamoCatalog:
                     update=Update().set("yanked", reason),
                 )
             )
+
+    def set_uploaders_cancel_own(self, project: str, allowed: bool) -> None:
+        update = Update().set("uploaders_cancel_own", allowed)
+        try:
+            self._table.write(Action("project", "Update", project_key(project), exists(), update))
+        except ConditionFailed as refused:
+            raise NotFoundError(f"No project named {project!r}.") from refused
 
     def raise_serial(
         self,

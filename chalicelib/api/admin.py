@@ -16,7 +16,7 @@ from ..wiring import container
 from .auth import principal_of
 from .http import ALL_METHODS, ANY_CONTENT, json_object, method_of
 from .problems import problem_responses
-from .schemas import SetProjectStatus, Yank, parse_body
+from .schemas import ProjectSettings, SetProjectStatus, Yank, parse_body
 
 bp = Blueprint(__name__)
 
@@ -37,6 +37,7 @@ def token_json(record: TokenRecord, status: str) -> dict[str, Any]:
         "id": record.id,
         "role": str(record.role),
         "projects": list(record.projects),
+        "permissions": list(record.principal().permissions),
         "description": record.description,
         "status": status,
         "created_at": _time(record.created_at),
@@ -99,3 +100,16 @@ def project_status(project: str) -> Response:
     name = canonicalize_name(project)
     container().moderation.set_status(name, body.status, body.reason)
     return _json({"project": name, "status": str(body.status)})
+
+
+@bp.route("/admin/projects/{project}/settings", methods=ALL_METHODS, content_types=ANY_CONTENT)
+@problem_responses
+def project_settings(project: str) -> Response:
+    """``{"uploaders_cancel_own": true|false}``: upload-only tokens may cancel the sessions
+    they opened (issue 15)."""
+    method_of(bp.current_request, "PUT")
+    _require_admin("change a project's settings")
+    body = parse_body(ProjectSettings, json_object(bp.current_request), what="settings request")
+    name = canonicalize_name(project)
+    container().moderation.set_uploaders_cancel_own(name, body.uploaders_cancel_own)
+    return _json({"project": name, "uploaders_cancel_own": body.uploaders_cancel_own})

@@ -46,6 +46,8 @@ class ProjectRecord(BaseModel):
     status: ProjectStatus = ProjectStatus.ACTIVE
     status_reason: str | None = None
     reservations: frozenset[str] = frozenset()  # sessions holding a reserved name
+    # A project setting (issue 15): upload-only tokens may cancel the sessions they opened.
+    uploaders_cancel_own: bool = False
 
     @property
     def published(self) -> bool:

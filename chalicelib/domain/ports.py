@@ -263,6 +263,10 @@ class Catalog(Protocol):
     def set_yanked(self, project: str, filenames: Iterable[str], reason: str | None) -> None:
         """Yank (``reason``, possibly "") or unyank (``None``) files."""
 
+    def set_uploaders_cancel_own(self, project: str, allowed: bool) -> None:
+        """Let upload-only tokens cancel the sessions they opened (or not); ``NotFoundError``
+        when the project has no record (never reserved nor published)."""
+
     def raise_serial(
         self,
         project: str,

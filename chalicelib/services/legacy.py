@@ -17,6 +17,7 @@ from ..domain.errors import (
     InvalidRequestError,
     MixedUploadPathsError,
     PayloadTooLargeError,
+    MissingPermissionError,
     PermissionDeniedError,
 )
 from ..domain.filenames import DistKind, FilenameError, check_upload_filename
@@ -132,6 +133,13 @@ class LegacyUploads:
         self._check_digests(fields, upload.content, sha256)
         if (_one(fields, "staged") or "").lower() == "true":
             return self._stage(principal, upload, dist.project, dist.version)
+        if not principal.can_publish(dist.project):
+            # Without staged=true the legacy API publishes at once.
+            raise MissingPermissionError.publish(
+                f"upload to {dist.project!r} through the legacy API without staged=true "
+                "(which publishes at once)",
+                then="Upload with staged=true to stage the file instead.",
+            )
         holder = legacy_holder(sha256)
         existing = self._filenames.reserve_one(
             upload.filename, holder, dist.project, str(dist.version), sha256, self._clock()

@@ -34,6 +34,10 @@ class Moderation:
         self._publisher.render_project(project)
         return chosen
 
+    def set_uploaders_cancel_own(self, project: str, allowed: bool) -> None:
+        """The project setting that lets upload-only tokens cancel their own sessions."""
+        self._catalog.set_uploaders_cancel_own(project, allowed)
+
     def set_status(self, project: str, status: ProjectStatus, reason: str | None) -> None:
         """Set a project's PEP 792 status (``ConflictError`` unless it is published)."""
         if self._catalog.project(project) is None:

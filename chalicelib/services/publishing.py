@@ -47,6 +47,7 @@ from ..domain.ports import (
 from ..domain.sessions import FileRecord, FileStatus, SessionStatus
 from ..domain.tokens import Principal
 from ..observability import logger
+from .permissions import require_actor
 from .sessions import PublishingSessions, SessionView, require_open_project
 
 HTML = "text/html; charset=utf-8"
@@ -105,6 +106,7 @@ class Publisher:
         nothing left to do.
         """
         session = self._sessions.load_live(principal, token)
+        require_actor(principal, SESSIONS[PUBLISH], session)
         status = session.effective_status(self._clock())
         if status is SessionStatus.PUBLISHED:
             raise AlreadyPublishedError("The session is already published.")

@@ -28,6 +28,7 @@ from ..domain.sessions import (
 )
 from ..domain.tokens import Principal
 from ..observability import logger
+from .permissions import require_actor
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,13 @@ class PublishingSessions:
 
     def cancel(self, principal: Principal, token: str) -> SessionView:
         session = self.load(principal, token)
+        project = self._catalog.project(session.project)
+        require_actor(
+            principal,
+            SESSIONS[CANCEL],
+            session,
+            own_cancel_allowed=project is not None and project.uploaders_cancel_own,
+        )
         status = session.effective_status(self._clock())
         if status is SessionStatus.PUBLISHED:
             raise AlreadyPublishedError("The session is already published.")

@@ -126,8 +126,11 @@ class WharfClient:
         projects: list[str],
         expires_days: int | None,
         description: str,
+        publish: bool = True,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"role": role, "projects": projects, "description": description}
+        if not publish:
+            body["publish"] = False
         if expires_days is not None:
             body["expires_days"] = expires_days
         return json_object(self._call("POST", "/admin/tokens", json=body))
@@ -149,3 +152,9 @@ class WharfClient:
     def project_status(self, project: str, status: str, reason: str | None) -> dict[str, Any]:
         path = f"/admin/projects/{quote(project, safe='')}/status"
         return json_object(self._call("PUT", path, json={"status": status, "reason": reason}))
+
+    def project_settings(self, project: str, *, uploaders_cancel_own: bool) -> dict[str, Any]:
+        path = f"/admin/projects/{quote(project, safe='')}/settings"
+        return json_object(
+            self._call("PUT", path, json={"uploaders_cancel_own": uploaders_cancel_own})
+        )

@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATTERN",
         help="project-name pattern an upload token may publish (repeatable; '*' is a wildcard)",
     )
+    create.add_argument(
+        "--no-publish",
+        dest="publish",
+        action="store_false",
+        help="upload token without the publish permission: it may open sessions, send files "
+        "and stage (`wharf upload --stage`), but not publish or cancel a session",
+    )
     create.add_argument("--expires", type=int, metavar="DAYS", help="expire after DAYS days")
     create.add_argument("--description", default="", help="what the token is for")
 
@@ -116,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the new status; quarantined hides the project's files",
     )
     status.add_argument("--reason", help="why (shown to installers)")
+    settings = project_commands.add_parser("settings", help="change a project's settings")
+    _common(settings, top=False)
+    settings.add_argument("name", metavar="NAME", help="the project's name")
+    settings.add_argument(
+        "--uploaders-cancel-own",
+        required=True,
+        choices=["yes", "no"],
+        help="whether upload-only tokens may cancel the sessions they opened themselves",
+    )
     return parser
 
 
@@ -141,6 +157,8 @@ def _print_json(value: Any) -> None:
 
 def _describe(token: dict[str, Any]) -> str:
     parts = [token["role"]]
+    if token["role"] == "upload":
+        parts.append("permissions " + "+".join(token.get("permissions", ["upload", "publish"])))
     if token.get("projects"):
         parts.append("projects " + ", ".join(token["projects"]))
     parts.append(f"expires {token['expires_at']}" if token.get("expires_at") else "never expires")
@@ -153,6 +171,7 @@ def _token_create(args: argparse.Namespace) -> None:
         projects=args.project,
         expires_days=args.expires,
         description=args.description,
+        publish=args.publish,
     )
     if args.json:
         _print_json(created)
@@ -170,11 +189,22 @@ def _token_list(args: argparse.Namespace) -> None:
     if not tokens:
         print("No tokens.")
         return
-    columns = ["id", "role", "status", "projects", "created", "expires", "last used", "description"]
+    columns = [
+        "id",
+        "role",
+        "permissions",
+        "status",
+        "projects",
+        "created",
+        "expires",
+        "last used",
+        "description",
+    ]
     rows = [
         [
             t["id"],
             t["role"],
+            ",".join(t.get("permissions", [])) or "-",
             t["status"],
             ",".join(t["projects"]) or "-",
             t["created_at"] or "-",
@@ -225,6 +255,16 @@ def _project_status(args: argparse.Namespace) -> None:
         print(f"{result['project']} is now {result['status']}.")
 
 
+def _project_settings(args: argparse.Namespace) -> None:
+    allowed = args.uploaders_cancel_own == "yes"
+    result = _client(args).project_settings(args.name, uploaders_cancel_own=allowed)
+    if args.json:
+        _print_json(result)
+    else:
+        may = "may" if result["uploaders_cancel_own"] else "may not"
+        print(f"Upload-only tokens {may} cancel their own sessions of {result['project']}.")
+
+
 _COMMANDS = {
     ("token", "create"): _token_create,
     ("token", "list"): _token_list,
@@ -232,6 +272,7 @@ _COMMANDS = {
     ("yank", None): lambda args: _yank(args, yanked=True),
     ("unyank", None): lambda args: _yank(args, yanked=False),
     ("project", "status"): _project_status,
+    ("project", "settings"): _project_settings,
 }
 
 
