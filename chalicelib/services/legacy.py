@@ -15,9 +15,9 @@ from ..domain.clock import iso
 from ..domain.errors import (
     FilenameTakenError,
     InvalidRequestError,
+    MissingPermissionError,
     MixedUploadPathsError,
     PayloadTooLargeError,
-    MissingPermissionError,
     PermissionDeniedError,
 )
 from ..domain.filenames import DistKind, FilenameError, check_upload_filename
