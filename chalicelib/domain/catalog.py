@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from .audit import ReleasePublisher
 from .index import FileEntry
 
 
@@ -107,3 +108,4 @@ class ReleaseCommit(BaseModel):
     # release; a one-file legacy release has no session.
     via_session: bool = True
     list_project: bool = True  # a new project joins the root's list
+    published_by: ReleasePublisher | None = None  # recorded on the commit (issue 15)
