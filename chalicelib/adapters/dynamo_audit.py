@@ -126,6 +126,8 @@ class DynamoAuditLog:
         self, query: AuditQuery, *, cursor: str | None, now: datetime, oldest: datetime
     ) -> AuditPage:
         start = decode_cursor(cursor) if cursor else {}
+        if cursor and set(start) != {"p", "s"}:
+            raise ValueError("not a cursor of this listing")
         if query.project is not None:
             partitions = [_project_partition(query.project)]
         else:
@@ -133,7 +135,7 @@ class DynamoAuditLog:
             if query.newest_first:
                 partitions.reverse()
         if start:
-            if start.get("p") not in partitions:
+            if start["p"] not in partitions:
                 raise ValueError("not a cursor of this listing")
             partitions = partitions[partitions.index(start["p"]) :]
         since = iso(query.since) if query.since else None

@@ -110,6 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     upload_command.add_commands(commands, _common)
 
+    audit = commands.add_parser(
+        "audit",
+        help="read the audit trail (admin)",
+        description="Who did what, newest first: tokens, sessions, files, publishes, "
+        "cancels, yanks, project status and failed authentications.",
+    )
+    _common(audit, top=False)
+    audit.add_argument("--project", help="only events of this project")
+    audit.add_argument("--actor", help="only events by this token id (or publisher:ID)")
+    audit.add_argument(
+        "--since", metavar="TIME", help="only events at or after TIME (RFC 3339, with a zone)"
+    )
+    audit.add_argument("--oldest-first", action="store_true", help="oldest events first")
+    audit.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="show at most N events (default 100)"
+    )
+
     project = commands.add_parser("project", help="project administration")
     project_commands = project.add_subparsers(
         dest="project_command", required=True, metavar="ACTION"
@@ -255,6 +272,40 @@ def _project_status(args: argparse.Namespace) -> None:
         print(f"{result['project']} is now {result['status']}.")
 
 
+def _audit(args: argparse.Namespace) -> None:
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    events = list(
+        _client(args).audit(
+            project=args.project,
+            actor=args.actor,
+            since=args.since,
+            oldest_first=args.oldest_first,
+            limit=args.limit,
+        )
+    )
+    if args.json:
+        _print_json(events)
+        return
+    if not events:
+        print("No events.")
+        return
+    rows = []
+    for e in events:
+        what = " ".join(str(x) for x in (e.get("project"), e.get("version")) if x) or "-"
+        about = e.get("subject") or ""
+        if e.get("reason"):
+            about += f" ({e['reason']})"
+        if e.get("count", 1) > 1:
+            about += f" x{e['count']}"
+        rows.append([e["at"], e["kind"], e["actor"], what, about])
+    columns = ["time", "event", "actor", "release", "about"]
+    widths = [max(len(str(row[i])) for row in [columns, *rows]) for i in range(len(columns) - 1)]
+    for row in [[c.upper() for c in columns], *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, str(row[-1])]))
+
+
 def _project_settings(args: argparse.Namespace) -> None:
     allowed = args.uploaders_cancel_own == "yes"
     result = _client(args).project_settings(args.name, uploaders_cancel_own=allowed)
@@ -273,6 +324,7 @@ _COMMANDS = {
     ("unyank", None): lambda args: _yank(args, yanked=False),
     ("project", "status"): _project_status,
     ("project", "settings"): _project_settings,
+    ("audit", None): _audit,
 }
 
 
