@@ -186,6 +186,7 @@ class Memory:
     claims: dict[str, FilenameClaim] = field(default_factory=dict)
     release_files: dict[tuple[str, str], tuple[str, FileEntry]] = field(default_factory=dict)
     commits: dict[tuple[str, str], int] = field(default_factory=dict)
+    publishers: dict[tuple[str, str], tuple[str, ReleasePublisher]] = field(default_factory=dict)
     listed: set[str] = field(default_factory=set)
     serial: int = 0
 
@@ -588,6 +589,12 @@ class InMemoryCatalog:
                 m.listed.add(commit.project)
             if commit.has_files:
                 m.commits[(commit.project, commit.holder)] = commit.serial
+                if commit.published_by is not None:
+                    key = (commit.project, commit.holder)
+                    m.publishers[key] = (commit.version, commit.published_by)
+
+    def release_publishers(self, project: str) -> dict[str, ReleasePublisher]:
+        return {v: by for (p, _), (v, by) in self._m.publishers.items() if p == project}
 
     def committed_files(self, project: str) -> list[FileEntry]:
         return [

@@ -292,6 +292,10 @@ class Catalog(Protocol):
     def committed_files(self, project: str) -> list[FileEntry]:
         """The files of the project's committed releases."""
 
+    def release_publishers(self, project: str) -> dict[str, ReleasePublisher]:
+        """Who published each committed release with files (version -> publisher), where
+        the commit recorded it."""
+
     def published_file(self, project: str, filename: str) -> FileEntry | None:
         """One file of a committed release, or ``None``."""
 

@@ -339,6 +339,10 @@ class Publisher:
             last_serial=record.serial,
             status=str(record.status),
             status_reason=record.status_reason,
+            published_by={
+                version: by.model_dump(mode="json", exclude_none=True)
+                for version, by in self._catalog.release_publishers(project).items()
+            },
         )
 
     def render_project(self, project: str) -> None:

@@ -67,6 +67,15 @@ def test_the_release_manager_flow_is_recorded_in_order_with_its_actors(
     token = session.json["session-token"]
     assert all(token not in json.dumps(e) for e in page["events"])  # a stage credential
 
+    # The release records its publisher; the project's PEP 691 page shows it.
+    page = json.loads(
+        http.get(
+            "/simple/acme-tools/",
+            headers={**basic(manager["token"]), "Accept": "application/vnd.pypi.simple.v1+json"},
+        ).body
+    )
+    assert page["_wharf-published-by"] == {"1.0": {"token_id": manager["id"]}}
+
     [admin_id] = [t.record.id for t in wharf.tokens.list() if t.record.role == "admin"]
     created = audit(http, admin, actor=admin_id, order="oldest")
     assert [e["kind"] for e in created["events"]] == ["token.created", "token.created"]

@@ -93,6 +93,7 @@ def test_ci_stages_a_person_publishes_and_the_trail_shows_both(stack, tmp_path):
         timeout=30,
     ).json()
     assert [f["filename"] for f in page["files"]] == [WHEEL]
+    assert page["_wharf-published-by"] == {VERSION: {"token_id": manager["id"]}}
 
     trail = run_wharf(stack, "audit", "--project", PROJECT, "--oldest-first", "--json")
     assert trail.returncode == 0, trail.stderr
