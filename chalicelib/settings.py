@@ -60,6 +60,10 @@ class Settings(BaseModel):
     download_url_seconds: int = Field(default=300, ge=10, le=3600)
     # How long installers may reuse an index page (pip >= 26.2 honours max-age).
     index_max_age_seconds: int = Field(default=10, ge=0)
+    # The audit trail keeps an event this long before DynamoDB's TTL removes it.
+    audit_retention_days: int = Field(default=400, ge=1)
+    # Failed authentications are counted per source address in buckets of this length.
+    auth_failure_bucket_seconds: int = Field(default=300, ge=1, le=86400)
 
 
 _ENV_NAMES = {
@@ -88,6 +92,8 @@ _ENV_NAMES = {
     "repair_after_seconds": "WHARF_REPAIR_AFTER_SECONDS",
     "download_url_seconds": "WHARF_DOWNLOAD_URL_SECONDS",
     "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
+    "audit_retention_days": "WHARF_AUDIT_RETENTION_DAYS",
+    "auth_failure_bucket_seconds": "WHARF_AUTH_FAILURE_BUCKET_SECONDS",
 }
 
 

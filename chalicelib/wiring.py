@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from .adapters.dynamo_audit import DynamoAuditLog
 from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_filenames import DynamoFilenameRegistry
 from .adapters.dynamo_sessions import DynamoSessionRepository
@@ -19,6 +20,7 @@ from .adapters.s3_staging import S3Staging
 from .domain.clock import utcnow
 from .domain.inspection.limits import Limits
 from .domain.ports import (
+    AuditLog,
     Catalog,
     Clock,
     FilenameRegistry,
@@ -27,6 +29,7 @@ from .domain.ports import (
     StagingStorage,
     TokenStore,
 )
+from .services.audit import AuditTrail
 from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
@@ -74,6 +77,7 @@ class Stores:
     tokens: TokenStore
     objects: ObjectStore
     staging: StagingStorage
+    audit: AuditLog
 
 
 def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
@@ -85,6 +89,7 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
         tokens=DynamoTokenStore(dynamodb, table),
         objects=S3ObjectStore(clients.s3, settings.bucket_name),
         staging=S3Staging(clients.s3, settings.bucket_name),
+        audit=DynamoAuditLog(dynamodb, table),
     )
 
 
@@ -102,6 +107,16 @@ class Container:
     moderation: Moderation
     legacy: LegacyUploads
     repair: Repair
+    audit: AuditTrail
+
+
+def audit_trail(settings: Settings, log: AuditLog, clock: Clock) -> AuditTrail:
+    return AuditTrail(
+        log,
+        clock,
+        retention=timedelta(days=settings.audit_retention_days),
+        auth_bucket=timedelta(seconds=settings.auth_failure_bucket_seconds),
+    )
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -128,12 +143,14 @@ def build(
         assert clients is not None, "build needs AWS clients or stores"
         stores = aws_stores(settings, clients)
     retention = timedelta(seconds=settings.session_retention_seconds)
+    audit = audit_trail(settings, stores.audit, clock)
     sessions = PublishingSessions(
         stores.sessions,
         stores.catalog,
         stores.filenames,
         stores.staging,
         clock,
+        audit,
         SessionPolicy(
             lifetime=timedelta(seconds=settings.session_lifetime_seconds),
             max_lifetime=timedelta(seconds=settings.session_max_lifetime_seconds),
@@ -150,8 +167,9 @@ def build(
         stores.objects,
         clock,
         PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
+        audit,
     )
-    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings))
+    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings), audit)
     return Container(
         settings=settings,
         stores=stores,
@@ -160,6 +178,7 @@ def build(
             clock,
             touch_seconds=settings.token_touch_seconds,
             retention_days=settings.token_retention_days,
+            audit=audit,
         ),
         index=IndexReader(stores.objects),
         sessions=sessions,
@@ -177,6 +196,7 @@ def build(
                 default_part_size=settings.default_part_size,
                 allow_local_versions=settings.allow_local_versions,
             ),
+            audit,
         ),
         validator=validator,
         publisher=publisher,
@@ -188,7 +208,7 @@ def build(
             clock,
             expires=settings.download_url_seconds,
         ),
-        moderation=Moderation(stores.catalog, publisher),
+        moderation=Moderation(stores.catalog, publisher, audit),
         legacy=LegacyUploads(
             sessions,
             stores.sessions,
@@ -200,6 +220,7 @@ def build(
             clock,
             inline_limit=settings.inline_limit_bytes,
             limits=limits_of(settings),
+            audit=audit,
         ),
         repair=Repair(
             stores.sessions,
@@ -209,6 +230,7 @@ def build(
             clock,
             grace=timedelta(seconds=settings.repair_after_seconds),
         ),
+        audit=audit,
     )
 
 

@@ -19,6 +19,14 @@ from typing import Any, BinaryIO
 
 from packaging.version import Version
 
+from chalicelib.domain.audit import (
+    AuditEvent,
+    AuditPage,
+    AuditQuery,
+    ReleasePublisher,
+    decode_cursor,
+    encode_cursor,
+)
 from chalicelib.domain.catalog import (
     FilenameClaim,
     ProjectRecord,
@@ -26,6 +34,7 @@ from chalicelib.domain.catalog import (
     ProjectStatus,
     ReleaseCommit,
 )
+from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import (
     ConflictError,
     FileInSessionError,
@@ -51,21 +60,85 @@ from chalicelib.domain.lifecycle import (
     SESSIONS,
     FileStatus,
 )
-from chalicelib.domain.ports import StoredObject
+from chalicelib.domain.ports import Audited, StoredObject
 from chalicelib.domain.sessions import FileRecord, SessionRecord, release_key
 from chalicelib.domain.tokens import TokenRecord
 from chalicelib.wiring import Stores
 
 
-class InMemoryTokenStore:
+class InMemoryAuditLog:
+    """The trail as a dict from sort key to event; markers are the ids recorded."""
+
     def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.events: dict[str, AuditEvent] = {}
+        self.expiry: dict[str, datetime] = {}
+        self._ids: set[str] = set()
+
+    @staticmethod
+    def _key(event: AuditEvent) -> str:
+        return f"{iso(event.at)}#{event.digest}"
+
+    def check_new(self, entry: Audited) -> None:
+        """Raise if the event's id is recorded (the marker's condition in DynamoDB)."""
+        if entry.event.event_id in self._ids:
+            raise RuntimeError("transaction refused: audit-marker")
+
+    def append(self, entry: Audited) -> bool:
+        with self.lock:
+            if entry.event.event_id in self._ids:
+                return False
+            self._ids.add(entry.event.event_id)
+            self.events[self._key(entry.event)] = entry.event
+            self.expiry[self._key(entry.event)] = entry.expire_at
+            return True
+
+    def count_failure(self, entry: Audited) -> None:
+        with self.lock:
+            key = self._key(entry.event)
+            found = self.events.get(key)
+            count = (found.count if found else 0) + entry.event.count
+            self.events[key] = entry.event.model_copy(update={"count": count})
+            self.expiry[key] = entry.expire_at
+
+    def page(
+        self, query: AuditQuery, *, cursor: str | None, now: datetime, oldest: datetime
+    ) -> AuditPage:
+        after = decode_cursor(cursor).get("s") if cursor else None
+        if cursor and after is None:
+            raise ValueError("not a cursor of this listing")
+        with self.lock:
+            keys = sorted(self.events, reverse=query.newest_first)
+            chosen: list[tuple[str, AuditEvent]] = []
+            for key in keys:
+                if after is not None and (key >= after if query.newest_first else key <= after):
+                    continue
+                event = self.events[key]
+                if event.at < oldest or not query.matches(event):
+                    continue
+                chosen.append((key, event))
+                if len(chosen) == query.limit:
+                    return AuditPage(
+                        events=[e for _, e in chosen], cursor=encode_cursor({"s": key})
+                    )
+            return AuditPage(events=[e for _, e in chosen])
+
+
+class InMemoryTokenStore:
+    def __init__(self, audit: InMemoryAuditLog | None = None) -> None:
         self._by_hash: dict[str, TokenRecord] = {}
         self._lock = threading.Lock()
+        self._audit = audit or InMemoryAuditLog()
 
-    def add(self, record: TokenRecord, *, expire_at: datetime | None) -> None:
-        with self._lock:
+    def add(
+        self, record: TokenRecord, *, expire_at: datetime | None, audit: Audited | None = None
+    ) -> None:
+        with self._lock, self._audit.lock:
             if record.secret_hash in self._by_hash:
                 raise ConflictError("A token with this secret already exists.")
+            if audit is not None:
+                self._audit.check_new(audit)
+                self._audit.append(audit)
             self._by_hash[record.secret_hash] = record
 
     def get_by_hash(self, secret_hash: str) -> TokenRecord | None:
@@ -77,11 +150,16 @@ class InMemoryTokenStore:
     def all(self) -> Iterator[TokenRecord]:
         yield from sorted(self._by_hash.values(), key=lambda r: (r.created_at, r.id))
 
-    def revoke(self, secret_hash: str, at: datetime, *, expire_at: datetime) -> None:
-        with self._lock:
+    def revoke(
+        self, secret_hash: str, at: datetime, *, expire_at: datetime, audit: Audited | None = None
+    ) -> None:
+        with self._lock, self._audit.lock:
             record = self._by_hash.get(secret_hash)
             if record is None or record.revoked_at is not None:
                 raise NotFoundError("No live token with this id.")
+            if audit is not None:
+                self._audit.check_new(audit)
+                self._audit.append(audit)
             self._by_hash[secret_hash] = record.model_copy(update={"revoked_at": at})
 
     def touch(self, secret_hash: str, at: datetime, *, not_since: datetime) -> None:
@@ -108,6 +186,7 @@ class Memory:
     claims: dict[str, FilenameClaim] = field(default_factory=dict)
     release_files: dict[tuple[str, str], tuple[str, FileEntry]] = field(default_factory=dict)
     commits: dict[tuple[str, str], int] = field(default_factory=dict)
+    publishers: dict[tuple[str, str], tuple[str, ReleasePublisher]] = field(default_factory=dict)
     listed: set[str] = field(default_factory=set)
     serial: int = 0
 
@@ -190,7 +269,14 @@ class InMemorySessionRepository:
                     m.projects[session.project] = project.model_copy(update={"reservations": left})
             return finished
 
-    def begin_publish(self, session: SessionRecord, filenames: list[str], *, at: datetime) -> None:
+    def begin_publish(
+        self,
+        session: SessionRecord,
+        filenames: list[str],
+        *,
+        at: datetime,
+        by: ReleasePublisher | None = None,
+    ) -> None:
         m = self._m
         with m.lock:
             current = m.session_in(session.token, PUBLISH)
@@ -223,7 +309,11 @@ class InMemorySessionRepository:
                     ),
                 )
             m.sessions[session.token] = current.model_copy(
-                update={"status": SESSIONS[PUBLISH].target, "publish_requested_at": at}
+                update={
+                    "status": SESSIONS[PUBLISH].target,
+                    "publish_requested_at": at,
+                    "publish_requested_by": by,
+                }
             )
 
     def fail_publish(self, token: str, notices: list[str]) -> bool:
@@ -499,6 +589,12 @@ class InMemoryCatalog:
                 m.listed.add(commit.project)
             if commit.has_files:
                 m.commits[(commit.project, commit.holder)] = commit.serial
+                if commit.published_by is not None:
+                    key = (commit.project, commit.holder)
+                    m.publishers[key] = (commit.version, commit.published_by)
+
+    def release_publishers(self, project: str) -> dict[str, ReleasePublisher]:
+        return {v: by for (p, _), (v, by) in self._m.publishers.items() if p == project}
 
     def committed_files(self, project: str) -> list[FileEntry]:
         return [
@@ -533,6 +629,13 @@ class InMemoryCatalog:
             for name in filenames:
                 holder, entry = self._m.release_files[(project, name)]
                 self._m.release_files[(project, name)] = (holder, replace(entry, yanked=reason))
+
+    def set_uploaders_cancel_own(self, project: str, allowed: bool) -> None:
+        with self._m.lock:
+            record = self._m.projects.get(project)
+            if record is None:
+                raise NotFoundError(f"No project named {project!r}.")
+            self._m.projects[project] = record.model_copy(update={"uploaders_cancel_own": allowed})
 
     def raise_serial(
         self,
@@ -662,12 +765,13 @@ class InMemoryStaging:
 
 def memory_stores() -> tuple[Stores, Memory, Bucket]:
     """One in-memory implementation of every port, sharing one memory and one bucket."""
-    memory, bucket = Memory(), Bucket()
+    memory, bucket, audit = Memory(), Bucket(), InMemoryAuditLog()
     stores = Stores(
         sessions=InMemorySessionRepository(memory),
         filenames=InMemoryFilenameRegistry(memory),
         catalog=InMemoryCatalog(memory),
-        tokens=InMemoryTokenStore(),
+        tokens=InMemoryTokenStore(audit),
+        audit=audit,
         objects=InMemoryObjectStore(bucket),
         staging=InMemoryStaging(bucket),
     )

@@ -2,7 +2,8 @@
 
     wharf-bootstrap-admin --table wharf-state [--region eu-west-1]
 
-Uses your AWS credentials (dynamodb:PutItem on the table), because no token
+Uses your AWS credentials (dynamodb:PutItem on the table, in a transaction with the
+token's audit event), because no token
 exists yet to call the admin API with. Prints the secret once.
 """
 
@@ -13,10 +14,13 @@ import sys
 
 import boto3
 
+from chalicelib.adapters.dynamo_audit import DynamoAuditLog
 from chalicelib.adapters.dynamo_tokens import DynamoTokenStore
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.tokens import Role, TokenRequest
 from chalicelib.services.tokens import TokenService
+from chalicelib.settings import Settings
+from chalicelib.wiring import audit_trail
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,11 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     client = boto3.session.Session(region_name=args.region).client("dynamodb")
+    settings = Settings(table_name=args.table, bucket_name="unused")
     service = TokenService(
-        DynamoTokenStore(client, args.table), utcnow, touch_seconds=300, retention_days=30
+        DynamoTokenStore(client, args.table),
+        utcnow,
+        touch_seconds=300,
+        retention_days=30,
+        audit=audit_trail(settings, DynamoAuditLog(client, args.table), utcnow),
     )
     issued = service.issue(
-        TokenRequest(role=Role.ADMIN, description=args.description, expires_days=args.expires)
+        TokenRequest(role=Role.ADMIN, description=args.description, expires_days=args.expires),
+        by="bootstrap",
     )
     print(f"Created admin token {issued.record.id}.", file=sys.stderr)
     print(issued.secret)

@@ -8,9 +8,10 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from ..domain.audit import ReleasePublisher
 from ..domain.catalog import ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
 from ..domain.clock import iso
-from ..domain.errors import ConflictError, StateChangedError
+from ..domain.errors import ConflictError, NotFoundError, StateChangedError
 from ..domain.index import FileEntry
 from .dynamo_sessions import commit_session_action
 from .dynamo_table import (
@@ -34,6 +35,7 @@ from .dynamo_table import (
     listing_key,
     project_key,
     release_file_key,
+    storable,
     unless_condition_fails,
 )
 
@@ -171,11 +173,21 @@ class DynamoCatalog:
                 "serial": commit.serial,
                 "version": commit.version,
                 "committed_at": iso(commit.at),
+                "published_by": (
+                    storable(commit.published_by.model_dump()) if commit.published_by else None
+                ),
             }
             actions.append(
                 Action("commit", "Put", commit_key(commit.project, commit.holder), item=record)
             )
         self._table.transact_or_changed(actions, "A concurrent change won; retry.", watch="session")
+
+    def release_publishers(self, project: str) -> dict[str, ReleasePublisher]:
+        return {
+            item["version"]: ReleasePublisher.model_validate(item["published_by"])
+            for item in self._table.query(f"PROJECT#{project}", sort_prefix="COMMIT#")
+            if item.get("published_by")
+        }
 
     def committed_files(self, project: str) -> list[FileEntry]:
         """Files of committed releases only. COMMIT# sorts before FILE#, so a paginated read
@@ -241,6 +253,13 @@ class DynamoCatalog:
                     update=Update().set("yanked", reason),
                 )
             )
+
+    def set_uploaders_cancel_own(self, project: str, allowed: bool) -> None:
+        update = Update().set("uploaders_cancel_own", allowed)
+        try:
+            self._table.write(Action("project", "Update", project_key(project), exists(), update))
+        except ConditionFailed as refused:
+            raise NotFoundError(f"No project named {project!r}.") from refused
 
     def raise_serial(
         self,

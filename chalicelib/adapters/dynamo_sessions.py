@@ -15,6 +15,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from ..domain.audit import ReleasePublisher
 from ..domain.catalog import ProjectState
 from ..domain.clock import iso
 from ..domain.errors import (
@@ -226,7 +227,14 @@ class DynamoSessionRepository:
         with unless_condition_fails():
             self._table.write(Action("project", "Delete", project_key(project), unused))
 
-    def begin_publish(self, session: SessionRecord, filenames: list[str], *, at: datetime) -> None:
+    def begin_publish(
+        self,
+        session: SessionRecord,
+        filenames: list[str],
+        *,
+        at: datetime,
+        by: ReleasePublisher | None = None,
+    ) -> None:
         """open|error -> processing and every filename reserved, all or nothing.
 
         A release may exceed one transaction: the status write and the first names go
@@ -236,6 +244,7 @@ class DynamoSessionRepository:
         session changed since it was read (its revision moved).
         """
         update = session_status_update(PUBLISH).set("publish_requested_at", iso(at))
+        update.set("publish_requested_by", storable(by.model_dump()) if by else None)
         unchanged = session_in(PUBLISH) & attribute_is("revision", session.revision)
         status = Action("session", "Update", session_key(session.token), unchanged, update)
         claims = [

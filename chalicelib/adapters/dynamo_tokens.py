@@ -12,7 +12,9 @@ from typing import Any
 
 from ..domain.clock import iso
 from ..domain.errors import ConflictError, NotFoundError
+from ..domain.ports import Audited
 from ..domain.tokens import TokenRecord
+from .dynamo_audit import audit_actions
 from .dynamo_table import (
     GSI1_PK,
     GSI1_SK,
@@ -22,6 +24,7 @@ from .dynamo_table import (
     ConditionFailed,
     Expr,
     Table,
+    TransactionRefused,
     Update,
     absent,
     exists,
@@ -39,19 +42,32 @@ class DynamoTokenStore:
     def __init__(self, client: Any, table_name: str) -> None:
         self._table = Table(client, table_name)
 
-    def add(self, record: TokenRecord, *, expire_at: datetime | None) -> None:
+    def add(
+        self, record: TokenRecord, *, expire_at: datetime | None, audit: Audited | None = None
+    ) -> None:
         item = {
             **storable(record.model_dump()),
             GSI1_PK: TOKENS,
             GSI1_SK: record.id,
             TTL_ATTRIBUTE: int(expire_at.timestamp()) if expire_at else None,
         }
+        put = Action("token", "Put", token_key(record.secret_hash), absent(), item=item)
+        self._write_audited(put, audit, ConflictError("A token with this secret already exists."))
+
+    def _write_audited(self, action: Action, audit: Audited | None, refused: Exception) -> None:
+        """The change and its audit event together: a token is never created or revoked
+        without its record in the trail (fail closed)."""
         try:
-            self._table.write(
-                Action("token", "Put", token_key(record.secret_hash), absent(), item=item)
-            )
+            if audit is None:
+                self._table.write(action)
+            else:
+                self._table.transact([action, *audit_actions(audit)])
         except ConditionFailed as error:
-            raise ConflictError("A token with this secret already exists.") from error
+            raise refused from error
+        except TransactionRefused as error:
+            if error.condition_failed("token"):
+                raise refused from error
+            raise
 
     def get_by_hash(self, secret_hash: str) -> TokenRecord | None:
         item = self._table.get(token_key(secret_hash))
@@ -69,13 +85,13 @@ class DynamoTokenStore:
         records = [_record(item) for item in self._table.query(TOKENS, index=True)]
         yield from sorted(records, key=lambda r: (r.created_at, r.id))
 
-    def revoke(self, secret_hash: str, at: datetime, *, expire_at: datetime) -> None:
+    def revoke(
+        self, secret_hash: str, at: datetime, *, expire_at: datetime, audit: Audited | None = None
+    ) -> None:
         update = Update().set("revoked_at", iso(at)).set(TTL_ATTRIBUTE, int(expire_at.timestamp()))
         live = exists() & absent("revoked_at")
-        try:
-            self._table.write(Action("token", "Update", token_key(secret_hash), live, update))
-        except ConditionFailed as error:
-            raise NotFoundError("No live token with this id.") from error
+        action = Action("token", "Update", token_key(secret_hash), live, update)
+        self._write_audited(action, audit, NotFoundError("No live token with this id."))
 
     def touch(self, secret_hash: str, at: datetime, *, not_since: datetime) -> None:
         stale = Expr(

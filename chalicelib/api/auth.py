@@ -10,9 +10,15 @@ from ..observability import logger
 from ..wiring import container
 
 
+def source_of(request: Request) -> str:
+    """The caller's address as API Gateway saw it, for counting failed authentications."""
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")[:64]
+
+
 def principal_of(request: Request) -> Principal:
     """The caller's principal; raises ``AuthenticationError`` (answered 401)."""
     secret = secret_from_authorization(request.headers.get("authorization"))
-    principal = container().tokens.authenticate(secret)
+    principal = container().tokens.authenticate(secret, source=source_of(request))
     logger.thread_safe_append_keys(token_id=principal.token_id)
     return principal

@@ -111,3 +111,11 @@ class SetProjectStatus(BaseModel):
 
     status: ProjectStatus
     reason: StrictStr | None = Field(default=None, max_length=500)
+
+
+class ProjectSettings(BaseModel):
+    """``PUT /admin/projects/<name>/settings``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uploaders_cancel_own: StrictBool

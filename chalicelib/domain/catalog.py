@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from .audit import ReleasePublisher
 from .index import FileEntry
 
 
@@ -46,6 +47,8 @@ class ProjectRecord(BaseModel):
     status: ProjectStatus = ProjectStatus.ACTIVE
     status_reason: str | None = None
     reservations: frozenset[str] = frozenset()  # sessions holding a reserved name
+    # A project setting (issue 15): upload-only tokens may cancel the sessions they opened.
+    uploaders_cancel_own: bool = False
 
     @property
     def published(self) -> bool:
@@ -105,3 +108,4 @@ class ReleaseCommit(BaseModel):
     # release; a one-file legacy release has no session.
     via_session: bool = True
     list_project: bool = True  # a new project joins the root's list
+    published_by: ReleasePublisher | None = None  # recorded on the commit (issue 15)

@@ -34,6 +34,30 @@ class PermissionDeniedError(WharfError):
     """The caller is known but may not do this."""
 
 
+class MissingPermissionError(PermissionDeniedError):
+    """The caller may upload to the project but lacks a permission the action needs
+    (``errors`` names it, so a client can tell the user which token to use)."""
+
+    def __init__(self, detail: str, *, permission: str) -> None:
+        super().__init__(
+            detail,
+            errors=[{"source": "permission", "code": "missing-permission", "message": permission}],
+        )
+        self.permission = permission
+
+    @classmethod
+    def publish(cls, action: str, *, then: str | None = None) -> MissingPermissionError:
+        return cls(
+            f"This token lacks the 'publish' permission, which is needed to {action}. "
+            + (
+                then
+                or "It may upload and stage; someone holding a token with 'publish' can "
+                "publish the session, which stays as it was."
+            ),
+            permission="publish",
+        )
+
+
 class NotFoundError(WharfError):
     """The thing asked for does not exist (or the caller may not know it does)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import quote
 
@@ -85,6 +85,9 @@ class ProjectPage:
     last_serial: int
     status: str = "active"
     status_reason: str | None = None
+    # Who published each release (version -> JSON), shown under a private key (PEP 691
+    # reserves `_`-prefixed keys for the index).
+    published_by: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def listed_files(self) -> list[FileEntry]:
@@ -166,4 +169,7 @@ def render_project_json(page: ProjectPage, url_for: UrlFor | None = None) -> byt
         "versions": page.versions,
         "files": files,
     }
+    shown = {v: page.published_by[v] for v in page.versions if v in page.published_by}
+    if shown:
+        doc["_wharf-published-by"] = shown
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

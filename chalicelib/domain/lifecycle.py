@@ -53,12 +53,14 @@ class FileStatus(StrEnum):
 class Actor(StrEnum):
     """Who may set a transition off: a token's permission on the project, or wharf itself.
 
-    Issue 15's separate publish permission is a new member here, named in the rows
-    for ``publish`` and ``cancel``; the services check ``transition.actor`` against
-    the caller, so the rows are where that guard goes.
+    The services check ``transition.actor`` against the caller (services/permissions.py),
+    so the rows are where a permission guard goes.
     """
 
     UPLOADER = "upload"  # a token that may upload to the project
+    # A token that may also publish: publishing a session, and canceling one (the PEP 694
+    # amendment protects cancel too, since it discards a staged release).
+    PUBLISHER = "publish"
     SYSTEM = "system"  # an event handler, the publisher or the sweeper
 
 
@@ -186,7 +188,7 @@ SESSIONS: Lifecycle[SessionStatus] = Lifecycle(
             _S.PROCESSING,
             "POST <session>/publish with every file completed: every filename is reserved "
             "in the same write, and the session's revision must be the one read",
-            Actor.UPLOADER,
+            Actor.PUBLISHER,
         ),
         Transition(
             COMMIT,
@@ -207,8 +209,9 @@ SESSIONS: Lifecycle[SessionStatus] = Lifecycle(
             CANCEL,
             frozenset({_S.OPEN, _S.ERROR}),
             _S.CANCELED,
-            "DELETE <session>",
-            Actor.UPLOADER,
+            "DELETE <session> (an upload-only token may cancel the sessions it opened where "
+            "the project allows it)",
+            Actor.PUBLISHER,
         ),
         Transition(
             EXPIRE,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
+from .audit import AuditEvent, AuditPage, AuditQuery, ReleasePublisher
 from .catalog import FilenameClaim, ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
 from .index import FileEntry
 from .inspection.verdict import ByteSource
@@ -26,9 +27,38 @@ class StorageReadError(Exception):
     treat those as a broken file, while this must propagate so the event is retried."""
 
 
+@dataclass(frozen=True)
+class Audited:
+    """An audit event with the time DynamoDB may drop it (the retention setting)."""
+
+    event: AuditEvent
+    expire_at: datetime
+
+
+class AuditLog(Protocol):
+    """The append-only audit trail (domain/audit.py)."""
+
+    def append(self, entry: Audited) -> bool:
+        """Record the event unless one with its id is recorded; ``True`` if written now."""
+
+    def count_failure(self, entry: Audited) -> None:
+        """Add ``entry.event.count`` to the summary event with its id, creating it."""
+
+    def page(
+        self, query: AuditQuery, *, cursor: str | None, now: datetime, oldest: datetime
+    ) -> AuditPage:
+        """Events matching ``query`` in its order, at most ``query.limit``, from after
+        ``cursor`` (a page's own); nothing older than ``oldest`` is looked for. A page
+        may hold fewer events with a cursor still set (work per call is bounded);
+        ``ValueError`` for a cursor this log did not hand out."""
+
+
 class TokenStore(Protocol):
-    def add(self, record: TokenRecord, *, expire_at: datetime | None) -> None:
-        """Store a new token; raises ``ConflictError`` if its hash is already stored."""
+    def add(
+        self, record: TokenRecord, *, expire_at: datetime | None, audit: Audited | None = None
+    ) -> None:
+        """Store a new token (and ``audit``, in the same write: both or neither); raises
+        ``ConflictError`` if its hash is already stored."""
 
     def get_by_hash(self, secret_hash: str) -> TokenRecord | None:
         """The token with this secret hash, read consistently, or ``None``."""
@@ -39,8 +69,11 @@ class TokenStore(Protocol):
     def all(self) -> Iterator[TokenRecord]:
         """Every stored token, oldest first."""
 
-    def revoke(self, secret_hash: str, at: datetime, *, expire_at: datetime) -> None:
-        """Mark a live token revoked; raises ``NotFoundError`` if absent or already revoked."""
+    def revoke(
+        self, secret_hash: str, at: datetime, *, expire_at: datetime, audit: Audited | None = None
+    ) -> None:
+        """Mark a live token revoked (and record ``audit`` in the same write); raises
+        ``NotFoundError`` if absent or already revoked."""
 
     def touch(self, secret_hash: str, at: datetime, *, not_since: datetime) -> None:
         """Record a use at ``at`` unless one is recorded after ``not_since``; races are fine."""
@@ -142,9 +175,17 @@ class SessionRepository(Protocol):
         """``cancel`` or ``expire``: canceled, release unlocked, name hold dropped; the session
         stays on the purge list until ``mark_purged``."""
 
-    def begin_publish(self, session: SessionRecord, filenames: list[str], *, at: datetime) -> None:
+    def begin_publish(
+        self,
+        session: SessionRecord,
+        filenames: list[str],
+        *,
+        at: datetime,
+        by: ReleasePublisher | None = None,
+    ) -> None:
         """``publish``: processing and every filename claimed, all or nothing, if the session is
-        still at the revision read. ``FilenameTakenError`` names the filenames taken."""
+        still at the revision read (``by`` recorded as who asked). ``FilenameTakenError``
+        names the filenames taken."""
 
     def fail_publish(self, token: str, notices: list[str]) -> bool:
         """``fail-publish`` with ``notices``; ``False`` if the session was not processing."""
@@ -251,6 +292,10 @@ class Catalog(Protocol):
     def committed_files(self, project: str) -> list[FileEntry]:
         """The files of the project's committed releases."""
 
+    def release_publishers(self, project: str) -> dict[str, ReleasePublisher]:
+        """Who published each committed release with files (version -> publisher), where
+        the commit recorded it."""
+
     def published_file(self, project: str, filename: str) -> FileEntry | None:
         """One file of a committed release, or ``None``."""
 
@@ -262,6 +307,10 @@ class Catalog(Protocol):
 
     def set_yanked(self, project: str, filenames: Iterable[str], reason: str | None) -> None:
         """Yank (``reason``, possibly "") or unyank (``None``) files."""
+
+    def set_uploaders_cancel_own(self, project: str, allowed: bool) -> None:
+        """Let upload-only tokens cancel the sessions they opened (or not); ``NotFoundError``
+        when the project has no record (never reserved nor published)."""
 
     def raise_serial(
         self,

@@ -10,6 +10,7 @@ from packaging.utils import InvalidName, canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
+from .audit import ReleasePublisher
 from .errors import InvalidRequestError, SessionNotEditableError
 from .lifecycle import FileStatus, SessionStatus
 
@@ -107,6 +108,7 @@ class SessionRecord(BaseModel):
     terminal_at: datetime | None = None
     revision: int = 0
     publish_requested_at: datetime | None = None
+    publish_requested_by: ReleasePublisher | None = None  # the token that asked to publish
     # The serial the release committed under: the session reads as published once the
     # project's index is rendered at least this far (``published`` means installable).
     published_serial: int | None = None

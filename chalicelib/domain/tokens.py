@@ -82,6 +82,8 @@ class TokenRequest(BaseModel):
     projects: list[str] = Field(default_factory=list, max_length=MAX_PATTERNS)
     expires_days: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_DAYS)
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
+    # False gives an upload token the `upload` permission alone (stage, never publish).
+    publish: bool = True
 
     @field_validator("projects")
     @classmethod
@@ -104,6 +106,11 @@ class TokenRequest(BaseModel):
                 f"project patterns only apply to upload tokens; a {self.role} token "
                 "covers every project"
             )
+        if not self.publish and self.role is not Role.UPLOAD:
+            raise ValueError(
+                f"publish=false only applies to upload tokens; a {self.role} token "
+                + ("may publish every project" if self.role is Role.ADMIN else "cannot upload")
+            )
         return self
 
 
@@ -121,6 +128,8 @@ class TokenRecord(BaseModel):
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # Tokens stored before the upload/publish split lack the attribute and keep publishing.
+    may_publish: bool = True
 
     def status(self, now: datetime) -> str:
         """``active``, ``expired`` or ``revoked``."""
@@ -131,7 +140,12 @@ class TokenRecord(BaseModel):
         return "active"
 
     def principal(self) -> Principal:
-        return Principal(token_id=self.id, role=self.role, projects=self.projects)
+        return Principal(
+            token_id=self.id,
+            role=self.role,
+            projects=self.projects,
+            may_publish=self.may_publish or self.role is Role.ADMIN,
+        )
 
 
 def new_record(request: TokenRequest, secret: str, now: datetime) -> TokenRecord:
@@ -145,6 +159,7 @@ def new_record(request: TokenRequest, secret: str, now: datetime) -> TokenRecord
         description=request.description,
         created_at=now,
         expires_at=expires_at,
+        may_publish=request.publish,
     )
 
 
@@ -182,3 +197,14 @@ class Principal(BaseModel):
         return self.role is Role.ADMIN or (
             self.role is Role.UPLOAD and self._covers(canonical_name)
         )
+
+    def can_publish(self, canonical_name: str) -> bool:
+        """May publish or cancel a session of the project (the `publish` permission)."""
+        return self.can_upload(canonical_name) and (self.is_admin or self.may_publish)
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """What the token may do, as the admin API and the audit trail name it."""
+        if self.role is Role.READ:
+            return ("read",)
+        return ("upload", "publish") if self.may_publish or self.is_admin else ("upload",)

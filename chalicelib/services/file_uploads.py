@@ -32,6 +32,7 @@ from ..domain.sessions import (
 )
 from ..domain.tokens import Principal
 from ..observability import logger
+from .audit import AuditTrail
 from .mechanisms import (
     Transfer,
     TransferPolicy,
@@ -41,6 +42,7 @@ from .mechanisms import (
 )
 from .mechanisms.http_post_bytes import BYTES
 from .sessions import PublishingSessions, require_open_project
+from .validation import file_event
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ class FileUploads:
         staging: StagingStorage,
         clock: Clock,
         policy: UploadPolicy,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
@@ -210,6 +214,7 @@ class FileUploads:
             problems.append(f"{received} bytes were uploaded, but {record.size} were declared")
         if problems:
             self._refuse(record, problems)
+            self._audit.note(file_event(self._audit, current.session, record, False, problems))
             raise InvalidRequestError(f"The upload cannot be completed: {'; '.join(problems)}.")
         try:
             processing = self._store.move_file(record, COMPLETE, at=self._clock())

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ..domain.audit import AuditKind, ReleasePublisher
 from ..domain.catalog import is_legacy_holder, legacy_holder
 from ..domain.clock import iso
 from ..domain.errors import (
     FilenameTakenError,
     InvalidRequestError,
+    MissingPermissionError,
     MixedUploadPathsError,
     PayloadTooLargeError,
     PermissionDeniedError,
@@ -45,9 +47,10 @@ from ..domain.sessions import (
 )
 from ..domain.tokens import Principal
 from ..observability import logger
+from .audit import AuditTrail
 from .publishing import Publisher
 from .sessions import PublishingSessions, SessionView, require_open_project
-from .validation import keep_metadata
+from .validation import file_event, keep_metadata
 
 
 class FileExistsError_(InvalidRequestError):
@@ -87,7 +90,9 @@ class LegacyUploads:
         *,
         inline_limit: int,
         limits: Limits,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
@@ -132,6 +137,13 @@ class LegacyUploads:
         self._check_digests(fields, upload.content, sha256)
         if (_one(fields, "staged") or "").lower() == "true":
             return self._stage(principal, upload, dist.project, dist.version)
+        if not principal.can_publish(dist.project):
+            # Without staged=true the legacy API publishes at once.
+            raise MissingPermissionError.publish(
+                f"upload to {dist.project!r} through the legacy API without staged=true "
+                "(which publishes at once)",
+                then="Upload with staged=true to stage the file instead.",
+            )
         holder = legacy_holder(sha256)
         existing = self._filenames.reserve_one(
             upload.filename, holder, dist.project, str(dist.version), sha256, self._clock()
@@ -161,8 +173,11 @@ class LegacyUploads:
         verdict = self._validate(upload, dist.project, dist.version)
         if not verdict.ok:
             self._filenames.release(holder, [upload.filename])
+            self._refused(principal, dist.project, str(dist.version), upload, verdict)
             raise _refusal(upload.filename, verdict)
-        self._publish_one(dist.project, str(dist.version), upload, verdict, sha256, dist.kind)
+        self._publish_one(
+            principal, dist.project, str(dist.version), upload, verdict, sha256, dist.kind
+        )
         return LegacyResult(published=True)
 
     # --- checks -----------------------------------------------------------------------------
@@ -222,8 +237,31 @@ class LegacyUploads:
 
     # --- publishing a one-file release ----------------------------------------------------------
 
+    def _refused(
+        self,
+        principal: Principal,
+        project: str,
+        version: str,
+        upload: LegacyUpload,
+        verdict: Verdict,
+    ) -> None:
+        sha256 = hashlib.sha256(upload.content).hexdigest()
+        self._audit.note(
+            self._audit.event(
+                AuditKind.FILE_REFUSED,
+                f"legacy:{sha256}:{principal.token_id}",
+                principal,
+                project=project,
+                version=version,
+                subject=upload.filename,
+                reason="; ".join(verdict.notices),
+                details={"via": "legacy"},
+            )
+        )
+
     def _publish_one(
         self,
+        principal: Principal,
         project: str,
         version: str,
         upload: LegacyUpload,
@@ -249,7 +287,16 @@ class LegacyUploads:
             requires_python=verdict.requires_python,
             metadata_sha256=metadata_sha,
         )
-        self._publisher.commit_release(project, version, holder, [entry], has_session=False)
+        self._publisher.commit_release(
+            project,
+            version,
+            holder,
+            [entry],
+            has_session=False,
+            published_by=ReleasePublisher(
+                token_id=principal.token_id, publisher=principal.publisher
+            ),
+        )
         logger.info("legacy upload published", extra={"project": project, "file": upload.filename})
 
     # --- staged=true (PEP 694 amendment) ---------------------------------------------------------
@@ -266,6 +313,7 @@ class LegacyUploads:
             )
         verdict = self._validate(upload, project, version)
         if not verdict.ok:
+            self._refused(principal, project, str(version), upload, verdict)
             raise _refusal(upload.filename, verdict)
         token = self._store.open_session_for(project, release_key(version))
         if token is None:
@@ -322,6 +370,7 @@ class LegacyUploads:
         # event finds the file pending and leaves it alone.
         self._staging.finish_upload(key, upload_id)
         self._store.move_file(record, STAGE_VALIDATED, at=self._clock(), changes=changes)
+        self._audit.note(file_event(self._audit, session, record, True, ()))
 
 
 def _form_project(fields: dict[str, list[str]]) -> str | None:

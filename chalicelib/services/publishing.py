@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.audit import SYSTEM, AuditKind, ReleasePublisher, session_key, session_ref
 from ..domain.catalog import ReleaseCommit
 from ..domain.clock import iso
 from ..domain.errors import (
@@ -44,9 +45,10 @@ from ..domain.ports import (
     SessionRepository,
     StagingStorage,
 )
-from ..domain.sessions import FileRecord, FileStatus, SessionStatus
+from ..domain.sessions import FileRecord, FileStatus, SessionRecord, SessionStatus
 from ..domain.tokens import Principal
 from ..observability import logger
+from .audit import AuditTrail
 from .sessions import PublishingSessions, SessionView, require_open_project
 
 HTML = "text/html; charset=utf-8"
@@ -85,7 +87,9 @@ class Publisher:
         objects: ObjectStore,
         clock: Clock,
         policy: PublishPolicy,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
@@ -105,6 +109,7 @@ class Publisher:
         nothing left to do.
         """
         session = self._sessions.load_live(principal, token)
+        self._sessions.authorize(principal, PUBLISH, session)
         status = session.effective_status(self._clock())
         if status is SessionStatus.PUBLISHED:
             raise AlreadyPublishedError("The session is already published.")
@@ -121,12 +126,24 @@ class Publisher:
                 + ".",
                 errors=[{"source": f.filename, "message": str(f.status)} for f in unready],
             )
+        by = ReleasePublisher(token_id=principal.token_id, publisher=principal.publisher)
         try:
-            self._store.begin_publish(session, [f.filename for f in files], at=self._clock())
+            self._store.begin_publish(session, [f.filename for f in files], at=self._clock(), by=by)
         except StateChangedError as error:
             raise StateChangedError(
                 "The session changed while publishing; try again.", current=error.current
             ) from error
+        self._audit.note(
+            self._audit.event(
+                AuditKind.PUBLISH_REQUESTED,
+                session_key(token),
+                principal,
+                project=session.project,
+                version=session.version,
+                subject=session_ref(token),
+                details={"files": str(len(files))},
+            )
+        )
         self._staging.put_bytes(
             publish_request_key(token),
             json.dumps({"session": token, "requested_at": iso(self._clock())}).encode(),
@@ -162,7 +179,7 @@ class Publisher:
             return f"ignored: the session is {session.status}"
         files = [f for f in self._store.list_files(token) if f.status is FileStatus.COMPLETED]
         try:
-            return self._publish(session.project, session.version, token, files)
+            return self._publish(session, files)
         except Exception as error:
             if attempt < self._policy.final_attempt:
                 raise
@@ -184,7 +201,8 @@ class Publisher:
         self._catalog.drop_release_files(project, token, filenames)
         return True
 
-    def _publish(self, project: str, version: str, token: str, files: list[FileRecord]) -> str:
+    def _publish(self, session: SessionRecord, files: list[FileRecord]) -> str:
+        project, version, token = session.project, session.version, session.token
         holders = self._filenames.holders([f.filename for f in files])
         lost = [n for n, h in holders.items() if h != token]
         if lost:
@@ -211,7 +229,13 @@ class Publisher:
             return current is not None and current.status is SessionStatus.PROCESSING
 
         serial = self.commit_release(
-            project, version, token, entries, has_session=True, still_wanted=still_processing
+            project,
+            version,
+            token,
+            entries,
+            has_session=True,
+            still_wanted=still_processing,
+            published_by=session.publish_requested_by,
         )
         if serial is None:
             return "ignored: the session is no longer processing"
@@ -232,6 +256,7 @@ class Publisher:
         *,
         has_session: bool,
         still_wanted: Callable[[], bool] = lambda: True,
+        published_by: ReleasePublisher | None = None,
     ) -> int | None:
         """Record ``entries`` (already copied to files/), commit them as one release under a
         fresh serial, and render. Every step is idempotent. Returns the serial, or ``None``
@@ -254,6 +279,7 @@ class Publisher:
                         has_files=bool(entries),
                         via_session=has_session,
                         list_project=new_project,
+                        published_by=published_by,
                     )
                 )
                 break
@@ -263,6 +289,20 @@ class Publisher:
         else:
             raise StateChangedError("could not commit: serials kept moving")
         self._filenames.mark_published(holder, [e.filename for e in entries], self._clock())
+        # The commit's serial makes the id: a redelivered publish that commits nothing new
+        # never gets here, one that lost its answer after committing records it once.
+        self._audit.note(
+            self._audit.event(
+                AuditKind.RELEASE_PUBLISHED,
+                f"{project}:{serial}",
+                published_by.token_id if published_by else SYSTEM,
+                publisher=published_by.publisher if published_by else None,
+                project=project,
+                version=version,
+                subject=session_ref(holder) if has_session else entries[0].filename,
+                details={"serial": str(serial), "files": ",".join(e.filename for e in entries)},
+            )
+        )
         self.render_project(project)
         if new_project:
             self.render_root()
@@ -299,6 +339,10 @@ class Publisher:
             last_serial=record.serial,
             status=str(record.status),
             status_reason=record.status_reason,
+            published_by={
+                version: by.model_dump(mode="json", exclude_none=True)
+                for version, by in self._catalog.release_publishers(project).items()
+            },
         )
 
     def render_project(self, project: str) -> None:

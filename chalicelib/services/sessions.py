@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.audit import SYSTEM, AuditKind, session_key, session_ref
 from ..domain.catalog import ProjectRecord, ProjectState, ProjectStatus
 from ..domain.errors import (
     AlreadyPublishedError,
+    MissingPermissionError,
     NotFoundError,
     PermissionDeniedError,
     SessionExistsError,
@@ -28,6 +30,8 @@ from ..domain.sessions import (
 )
 from ..domain.tokens import Principal
 from ..observability import logger
+from .audit import AuditTrail
+from .permissions import require_actor
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,10 @@ class PublishingSessions:
         filenames: FilenameRegistry,
         staging: StagingStorage,
         clock: Clock,
+        audit: AuditTrail,
         policy: SessionPolicy,
     ) -> None:
+        self._audit = audit
         self._store = store
         self._catalog = catalog
         self._filenames = filenames
@@ -120,6 +126,17 @@ class PublishingSessions:
                 if self._store.open_session_for(project, release) is None:
                     continue
                 raise
+            self._audit.note(
+                self._audit.event(
+                    AuditKind.SESSION_OPENED,
+                    session_key(record.token),
+                    principal,
+                    project=project,
+                    version=record.version,
+                    subject=session_ref(record.token),
+                    details={"via": str(created_via)},
+                )
+            )
             logger.info(
                 "publishing session created",
                 extra={"project": project, "version": record.version, "session": _short(record)},
@@ -186,6 +203,13 @@ class PublishingSessions:
 
     def cancel(self, principal: Principal, token: str) -> SessionView:
         session = self.load(principal, token)
+        project = self._catalog.project(session.project)
+        self.authorize(
+            principal,
+            CANCEL,
+            session,
+            own_cancel_allowed=project is not None and project.uploaders_cancel_own,
+        )
         status = session.effective_status(self._clock())
         if status is SessionStatus.PUBLISHED:
             raise AlreadyPublishedError("The session is already published.")
@@ -196,7 +220,7 @@ class PublishingSessions:
         if not SESSIONS.permits(CANCEL, status):
             raise SessionNotEditableError(f"The session is already {status}.")
         try:
-            session = self._terminate(session, CANCEL, "canceled by the publisher")
+            session = self._terminate(session, CANCEL, "canceled by the publisher", principal)
         except StateChangedError as error:
             raise StateChangedError(
                 "The session changed while it was being canceled.", current=error.current
@@ -244,7 +268,41 @@ class PublishingSessions:
         except StateChangedError:
             return self._store.get_session(token)
 
-    def _terminate(self, session: SessionRecord, transition: str, reason: str) -> SessionRecord:
+    def authorize(
+        self,
+        principal: Principal,
+        transition: str,
+        session: SessionRecord,
+        *,
+        own_cancel_allowed: bool = False,
+    ) -> None:
+        """``require_actor``, with a refusal recorded in the audit trail."""
+        try:
+            require_actor(
+                principal, SESSIONS[transition], session, own_cancel_allowed=own_cancel_allowed
+            )
+        except MissingPermissionError as error:
+            self._audit.note(
+                self._audit.event(
+                    AuditKind.PERMISSION_DENIED,
+                    f"{session_key(session.token)}:{transition}:{principal.token_id}:"
+                    f"{self._clock().isoformat()}",
+                    principal,
+                    project=session.project,
+                    version=session.version,
+                    subject=session_ref(session.token),
+                    reason=f"{transition} needs the {error.permission!r} permission",
+                )
+            )
+            raise
+
+    def _terminate(
+        self,
+        session: SessionRecord,
+        transition: str,
+        reason: str,
+        by: Principal | None = None,
+    ) -> SessionRecord:
         now = self._clock()
         finished = self._store.finish_session(
             session,
@@ -252,6 +310,18 @@ class PublishingSessions:
             at=now,
             keep_until=now + self._policy.retention,
             notices=[reason],
+        )
+        kind = AuditKind.SESSION_CANCELED if transition == CANCEL else AuditKind.SESSION_EXPIRED
+        self._audit.note(
+            self._audit.event(
+                kind,
+                session_key(session.token),
+                by or SYSTEM,
+                project=session.project,
+                version=session.version,
+                subject=session_ref(session.token),
+                reason=reason,
+            )
         )
         self._clean_up(session)
         logger.info(

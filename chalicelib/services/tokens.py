@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..domain.audit import SYSTEM, AuditKind
 from ..domain.errors import AuthenticationError, ConflictError, NotFoundError, RevokedTokenError
 from ..domain.ports import Clock, TokenStore
 from ..domain.tokens import (
@@ -16,6 +17,7 @@ from ..domain.tokens import (
     new_record,
     new_secret,
 )
+from .audit import AuditTrail
 
 _INVALID = "Invalid or revoked token."
 
@@ -39,19 +41,44 @@ class IssuedToken:
 
 class TokenService:
     def __init__(
-        self, store: TokenStore, clock: Clock, *, touch_seconds: int, retention_days: int
+        self,
+        store: TokenStore,
+        clock: Clock,
+        *,
+        touch_seconds: int,
+        retention_days: int,
+        audit: AuditTrail,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._audit = audit
         self._touch = timedelta(seconds=touch_seconds)
         self._retention = timedelta(days=retention_days)
 
-    def issue(self, request: TokenRequest) -> IssuedToken:
-        """Create a token with a fresh secret; the secret is returned once and never stored."""
+    def issue(self, request: TokenRequest, *, by: Principal | str = SYSTEM) -> IssuedToken:
+        """Create a token with a fresh secret; the secret is returned once and never stored.
+
+        The token and its audit event are one write: no token exists unrecorded."""
         secret = new_secret()
         record = new_record(request, secret, self._clock())
-        self._store.add(record, expire_at=self._cleanup_time(record))
+        self._add(record, by)
         return IssuedToken(record=record, secret=secret)
+
+    def _add(self, record: TokenRecord, by: Principal | str) -> None:
+        details = {
+            "role": str(record.role),
+            "permissions": ",".join(record.principal().permissions),
+            "projects": ",".join(record.projects),
+            "expires_at": record.expires_at.isoformat() if record.expires_at else "never",
+        }
+        if record.description:
+            details["description"] = record.description
+        event = self._audit.event(
+            AuditKind.TOKEN_CREATED, record.id, by, subject=record.id, details=details
+        )
+        self._store.add(
+            record, expire_at=self._cleanup_time(record), audit=self._audit.entry(event)
+        )
 
     def import_secret(self, secret: str, request: TokenRequest) -> TokenRecord:
         """Store a token for a secret chosen elsewhere (the local stack's bootstrap admin).
@@ -65,22 +92,26 @@ class TokenService:
                 raise ConflictError("This secret belonged to a token that was revoked or expired.")
             return existing
         record = new_record(request, secret, self._clock())
-        self._store.add(record, expire_at=self._cleanup_time(record))
+        self._add(record, "bootstrap")
         return record
 
-    def authenticate(self, secret: str) -> Principal:
+    def authenticate(self, secret: str, *, source: str = "unknown") -> Principal:
         """The principal for a presented secret; raises ``AuthenticationError`` unless it is live.
 
-        Revocation and expiry are checked on the stored record on every call.
+        Revocation and expiry are checked on the stored record on every call. A refusal
+        is counted in the audit trail for ``source`` (the caller's address), by reason.
         """
         now = self._clock()
         record = self._store.get_by_hash(hash_secret(secret))
         if record is None:
+            self._audit.authentication_failed(source, "unknown token")
             raise AuthenticationError(_INVALID)
         status = record.status(now)
         if status == "expired":
+            self._audit.authentication_failed(source, "expired token")
             raise AuthenticationError("This token has expired.")
         if status != "active":
+            self._audit.authentication_failed(source, "revoked token")
             raise RevokedTokenError(_INVALID)
         if record.last_used_at is None or now - record.last_used_at >= self._touch:
             self._store.touch(record.secret_hash, now, not_since=now - self._touch)
@@ -90,13 +121,19 @@ class TokenService:
         now = self._clock()
         return [TokenView(record=r, status=r.status(now)) for r in self._store.all()]
 
-    def revoke(self, token_id: str) -> TokenRecord:
+    def revoke(self, token_id: str, *, by: Principal | str = SYSTEM) -> TokenRecord:
         """Revoke the token with this id; the next request that presents it gets 401."""
         record = self._store.get_by_id(token_id)
         if record is None or record.revoked_at is not None:
             raise NotFoundError(f"No live token with id {token_id!r}.")
         now = self._clock()
-        self._store.revoke(record.secret_hash, now, expire_at=now + self._retention)
+        event = self._audit.event(AuditKind.TOKEN_REVOKED, record.id, by, subject=record.id)
+        self._store.revoke(
+            record.secret_hash,
+            now,
+            expire_at=now + self._retention,
+            audit=self._audit.entry(event),
+        )
         return record.model_copy(update={"revoked_at": now})
 
     def _cleanup_time(self, record: TokenRecord) -> datetime | None:

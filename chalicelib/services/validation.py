@@ -7,14 +7,16 @@ from typing import Any
 
 from packaging.version import Version
 
+from ..domain.audit import AuditEvent, AuditKind, session_key, session_ref
 from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
 from ..domain.lifecycle import ACCEPT, FILES, REJECT
 from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
-from ..domain.sessions import FileRecord, SessionStatus
+from ..domain.sessions import FileRecord, SessionRecord, SessionStatus
 from ..observability import logger
+from .audit import AuditTrail
 
 
 def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
@@ -32,14 +34,41 @@ def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict)
     }
 
 
+def file_event(
+    audit: AuditTrail,
+    session: SessionRecord,
+    record: FileRecord,
+    accepted: bool,
+    notices: list[str] | tuple[str, ...],
+) -> AuditEvent:
+    """A file's verdict for the audit trail, by the token that uploaded it."""
+    kind = AuditKind.FILE_COMPLETED if accepted else AuditKind.FILE_REFUSED
+    return audit.event(
+        kind,
+        f"{session_key(session.token)}:{record.file_id}",
+        session.created_by,
+        project=session.project,
+        version=session.version,
+        subject=record.filename,
+        reason=None if accepted else "; ".join(notices),
+        details={"session": session_ref(session.token)},
+    )
+
+
 class Validator:
     def __init__(
-        self, store: SessionRepository, staging: StagingStorage, clock: Clock, limits: Limits
+        self,
+        store: SessionRepository,
+        staging: StagingStorage,
+        clock: Clock,
+        limits: Limits,
+        audit: AuditTrail,
     ) -> None:
         self._store = store
         self._staging = staging
         self._clock = clock
         self._limits = limits
+        self._audit = audit
 
     def object_arrived(self, key: str, size: int) -> str:
         """Validate the file staged at ``key``; returns what happened, for the log.
@@ -98,6 +127,7 @@ class Validator:
                 outcome = "error"
         except StateChangedError:
             return "ignored: another delivery decided first"
+        self._audit.note(file_event(self._audit, session, record, verdict.ok, verdict.notices))
         logger.info(
             "file validated",
             extra={"file": file_id, "outcome": outcome, "notices": verdict.notices},

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.catalog import ProjectState, ProjectStatus, ReleaseCommit
-from chalicelib.domain.errors import ConflictError, StateChangedError
+from chalicelib.domain.errors import ConflictError, NotFoundError, StateChangedError
 from chalicelib.domain.index import FileEntry
 from tests.adapters.conftest import NOW
 
@@ -107,3 +107,54 @@ def test_moderation(backend):
     assert (project.status, project.status_reason) == (ProjectStatus.QUARANTINED, "look")
     catalog.set_listed("acme-tools", False)
     assert catalog.listed_projects() == []
+
+
+def test_uploaders_may_cancel_their_own_sessions_only_where_a_project_says_so(backend):
+    catalog = backend.stores.catalog
+    with pytest.raises(NotFoundError):
+        catalog.set_uploaders_cancel_own("acme-tools", True)
+    assert catalog.project("acme-tools") is None
+    catalog.put_release_files("acme-tools", "legacy:a", [entry()])
+    commit(catalog, "legacy:a", catalog.next_serial())
+    assert catalog.project("acme-tools").uploaders_cancel_own is False
+    catalog.set_uploaders_cancel_own("acme-tools", True)
+    assert catalog.project("acme-tools").uploaders_cancel_own is True
+    catalog.set_uploaders_cancel_own("acme-tools", False)
+    assert catalog.project("acme-tools").uploaders_cancel_own is False
+
+
+def test_a_commit_records_who_published_the_release(backend):
+    from chalicelib.domain.audit import ReleasePublisher
+    from chalicelib.domain.identity import IssuerKind, PublisherIdentity
+
+    catalog = backend.stores.catalog
+    by = ReleasePublisher(
+        token_id="t-ci",
+        publisher=PublisherIdentity(
+            publisher_id="gh",
+            kind=IssuerKind.GITHUB,
+            issuer="https://token.actions.githubusercontent.com",
+            repository="acme/tools",
+            workflow="release.yml",
+            run_id="7",
+        ),
+    )
+    for holder, version, who in (("legacy:a", "1.0", by), ("legacy:b", "2.0", None)):
+        catalog.put_release_files(
+            "acme-tools", holder, [entry(f"acme_tools-{version}.tar.gz", version)]
+        )
+        catalog.commit(
+            ReleaseCommit(
+                project="acme-tools",
+                version=version,
+                holder=holder,
+                serial=catalog.next_serial(),
+                at=NOW,
+                keep_until=NOW + timedelta(days=7),
+                has_files=True,
+                via_session=False,
+                published_by=who,
+            )
+        )
+    assert catalog.release_publishers("acme-tools") == {"1.0": by}
+    assert catalog.release_publishers("other") == {}

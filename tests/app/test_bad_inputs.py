@@ -32,7 +32,7 @@ def snapshot(aws) -> tuple[list, list, list]:
     items = [
         i
         for i in aws.clients.dynamodb.scan(TableName=aws.resources.table)["Items"]
-        if not i["PK"]["S"].startswith("TOKEN#")
+        if not i["PK"]["S"].startswith(("TOKEN#", "AUDIT"))  # tokens and their audit trail
     ]
     for item in items:
         item.pop("revision", None)

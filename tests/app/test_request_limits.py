@@ -26,7 +26,7 @@ def _items(aws) -> list:
     return [
         i
         for i in aws.clients.dynamodb.scan(TableName=aws.resources.table)["Items"]
-        if not i["PK"]["S"].startswith("TOKEN#")
+        if not i["PK"]["S"].startswith(("TOKEN#", "AUDIT"))  # tokens and their audit trail
     ]
 
 

@@ -96,3 +96,71 @@ def test_yanking_a_file_names_its_project_as_packaging_parses_it(no_config, caps
         "wharf: give --project when yanking a version",
         "wharf: 'acme-tools.whl' is not a distribution's filename",
     ]
+
+
+def _event(n: int) -> dict:
+    return {
+        "id": f"session.opened:{n}",
+        "kind": "session.opened",
+        "at": f"2001-01-01T00:00:0{n}Z",
+        "actor": "tok-a",
+        "project": "acme-tools",
+        "version": "1.0",
+        "subject": "abcd1234",
+        "reason": None,
+        "details": {},
+    }
+
+
+def test_audit_follows_cursors_up_to_the_limit(no_config, capsys):
+    with scripted_server() as (url, script):
+        first = {"order": "oldest-first", "events": [_event(1), _event(2)], "next": "c1"}
+        second = {"order": "oldest-first", "events": [_event(3)], "next": "c2"}
+        script.answers[("GET", "/admin/audit?order=oldest&project=acme-tools&limit=3")] = [
+            (200, {}, json.dumps(first).encode())
+        ]
+        script.answers[
+            ("GET", "/admin/audit?order=oldest&project=acme-tools&limit=1&cursor=c1")
+        ] = [(200, {}, json.dumps(second).encode())]
+        argv = ["audit", "--project", "acme-tools", "--oldest-first", "--limit", "3"]
+        assert main([*argv, "--url", url, "--token", "t", "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)
+    assert [e["id"] for e in events] == [f"session.opened:{n}" for n in (1, 2, 3)]
+    assert len(script.seen) == 2  # stopped at the limit, though a cursor was left
+
+
+def test_audit_prints_one_line_per_event(no_config, capsys):
+    with scripted_server() as (url, script):
+        page = {"order": "newest-first", "events": [_event(1)], "next": None}
+        script.answers[("GET", "/admin/audit?order=newest&limit=100")] = [
+            (200, {}, json.dumps(page).encode())
+        ]
+        assert main(["audit", "--url", url, "--token", "t"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["TIME", "EVENT", "ACTOR", "RELEASE", "ABOUT"]
+    assert lines[1].split() == [
+        "2001-01-01T00:00:01Z",
+        "session.opened",
+        "tok-a",
+        "acme-tools",
+        "1.0",
+        "abcd1234",
+    ]
+
+
+def test_token_create_no_publish_asks_for_upload_alone(no_config, capsys):
+    with scripted_server() as (url, script):
+        created = {
+            "id": "t1",
+            "token": "wharf_x",
+            "role": "upload",
+            "projects": ["acme"],
+            "permissions": ["upload"],
+            "expires_at": None,
+        }
+        script.answers[("POST", "/admin/tokens")] = [(201, {}, json.dumps(created).encode())]
+        argv = ["token", "create", "--role", "upload", "--project", "acme", "--no-publish"]
+        assert main([*argv, "--url", url, "--token", "t"]) == 0
+    ((_, _, body),) = script.seen
+    assert json.loads(body)["publish"] is False
+    assert "permissions upload;" in capsys.readouterr().out

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from chalicelib.domain.errors import AuthenticationError, ConflictError, NotFoundError
 from chalicelib.domain.tokens import Role, TokenRequest
+from chalicelib.services.audit import AuditTrail
 from chalicelib.services.tokens import TokenService
-from tests.fakes import InMemoryTokenStore
+from tests.fakes import InMemoryAuditLog, InMemoryTokenStore
 
 
 @pytest.fixture
 def service(clock):
-    return TokenService(InMemoryTokenStore(), clock, touch_seconds=300, retention_days=30)
+    audit = InMemoryAuditLog()
+    trail = AuditTrail(audit, clock, retention=timedelta(days=30), auth_bucket=timedelta(minutes=5))
+    return TokenService(
+        InMemoryTokenStore(audit), clock, touch_seconds=300, retention_days=30, audit=trail
+    )
 
 
 def test_issue_then_authenticate(service):

@@ -109,3 +109,21 @@ def test_principal_permissions():
     assert not uploader.can_upload("acme")
 
     assert admin.is_admin and admin.can_upload("x") and admin.can_read_index()
+
+
+def test_a_token_stored_before_the_publish_split_keeps_publishing():
+    from chalicelib.domain.tokens import TokenRecord
+
+    stored = {
+        "id": "abc",
+        "secret_hash": "0" * 64,
+        "role": "upload",
+        "projects": ["acme"],
+        "created_at": "2001-01-01T00:00:00Z",
+    }
+    principal = TokenRecord.model_validate(stored).principal()
+    assert principal.can_publish("acme") and principal.permissions == ("upload", "publish")
+    upload_only = TokenRecord.model_validate({**stored, "may_publish": False}).principal()
+    assert upload_only.can_upload("acme") and not upload_only.can_publish("acme")
+    assert not upload_only.can_publish("other")
+    assert upload_only.permissions == ("upload",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ import requests
 from . import transport
 
 DEFAULT_TIMEOUT = 30
+AUDIT_PAGE = 200
 ADMIN_PROBLEM = "urn:wharf:problem:permission-denied"
 
 
@@ -126,8 +128,11 @@ class WharfClient:
         projects: list[str],
         expires_days: int | None,
         description: str,
+        publish: bool = True,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"role": role, "projects": projects, "description": description}
+        if not publish:
+            body["publish"] = False
         if expires_days is not None:
             body["expires_days"] = expires_days
         return json_object(self._call("POST", "/admin/tokens", json=body))
@@ -149,3 +154,34 @@ class WharfClient:
     def project_status(self, project: str, status: str, reason: str | None) -> dict[str, Any]:
         path = f"/admin/projects/{quote(project, safe='')}/status"
         return json_object(self._call("PUT", path, json={"status": status, "reason": reason}))
+
+    def audit(
+        self,
+        *,
+        project: str | None,
+        actor: str | None,
+        since: str | None,
+        oldest_first: bool,
+        limit: int,
+    ) -> Iterator[dict[str, Any]]:
+        """Events of the audit trail, page by page, at most ``limit`` of them."""
+        params: dict[str, str] = {"order": "oldest" if oldest_first else "newest"}
+        params.update(
+            {k: v for k, v in (("project", project), ("actor", actor), ("since", since)) if v}
+        )
+        left = limit
+        while left > 0:
+            params["limit"] = str(min(left, AUDIT_PAGE))
+            page = json_object(self._call("GET", "/admin/audit", params=params))
+            events = page.get("events", [])
+            yield from events[:left]
+            left -= len(events)
+            if not page.get("next"):
+                return
+            params["cursor"] = page["next"]
+
+    def project_settings(self, project: str, *, uploaders_cancel_own: bool) -> dict[str, Any]:
+        path = f"/admin/projects/{quote(project, safe='')}/settings"
+        return json_object(
+            self._call("PUT", path, json={"uploaders_cancel_own": uploaders_cancel_own})
+        )

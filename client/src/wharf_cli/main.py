@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATTERN",
         help="project-name pattern an upload token may publish (repeatable; '*' is a wildcard)",
     )
+    create.add_argument(
+        "--no-publish",
+        dest="publish",
+        action="store_false",
+        help="upload token without the publish permission: it may open sessions, send files "
+        "and stage (`wharf upload --stage`), but not publish or cancel a session",
+    )
     create.add_argument("--expires", type=int, metavar="DAYS", help="expire after DAYS days")
     create.add_argument("--description", default="", help="what the token is for")
 
@@ -103,6 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     upload_command.add_commands(commands, _common)
 
+    audit = commands.add_parser(
+        "audit",
+        help="read the audit trail (admin)",
+        description="Who did what, newest first: tokens, sessions, files, publishes, "
+        "cancels, yanks, project status and failed authentications.",
+    )
+    _common(audit, top=False)
+    audit.add_argument("--project", help="only events of this project")
+    audit.add_argument("--actor", help="only events by this token id (or publisher:ID)")
+    audit.add_argument(
+        "--since", metavar="TIME", help="only events at or after TIME (RFC 3339, with a zone)"
+    )
+    audit.add_argument("--oldest-first", action="store_true", help="oldest events first")
+    audit.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="show at most N events (default 100)"
+    )
+
     project = commands.add_parser("project", help="project administration")
     project_commands = project.add_subparsers(
         dest="project_command", required=True, metavar="ACTION"
@@ -116,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the new status; quarantined hides the project's files",
     )
     status.add_argument("--reason", help="why (shown to installers)")
+    settings = project_commands.add_parser("settings", help="change a project's settings")
+    _common(settings, top=False)
+    settings.add_argument("name", metavar="NAME", help="the project's name")
+    settings.add_argument(
+        "--uploaders-cancel-own",
+        required=True,
+        choices=["yes", "no"],
+        help="whether upload-only tokens may cancel the sessions they opened themselves",
+    )
     return parser
 
 
@@ -141,6 +174,8 @@ def _print_json(value: Any) -> None:
 
 def _describe(token: dict[str, Any]) -> str:
     parts = [token["role"]]
+    if token["role"] == "upload":
+        parts.append("permissions " + "+".join(token.get("permissions", ["upload", "publish"])))
     if token.get("projects"):
         parts.append("projects " + ", ".join(token["projects"]))
     parts.append(f"expires {token['expires_at']}" if token.get("expires_at") else "never expires")
@@ -153,6 +188,7 @@ def _token_create(args: argparse.Namespace) -> None:
         projects=args.project,
         expires_days=args.expires,
         description=args.description,
+        publish=args.publish,
     )
     if args.json:
         _print_json(created)
@@ -170,11 +206,22 @@ def _token_list(args: argparse.Namespace) -> None:
     if not tokens:
         print("No tokens.")
         return
-    columns = ["id", "role", "status", "projects", "created", "expires", "last used", "description"]
+    columns = [
+        "id",
+        "role",
+        "permissions",
+        "status",
+        "projects",
+        "created",
+        "expires",
+        "last used",
+        "description",
+    ]
     rows = [
         [
             t["id"],
             t["role"],
+            ",".join(t.get("permissions", [])) or "-",
             t["status"],
             ",".join(t["projects"]) or "-",
             t["created_at"] or "-",
@@ -225,6 +272,50 @@ def _project_status(args: argparse.Namespace) -> None:
         print(f"{result['project']} is now {result['status']}.")
 
 
+def _audit(args: argparse.Namespace) -> None:
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    events = list(
+        _client(args).audit(
+            project=args.project,
+            actor=args.actor,
+            since=args.since,
+            oldest_first=args.oldest_first,
+            limit=args.limit,
+        )
+    )
+    if args.json:
+        _print_json(events)
+        return
+    if not events:
+        print("No events.")
+        return
+    rows = []
+    for e in events:
+        what = " ".join(str(x) for x in (e.get("project"), e.get("version")) if x) or "-"
+        about = e.get("subject") or ""
+        if e.get("reason"):
+            about += f" ({e['reason']})"
+        if e.get("count", 1) > 1:
+            about += f" x{e['count']}"
+        rows.append([e["at"], e["kind"], e["actor"], what, about])
+    columns = ["time", "event", "actor", "release", "about"]
+    widths = [max(len(str(row[i])) for row in [columns, *rows]) for i in range(len(columns) - 1)]
+    for row in [[c.upper() for c in columns], *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, str(row[-1])]))
+
+
+def _project_settings(args: argparse.Namespace) -> None:
+    allowed = args.uploaders_cancel_own == "yes"
+    result = _client(args).project_settings(args.name, uploaders_cancel_own=allowed)
+    if args.json:
+        _print_json(result)
+    else:
+        may = "may" if result["uploaders_cancel_own"] else "may not"
+        print(f"Upload-only tokens {may} cancel their own sessions of {result['project']}.")
+
+
 _COMMANDS = {
     ("token", "create"): _token_create,
     ("token", "list"): _token_list,
@@ -232,6 +323,8 @@ _COMMANDS = {
     ("yank", None): lambda args: _yank(args, yanked=True),
     ("unyank", None): lambda args: _yank(args, yanked=False),
     ("project", "status"): _project_status,
+    ("project", "settings"): _project_settings,
+    ("audit", None): _audit,
 }
 
 
