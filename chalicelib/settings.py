@@ -60,6 +60,12 @@ class Settings(BaseModel):
     download_url_seconds: int = Field(default=300, ge=10, le=3600)
     # How long installers may reuse an index page (pip >= 26.2 honours max-age).
     index_max_age_seconds: int = Field(default=10, ge=0)
+    # Trusted publishing: the audience CI tokens must name (GET /_/oidc/audience). Make it
+    # unique per deployment; letters, digits and '-' keep GitLab's <AUD>_ID_TOKEN variable
+    # name the same in every client (docs/trusted-publishing.md).
+    oidc_audience: str = Field(default="wharf", pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    # Tokens minted for a CI run live this long (PyPI: 15 minutes, the most allowed).
+    oidc_token_seconds: int = Field(default=900, ge=60, le=900)
 
 
 _ENV_NAMES = {
@@ -88,6 +94,8 @@ _ENV_NAMES = {
     "repair_after_seconds": "WHARF_REPAIR_AFTER_SECONDS",
     "download_url_seconds": "WHARF_DOWNLOAD_URL_SECONDS",
     "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
+    "oidc_audience": "WHARF_OIDC_AUDIENCE",
+    "oidc_token_seconds": "WHARF_OIDC_TOKEN_SECONDS",
 }
 
 

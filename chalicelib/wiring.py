@@ -12,8 +12,10 @@ from botocore.config import Config
 
 from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_filenames import DynamoFilenameRegistry
+from .adapters.dynamo_publishers import DynamoReplayGuard, DynamoTrustedPublisherStore
 from .adapters.dynamo_sessions import DynamoSessionRepository
 from .adapters.dynamo_tokens import DynamoTokenStore
+from .adapters.oidc_http import HttpIssuerDocuments
 from .adapters.s3_objects import S3ObjectStore
 from .adapters.s3_staging import S3Staging
 from .domain.clock import utcnow
@@ -22,10 +24,13 @@ from .domain.ports import (
     Catalog,
     Clock,
     FilenameRegistry,
+    IssuerDocuments,
     ObjectStore,
+    ReplayGuard,
     SessionRepository,
     StagingStorage,
     TokenStore,
+    TrustedPublisherStore,
 )
 from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
@@ -36,6 +41,7 @@ from .services.publishing import Publisher, PublishPolicy
 from .services.repair import Repair
 from .services.sessions import PublishingSessions, SessionPolicy
 from .services.tokens import TokenService
+from .services.trusted_publishing import IssuerKeys, OidcPolicy, TrustedPublishing
 from .services.validation import Validator
 from .settings import Settings, get_settings
 
@@ -74,6 +80,8 @@ class Stores:
     tokens: TokenStore
     objects: ObjectStore
     staging: StagingStorage
+    publishers: TrustedPublisherStore
+    replay: ReplayGuard
 
 
 def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
@@ -85,6 +93,8 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
         tokens=DynamoTokenStore(dynamodb, table),
         objects=S3ObjectStore(clients.s3, settings.bucket_name),
         staging=S3Staging(clients.s3, settings.bucket_name),
+        publishers=DynamoTrustedPublisherStore(dynamodb, table),
+        replay=DynamoReplayGuard(dynamodb, table),
     )
 
 
@@ -102,6 +112,7 @@ class Container:
     moderation: Moderation
     legacy: LegacyUploads
     repair: Repair
+    trusted_publishing: TrustedPublishing
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -122,6 +133,7 @@ def build(
     clock: Clock = utcnow,
     *,
     stores: Stores | None = None,
+    issuer_documents: IssuerDocuments | None = None,
 ) -> Container:
     """Assemble the services over AWS (``clients``) or over the given ``stores``."""
     if stores is None:
@@ -152,15 +164,20 @@ def build(
         PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
     )
     validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings))
+    tokens = TokenService(
+        stores.tokens,
+        clock,
+        touch_seconds=settings.token_touch_seconds,
+        retention_days=settings.token_retention_days,
+    )
+    oidc = OidcPolicy(
+        audience=settings.oidc_audience,
+        token_lifetime=timedelta(seconds=settings.oidc_token_seconds),
+    )
     return Container(
         settings=settings,
         stores=stores,
-        tokens=TokenService(
-            stores.tokens,
-            clock,
-            touch_seconds=settings.token_touch_seconds,
-            retention_days=settings.token_retention_days,
-        ),
+        tokens=tokens,
         index=IndexReader(stores.objects),
         sessions=sessions,
         files=FileUploads(
@@ -208,6 +225,14 @@ def build(
             publisher,
             clock,
             grace=timedelta(seconds=settings.repair_after_seconds),
+        ),
+        trusted_publishing=TrustedPublishing(
+            stores.publishers,
+            stores.replay,
+            tokens,
+            IssuerKeys(issuer_documents or HttpIssuerDocuments(), clock, oidc),
+            clock,
+            oidc,
         ),
     )
 

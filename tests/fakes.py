@@ -54,6 +54,7 @@ from chalicelib.domain.lifecycle import (
 from chalicelib.domain.ports import StoredObject
 from chalicelib.domain.sessions import FileRecord, SessionRecord, release_key
 from chalicelib.domain.tokens import TokenRecord
+from chalicelib.domain.trusted_publishers import TrustedPublisher
 from chalicelib.wiring import Stores
 
 
@@ -91,6 +92,54 @@ class InMemoryTokenStore:
                 return
             if record.last_used_at is None or record.last_used_at <= not_since:
                 self._by_hash[secret_hash] = record.model_copy(update={"last_used_at": at})
+
+
+class InMemoryTrustedPublisherStore:
+    def __init__(self) -> None:
+        self._by_id: dict[str, TrustedPublisher] = {}
+        self._lock = threading.Lock()
+
+    def add(self, publisher: TrustedPublisher) -> None:
+        with self._lock:
+            if publisher.id in self._by_id:
+                raise ConflictError("A trusted publisher with this id already exists.")
+            self._by_id[publisher.id] = publisher
+
+    def all(self) -> list[TrustedPublisher]:
+        return sorted(self._by_id.values(), key=lambda p: (p.created_at, p.id))
+
+    def remove(self, publisher_id: str) -> TrustedPublisher:
+        with self._lock:
+            if publisher_id not in self._by_id:
+                raise NotFoundError(f"No trusted publisher with id {publisher_id!r}.")
+            return self._by_id.pop(publisher_id)
+
+
+class InMemoryReplayGuard:
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def first_use(self, issuer: str, jti: str, *, expire_at: datetime) -> bool:
+        with self._lock:
+            if (issuer, jti) in self._seen:
+                return False
+            self._seen.add((issuer, jti))
+            return True
+
+
+class StaticIssuerDocuments:
+    """An issuer's documents served from memory; counts fetches, fails on unknown URLs."""
+
+    def __init__(self, documents: dict[str, Any] | None = None) -> None:
+        self.documents: dict[str, Any] = dict(documents or {})
+        self.fetched: list[str] = []
+
+    def get_json(self, url: str) -> Any:
+        self.fetched.append(url)
+        if url not in self.documents:
+            raise OSError(f"no document at {url}")
+        return self.documents[url]
 
 
 @dataclass
@@ -670,5 +719,7 @@ def memory_stores() -> tuple[Stores, Memory, Bucket]:
         tokens=InMemoryTokenStore(),
         objects=InMemoryObjectStore(bucket),
         staging=InMemoryStaging(bucket),
+        publishers=InMemoryTrustedPublisherStore(),
+        replay=InMemoryReplayGuard(),
     )
     return stores, memory, bucket

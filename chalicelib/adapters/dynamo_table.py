@@ -17,6 +17,9 @@ Items (PK / SK), by aggregate; infra/template.yaml declares the key attributes.
     INDEX / SERIAL                       the index-wide serial counter
   tokens (dynamo_tokens.py)
     TOKEN#<secret hash> / TOKEN          an API token
+  trusted publishing (dynamo_publishers.py)
+    PUBLISHERS / <publisher id>          a trusted publisher (one partition: consistent reads)
+    JTI#<issuer>#<jti> / JTI             an OIDC token already exchanged (TTL)
 
 Filenames in keys are reservation names (domain.filenames.reservation_name):
 foo-1.0.0-py3-none-any.whl and foo-1.0-py3-none-any.whl are one file to an

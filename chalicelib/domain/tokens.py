@@ -121,6 +121,9 @@ class TokenRecord(BaseModel):
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # Tokens minted by trusted publishing: the publisher's permission and CI identity.
+    may_publish: bool = True
+    publisher: PublisherIdentity | None = None
 
     def status(self, now: datetime) -> str:
         """``active``, ``expired`` or ``revoked``."""
@@ -131,7 +134,13 @@ class TokenRecord(BaseModel):
         return "active"
 
     def principal(self) -> Principal:
-        return Principal(token_id=self.id, role=self.role, projects=self.projects)
+        return Principal(
+            token_id=self.id,
+            role=self.role,
+            projects=self.projects,
+            may_publish=self.may_publish,
+            publisher=self.publisher,
+        )
 
 
 def new_record(request: TokenRequest, secret: str, now: datetime) -> TokenRecord:

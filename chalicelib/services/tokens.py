@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..domain.errors import AuthenticationError, ConflictError, NotFoundError, RevokedTokenError
+from ..domain.identity import PublisherIdentity
 from ..domain.ports import Clock, TokenStore
 from ..domain.tokens import (
     Principal,
@@ -15,6 +16,7 @@ from ..domain.tokens import (
     hash_secret,
     new_record,
     new_secret,
+    new_token_id,
 )
 
 _INVALID = "Invalid or revoked token."
@@ -51,6 +53,35 @@ class TokenService:
         secret = new_secret()
         record = new_record(request, secret, self._clock())
         self._store.add(record, expire_at=self._cleanup_time(record))
+        return IssuedToken(record=record, secret=secret)
+
+    def mint(
+        self,
+        *,
+        projects: tuple[str, ...],
+        lifetime: timedelta,
+        may_publish: bool,
+        publisher: PublisherIdentity,
+        description: str,
+    ) -> IssuedToken:
+        """A short-lived upload token for a trusted publisher's CI run, stored hashed like
+        every other token (so it authenticates, lists and revokes the same way)."""
+        secret = new_secret()
+        now = self._clock()
+        record = TokenRecord(
+            id=new_token_id(),
+            secret_hash=hash_secret(secret),
+            role=Role.UPLOAD,
+            projects=projects,
+            description=description,
+            created_at=now,
+            expires_at=now + lifetime,
+            may_publish=may_publish,
+            publisher=publisher,
+        )
+        # Minted tokens are many and short-lived: their records go a day after expiry
+        # (the audit trail keeps the history), not after the long-lived tokens' retention.
+        self._store.add(record, expire_at=now + lifetime + timedelta(days=1))
         return IssuedToken(record=record, secret=secret)
 
     def import_secret(self, secret: str, request: TokenRequest) -> TokenRecord:

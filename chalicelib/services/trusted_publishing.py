@@ -1,0 +1,248 @@
+"""Trusted publishing: the registry of trusted publishers, and PyPI's token exchange (an
+OIDC token from a CI run for a short-lived wharf upload token)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
+
+from ..domain.errors import NotFoundError
+from ..domain.identity import PublisherIdentity
+from ..domain.ports import Clock, IssuerDocuments, ReplayGuard, TrustedPublisherStore
+from ..domain.trusted_publishers import (
+    INVALID_PAYLOAD,
+    INVALID_PUBLISHER,
+    INVALID_REUSE,
+    INVALID_TOKEN,
+    MintRefused,
+    PublisherRequest,
+    TrustedPublisher,
+    audit_claims,
+    best_match,
+    identity_of,
+    new_publisher,
+)
+from .tokens import IssuedToken, TokenService
+
+# A CI token is about 1-2 KB; anything far larger is not one.
+MAX_JWT_BYTES = 16 * 1024
+# Signatures PyPI accepts from CI issuers (RSA), plus the EC ones some issuers use;
+# never "none" nor an HMAC (which would take the public key as a shared secret).
+ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384"]
+MAX_KEYS = 50
+MAX_ISSUERS = 32
+
+
+@dataclass(frozen=True)
+class OidcPolicy:
+    audience: str
+    leeway: timedelta = timedelta(seconds=30)
+    token_lifetime: timedelta = timedelta(minutes=15)
+    # Keys are refetched this often, and at most this often when a token names an unknown
+    # key (so a stream of made-up key ids cannot turn into a stream of fetches).
+    keys_max_age: timedelta = timedelta(minutes=5)
+    refresh_cooldown: timedelta = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Minted:
+    """A token issued by an exchange, and what the audit trail records of it."""
+
+    issued: IssuedToken
+    publisher: TrustedPublisher
+    identity: PublisherIdentity
+    claims: dict[str, str]  # the matched claims worth recording (repository, ref, run id)
+
+
+@dataclass
+class _CachedKeys:
+    keys: KeySet | None
+    fetched_at: datetime
+    kids: frozenset[str] = field(default_factory=frozenset)
+
+
+class IssuerKeys:
+    """Each issuer's signing keys, found through its discovery document and cached per
+    process (bounded), refreshed when stale or, with a cooldown, when a key id is unknown.
+
+    A failed refresh keeps the keys already held, as Warehouse does: an issuer's outage
+    should not stop publishing with tokens it signed before.
+    """
+
+    def __init__(self, documents: IssuerDocuments, clock: Clock, policy: OidcPolicy) -> None:
+        self._documents = documents
+        self._clock = clock
+        self._policy = policy
+        self._cache: dict[str, _CachedKeys] = {}
+        self._lock = threading.Lock()
+
+    def keys_for(self, issuer: str, kid: str | None) -> KeySet | None:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(issuer)
+        if cached is not None:
+            age = now - cached.fetched_at
+            known = kid in cached.kids
+            if age < self._policy.keys_max_age and (known or age < self._policy.refresh_cooldown):
+                return cached.keys
+        fresh = self._fetch(issuer)
+        with self._lock:
+            if fresh is not None or cached is None:
+                if len(self._cache) >= MAX_ISSUERS and issuer not in self._cache:
+                    self._cache.pop(next(iter(self._cache)))
+                kids = frozenset(k.kid for k in fresh.keys if k.kid) if fresh else frozenset()
+                self._cache[issuer] = _CachedKeys(fresh, now, kids)
+            else:  # keep the keys we had, and wait out the cooldown before trying again
+                self._cache[issuer] = _CachedKeys(cached.keys, now, cached.kids)
+            return self._cache[issuer].keys
+
+    def _fetch(self, issuer: str) -> KeySet | None:
+        try:
+            discovery = self._documents.get_json(issuer + "/.well-known/openid-configuration")
+            if not isinstance(discovery, dict) or discovery.get("issuer") != issuer:
+                return None
+            jwks_uri = discovery.get("jwks_uri")
+            # Only the issuer's own host is ever fetched.
+            if not isinstance(jwks_uri, str) or not _same_origin(jwks_uri, issuer):
+                return None
+            jwks = self._documents.get_json(jwks_uri)
+            if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+                return None
+            usable = [k for k in jwks["keys"][:MAX_KEYS] if isinstance(k, dict) and "kid" in k]
+            return KeySet.import_key_set({"keys": usable}) if usable else None
+        except (OSError, JoseError, ValueError, TypeError):
+            return None
+
+
+def _same_origin(url: str, issuer: str) -> bool:
+    a, b = urlsplit(url), urlsplit(issuer)
+    return a.scheme == "https" and (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
+
+
+def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims of a compact JWS, not yet verified: only to pick the issuer
+    and key before verification."""
+    try:
+        compact = extract_compact(token.encode("ascii"))
+        claims = json.loads(compact.payload)
+    except (JoseError, ValueError, UnicodeError) as error:
+        raise MintRefused(INVALID_PAYLOAD, "malformed JWT") from error
+    header = dict(compact.headers())
+    if not isinstance(claims, dict) or not isinstance(claims.get("iss"), str):
+        raise MintRefused(INVALID_PAYLOAD, "malformed JWT")
+    return header, claims
+
+
+class TrustedPublishing:
+    def __init__(
+        self,
+        publishers: TrustedPublisherStore,
+        replay: ReplayGuard,
+        tokens: TokenService,
+        keys: IssuerKeys,
+        clock: Clock,
+        policy: OidcPolicy,
+    ) -> None:
+        self._publishers = publishers
+        self._replay = replay
+        self._tokens = tokens
+        self._keys = keys
+        self._clock = clock
+        self._policy = policy
+
+    @property
+    def audience(self) -> str:
+        return self._policy.audience
+
+    # --- the registry (admin) ------------------------------------------------------------
+
+    def register(self, request: PublisherRequest) -> TrustedPublisher:
+        publisher = new_publisher(request, self._clock())
+        self._publishers.add(publisher)
+        return publisher
+
+    def list(self) -> list[TrustedPublisher]:
+        return self._publishers.all()
+
+    def remove(self, publisher_id: str) -> TrustedPublisher:
+        if not publisher_id or len(publisher_id) > 100:
+            raise NotFoundError(f"No trusted publisher with id {publisher_id!r}.")
+        return self._publishers.remove(publisher_id)
+
+    # --- the exchange --------------------------------------------------------------------
+
+    def mint(self, token: str) -> Minted:
+        """Verify a CI's OIDC token and issue a wharf token for the publisher it belongs to;
+        raises ``MintRefused`` with PyPI's code. Descriptions never say which claim of which
+        publisher failed to match."""
+        if len(token) > MAX_JWT_BYTES:
+            raise MintRefused(INVALID_PAYLOAD, "malformed JWT")
+        header, unverified = _unverified(token)
+        issuer = unverified["iss"]
+        candidates = [p for p in self._publishers.all() if p.issuer == issuer]
+        if not candidates:
+            # Only registered issuers are ever contacted.
+            raise MintRefused(INVALID_PAYLOAD, "unknown trusted publishing issuer")
+        claims = self._verified(token, issuer, header)
+        publisher = best_match(candidates, claims)
+        if publisher is None:
+            raise MintRefused(INVALID_PUBLISHER, "valid token, but no corresponding publisher")
+        now = self._clock()
+        # A far-future exp needs no longer memory than a day: the replay record outlives
+        # any token an issuer would really sign, and a huge number cannot overflow here.
+        exp = min(float(claims["exp"]), (now + timedelta(days=1)).timestamp())
+        expire_at = datetime.fromtimestamp(exp, now.tzinfo)
+        if not self._replay.first_use(
+            issuer,
+            claims["jti"],
+            expire_at=expire_at + self._policy.leeway + timedelta(seconds=5),
+        ):
+            raise MintRefused(INVALID_REUSE, "invalid token: already used")
+        identity = identity_of(publisher, claims)
+        issued = self._tokens.mint(
+            projects=publisher.projects,
+            lifetime=self._policy.token_lifetime,
+            may_publish=publisher.may_publish,
+            publisher=identity,
+            description=f"trusted publisher {publisher.id}",
+        )
+        return Minted(issued, publisher, identity, audit_claims(publisher, claims))
+
+    def _verified(self, token: str, issuer: str, header: dict[str, Any]) -> dict[str, Any]:
+        kid = header.get("kid")
+        keys = self._keys.keys_for(issuer, kid if isinstance(kid, str) else None)
+        invalid = MintRefused(INVALID_TOKEN, "malformed or invalid token")
+        if keys is None or not isinstance(kid, str):
+            raise invalid
+        now = self._clock()
+        registry = jwt.JWTClaimsRegistry(
+            now=lambda: int(now.timestamp()),
+            leeway=int(self._policy.leeway.total_seconds()),
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": self._policy.audience},
+            exp={"essential": True},
+            iat={"essential": True},
+            jti={"essential": True},
+        )
+        try:
+            decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
+            registry.validate(decoded.claims)
+        except (JoseError, ValueError, TypeError) as error:
+            raise invalid from error
+        claims = decoded.claims
+        # One audience only (PyPI's strict_aud): a token meant for several parties is not
+        # meant for this exchange. The jti is a key in the replay table: keep it short.
+        if not isinstance(claims.get("aud"), str) or not isinstance(claims["jti"], str):
+            raise invalid
+        if not 0 < len(claims["jti"]) <= 200:
+            raise invalid
+        return claims
