@@ -72,8 +72,8 @@ class PublisherRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: IssuerKind
-    # GitHub's is fixed; GitLab defaults to gitlab.com (self-managed instances name theirs);
-    # any other issuer must be named.
+    # GitHub defaults to github.com's (GitHub Enterprise Server names its own); GitLab to
+    # gitlab.com's (self-managed instances name theirs); any other issuer must be named.
     issuer: str | None = None
     repository: str | None = None  # GitHub "owner/repo"; GitLab project path
     repository_owner_id: str | None = None  # GitHub: survives renames, refuses resurrection
@@ -121,8 +121,6 @@ class PublisherRequest(BaseModel):
             missing = [
                 n for n in ("repository", "repository_owner_id", "workflow") if not getattr(self, n)
             ]
-            if self.issuer not in (None, GITHUB_ISSUER):
-                raise ValueError(f"GitHub Actions' issuer is {GITHUB_ISSUER}")
             if self.repository and not _REPOSITORY_RE.match(self.repository):
                 raise ValueError("a GitHub repository is 'owner/name'")
             if self.repository_owner_id and not self.repository_owner_id.isdigit():

@@ -149,3 +149,15 @@ class WharfClient:
     def project_status(self, project: str, status: str, reason: str | None) -> dict[str, Any]:
         path = f"/admin/projects/{quote(project, safe='')}/status"
         return json_object(self._call("PUT", path, json={"status": status, "reason": reason}))
+
+    def add_publisher(self, body: dict[str, Any]) -> dict[str, Any]:
+        return json_object(self._call("POST", "/admin/publishers", json=body))
+
+    def list_publishers(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = json_object(self._call("GET", "/admin/publishers"))[
+            "publishers"
+        ]
+        return found
+
+    def remove_publisher(self, publisher_id: str) -> None:
+        self._call("DELETE", f"/admin/publishers/{quote(publisher_id, safe='')}")
