@@ -288,3 +288,15 @@ def test_registration_refuses_incomplete_publishers(fields, problem):
     fields = {k: v for k, v in fields.items() if v is not None}
     with pytest.raises(ValueError, match=problem):
         PublisherRequest(**fields, projects=["acme-*"])
+
+
+@pytest.mark.parametrize("audience", ["Wharf", "https://pkgs.example.com", "1wharf", "a b", ""])
+def test_audiences_every_client_maps_alike(audience):
+    # GitLab's <AUD>_ID_TOKEN variable is named differently by `id` and by uv for these.
+    with pytest.raises(ValueError):
+        Settings(table_name="t", bucket_name="b", oidc_audience=audience)
+
+
+def test_minted_lifetime_is_at_most_fifteen_minutes():
+    with pytest.raises(ValueError):
+        Settings(table_name="t", bucket_name="b", oidc_token_seconds=901)
