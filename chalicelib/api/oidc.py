@@ -15,6 +15,7 @@ from chalice import Blueprint, Response
 
 from ..domain.clock import rfc3339_seconds
 from ..domain.errors import PermissionDeniedError
+from ..domain.tokens import Principal
 from ..domain.trusted_publishers import INVALID_PAYLOAD, MintRefused, PublisherRequest
 from ..observability import logger
 from ..wiring import container
@@ -104,11 +105,13 @@ def mint_token_legacy() -> Response:
 # --- the registry (admin) ------------------------------------------------------------------
 
 
-def _require_admin() -> None:
-    if not principal_of(bp.current_request).is_admin:
+def _require_admin() -> Principal:
+    principal = principal_of(bp.current_request)
+    if not principal.is_admin:
         raise PermissionDeniedError(
             "Only an admin token may manage trusted publishers; this token is not one."
         )
+    return principal
 
 
 def publisher_json(publisher: Any) -> dict[str, Any]:

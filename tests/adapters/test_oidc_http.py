@@ -82,3 +82,12 @@ def test_an_untrusted_certificate_is_refused(server):
     url, _ = server
     with pytest.raises(OSError):
         HttpIssuerDocuments().get_json(url + "/ok")
+
+
+def test_a_slow_body_meets_the_deadline(server, monkeypatch):
+    url, ca_file = server
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    # A deadline already past: the first chunk read ends the fetch (a dripping server would
+    # otherwise keep it alive, one socket timeout at a time).
+    with pytest.raises(OSError, match="took more than"):
+        HttpIssuerDocuments(deadline=-1).get_json(url + "/ok")
