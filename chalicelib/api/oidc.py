@@ -58,7 +58,7 @@ def _jwt_of(raw: bytes) -> str:
         raise MintRefused(INVALID_PAYLOAD, f"the request body is over {MAX_MINT_BODY} bytes")
     try:
         body = json.loads(raw)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested brackets
         raise MintRefused(INVALID_PAYLOAD, "the request body is not JSON") from error
     token = body.get("token") if isinstance(body, dict) else None
     if not isinstance(token, str) or set(body) != {"token"}:

@@ -134,7 +134,8 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         compact = extract_compact(token.encode("ascii"))
         claims = json.loads(compact.payload)
-    except (JoseError, ValueError, UnicodeError) as error:
+    # RecursionError: a payload of nested brackets (json has no depth limit of its own).
+    except (JoseError, ValueError, UnicodeError, RecursionError) as error:
         raise MintRefused(INVALID_PAYLOAD, "malformed JWT") from error
     header = dict(compact.headers())
     if not isinstance(claims, dict) or not isinstance(claims.get("iss"), str):

@@ -85,7 +85,16 @@ def refusal(response) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"not json", b"[]", b'{"token": 1}', b'{"token": "a", "extra": 1}', b"x" * 40000],
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'{"token": 1}',
+        b'{"token": "a", "extra": 1}',
+        b"x" * 40000,
+        b"[" * 20000,
+    ],
+    ids=["empty", "text", "list", "number", "extra", "huge", "deep"],
 )
 def test_bad_bodies(http, issuer, raw):
     status, code, _ = refusal(mint(http, raw))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -189,7 +190,17 @@ def test_a_token_is_accepted_once(world):
 
 
 @pytest.mark.parametrize(
-    "token", ["", "not-a-jwt", "a.b.c", "x" * 20000, "eyJhbGciOiJub25lIn0.eyJpc3MiOjF9."]
+    "token",
+    [
+        "",
+        "not-a-jwt",
+        "a.b.c",
+        "x" * 20000,
+        "eyJhbGciOiJub25lIn0.eyJpc3MiOjF9.",
+        # A payload of 3000 nested brackets: deeper than json can parse.
+        "eyJhbGciOiJSUzI1NiJ9." + base64.urlsafe_b64encode(b"[" * 3000).decode() + ".c2ln",
+    ],
+    ids=["empty", "word", "dots", "huge", "no-issuer", "deep"],
 )
 def test_malformed_tokens(world, token):
     wharf, _, _, _, _ = world
