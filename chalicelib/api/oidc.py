@@ -79,7 +79,8 @@ def _mint() -> Response:
     record = minted.issued.record
     logger.info(
         "token minted by trusted publishing",
-        extra={"token_id": record.id, "publisher_id": minted.publisher.id, **minted.claims},
+        # Nested: an admin-pinned claim may be named like a log record's own fields.
+        extra={"token_id": record.id, "publisher_id": minted.publisher.id, "claims": minted.claims},
     )
     assert record.expires_at is not None
     return _json(

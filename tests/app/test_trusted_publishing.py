@@ -149,3 +149,14 @@ def test_registration_problems_are_listed(http, admin, issuer):
     assert json.loads(http.get("/admin/publishers", headers=basic(admin)).body) == {
         "publishers": []
     }
+
+
+def test_a_mint_is_logged_with_the_matched_claims(http, admin, issuer, log_lines):
+    publisher = json.loads(add_publisher(http, admin).body)
+    jwt = issuer.sign(issuer.github_claims(NOW, "wharf-acme", environment="pypi"))
+    secret = json.loads(mint(http, {"token": jwt}).body)["token"]
+    (line,) = [json.loads(x) for x in log_lines().splitlines() if "minted" in x]
+    assert line["publisher_id"] == publisher["id"]
+    assert line["claims"]["repository"] == REPOSITORY
+    assert line["claims"]["run_id"] == "123456"
+    assert secret not in log_lines() and jwt not in log_lines()
