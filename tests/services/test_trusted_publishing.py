@@ -311,3 +311,21 @@ def test_audiences_every_client_maps_alike(audience):
 def test_minted_lifetime_is_at_most_fifteen_minutes():
     with pytest.raises(ValueError):
         Settings(table_name="t", bucket_name="b", oidc_token_seconds=901)
+
+
+def test_cold_starts_do_not_import_the_jose_library():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from chalicelib import wiring\n"
+        "from chalicelib.settings import Settings\n"
+        "from tests.fakes import memory_stores\n"
+        "wiring.build(Settings(table_name='t', bucket_name='b'), stores=memory_stores()[0])\n"
+        "print(sorted(m for m in ('joserfc', 'cryptography') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
