@@ -41,6 +41,7 @@ MAX_JWT_BYTES = 16 * 1024
 # never "none" nor an HMAC (which would take the public key as a shared secret).
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384"]
 MAX_KEYS = 50
+MAX_OIDC_LIFETIME = timedelta(days=7)
 MAX_ISSUERS = 32
 
 
@@ -205,11 +206,8 @@ class TrustedPublishing:
         publisher = best_match(candidates, claims)
         if publisher is None:
             raise MintRefused(INVALID_PUBLISHER, "valid token, but no corresponding publisher")
-        now = self._clock()
-        # A far-future exp needs no longer memory than a day: the replay record outlives
-        # any token an issuer would really sign, and a huge number cannot overflow here.
-        exp = min(float(claims["exp"]), (now + timedelta(days=1)).timestamp())
-        expire_at = datetime.fromtimestamp(exp, now.tzinfo)
+        # The replay record lives as long as the token could still be accepted.
+        expire_at = datetime.fromtimestamp(claims["exp"], self._clock().tzinfo)
         if not self._replay.first_use(
             issuer,
             claims["jti"],
@@ -256,5 +254,9 @@ class TrustedPublishing:
         if not isinstance(claims.get("aud"), str) or not isinstance(claims["jti"], str):
             raise invalid
         if not 0 < len(claims["jti"]) <= 200:
+            raise invalid
+        # CI tokens live minutes (GitHub) or a job's timeout (GitLab); one valid for longer
+        # is not a CI token, and its replay record would have to be kept as long.
+        if claims["exp"] > now.timestamp() + MAX_OIDC_LIFETIME.total_seconds():
             raise invalid
         return claims

@@ -147,7 +147,17 @@ def test_environment_and_ref_are_optional_and_case_rules_follow_pypi(world):
 
 @pytest.mark.parametrize(
     "case",
-    ["expired", "wrong-audience", "audience-list", "other-key", "future-iat", "not-yet", "no-jti"],
+    [
+        "expired",
+        "wrong-audience",
+        "audience-list",
+        "other-key",
+        "future-iat",
+        "not-yet",
+        "no-jti",
+        "valid-for-years",
+        "huge-exp",
+    ],
 )
 def test_tokens_that_fail_verification(world, case):
     wharf, _, github, _, _ = world
@@ -168,6 +178,10 @@ def test_tokens_that_fail_verification(world, case):
         claims["nbf"] = NOW + 120
     elif case == "no-jti":
         del claims["jti"]
+    elif case == "valid-for-years":  # its replay record would have to live as long
+        claims["exp"] = NOW + 3 * 365 * 86400
+    elif case == "huge-exp":
+        claims["exp"] = 10**30
     assert refused(wharf, github.sign(claims, key=key)) == (
         "invalid-token",
         "malformed or invalid token",
