@@ -64,6 +64,12 @@ class Settings(BaseModel):
     audit_retention_days: int = Field(default=400, ge=1)
     # Failed authentications are counted per source address in buckets of this length.
     auth_failure_bucket_seconds: int = Field(default=300, ge=1, le=86400)
+    # Trusted publishing: the audience CI tokens must name (GET /_/oidc/audience). Make it
+    # unique per deployment; letters, digits and '-' keep GitLab's <AUD>_ID_TOKEN variable
+    # name the same in every client (docs/trusted-publishing.md).
+    oidc_audience: str = Field(default="wharf", pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    # Tokens minted for a CI run live this long (PyPI: 15 minutes, the most allowed).
+    oidc_token_seconds: int = Field(default=900, ge=60, le=900)
 
 
 _ENV_NAMES = {
@@ -94,6 +100,8 @@ _ENV_NAMES = {
     "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
     "audit_retention_days": "WHARF_AUDIT_RETENTION_DAYS",
     "auth_failure_bucket_seconds": "WHARF_AUTH_FAILURE_BUCKET_SECONDS",
+    "oidc_audience": "WHARF_OIDC_AUDIENCE",
+    "oidc_token_seconds": "WHARF_OIDC_TOKEN_SECONDS",
 }
 
 

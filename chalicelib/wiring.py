@@ -13,8 +13,10 @@ from botocore.config import Config
 from .adapters.dynamo_audit import DynamoAuditLog
 from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_filenames import DynamoFilenameRegistry
+from .adapters.dynamo_publishers import DynamoReplayGuard, DynamoTrustedPublisherStore
 from .adapters.dynamo_sessions import DynamoSessionRepository
 from .adapters.dynamo_tokens import DynamoTokenStore
+from .adapters.oidc_http import HttpIssuerDocuments
 from .adapters.s3_objects import S3ObjectStore
 from .adapters.s3_staging import S3Staging
 from .domain.clock import utcnow
@@ -24,10 +26,13 @@ from .domain.ports import (
     Catalog,
     Clock,
     FilenameRegistry,
+    IssuerDocuments,
     ObjectStore,
+    ReplayGuard,
     SessionRepository,
     StagingStorage,
     TokenStore,
+    TrustedPublisherStore,
 )
 from .services.audit import AuditTrail
 from .services.downloads import Downloads
@@ -39,6 +44,7 @@ from .services.publishing import Publisher, PublishPolicy
 from .services.repair import Repair
 from .services.sessions import PublishingSessions, SessionPolicy
 from .services.tokens import TokenService
+from .services.trusted_publishing import IssuerKeys, OidcPolicy, TrustedPublishing
 from .services.validation import Validator
 from .settings import Settings, get_settings
 
@@ -78,6 +84,8 @@ class Stores:
     objects: ObjectStore
     staging: StagingStorage
     audit: AuditLog
+    publishers: TrustedPublisherStore
+    replay: ReplayGuard
 
 
 def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
@@ -90,6 +98,8 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
         objects=S3ObjectStore(clients.s3, settings.bucket_name),
         staging=S3Staging(clients.s3, settings.bucket_name),
         audit=DynamoAuditLog(dynamodb, table),
+        publishers=DynamoTrustedPublisherStore(dynamodb, table),
+        replay=DynamoReplayGuard(dynamodb, table),
     )
 
 
@@ -108,6 +118,7 @@ class Container:
     legacy: LegacyUploads
     repair: Repair
     audit: AuditTrail
+    trusted_publishing: TrustedPublishing
 
 
 def audit_trail(settings: Settings, log: AuditLog, clock: Clock) -> AuditTrail:
@@ -137,6 +148,7 @@ def build(
     clock: Clock = utcnow,
     *,
     stores: Stores | None = None,
+    issuer_documents: IssuerDocuments | None = None,
 ) -> Container:
     """Assemble the services over AWS (``clients``) or over the given ``stores``."""
     if stores is None:
@@ -170,16 +182,21 @@ def build(
         audit,
     )
     validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings), audit)
+    tokens = TokenService(
+        stores.tokens,
+        clock,
+        touch_seconds=settings.token_touch_seconds,
+        retention_days=settings.token_retention_days,
+        audit=audit,
+    )
+    oidc = OidcPolicy(
+        audience=settings.oidc_audience,
+        token_lifetime=timedelta(seconds=settings.oidc_token_seconds),
+    )
     return Container(
         settings=settings,
         stores=stores,
-        tokens=TokenService(
-            stores.tokens,
-            clock,
-            touch_seconds=settings.token_touch_seconds,
-            retention_days=settings.token_retention_days,
-            audit=audit,
-        ),
+        tokens=tokens,
         index=IndexReader(stores.objects),
         sessions=sessions,
         files=FileUploads(
@@ -231,6 +248,15 @@ def build(
             grace=timedelta(seconds=settings.repair_after_seconds),
         ),
         audit=audit,
+        trusted_publishing=TrustedPublishing(
+            stores.publishers,
+            stores.replay,
+            tokens,
+            IssuerKeys(issuer_documents or HttpIssuerDocuments(), clock, oidc),
+            clock,
+            oidc,
+            audit,
+        ),
     )
 
 

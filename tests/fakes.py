@@ -63,6 +63,7 @@ from chalicelib.domain.lifecycle import (
 from chalicelib.domain.ports import Audited, StoredObject
 from chalicelib.domain.sessions import FileRecord, SessionRecord, release_key
 from chalicelib.domain.tokens import TokenRecord
+from chalicelib.domain.trusted_publishers import TrustedPublisher
 from chalicelib.wiring import Stores
 
 
@@ -169,6 +170,61 @@ class InMemoryTokenStore:
                 return
             if record.last_used_at is None or record.last_used_at <= not_since:
                 self._by_hash[secret_hash] = record.model_copy(update={"last_used_at": at})
+
+
+class InMemoryTrustedPublisherStore:
+    def __init__(self, audit: InMemoryAuditLog | None = None) -> None:
+        self._by_id: dict[str, TrustedPublisher] = {}
+        self._lock = threading.Lock()
+        self._audit = audit or InMemoryAuditLog()
+
+    def add(self, publisher: TrustedPublisher, *, audit: Audited | None = None) -> None:
+        with self._lock, self._audit.lock:
+            if publisher.id in self._by_id:
+                raise ConflictError("A trusted publisher with this id already exists.")
+            if audit is not None:
+                self._audit.check_new(audit)
+                self._audit.append(audit)
+            self._by_id[publisher.id] = publisher
+
+    def all(self) -> list[TrustedPublisher]:
+        return sorted(self._by_id.values(), key=lambda p: (p.created_at, p.id))
+
+    def remove(self, publisher_id: str, *, audit: Audited | None = None) -> TrustedPublisher:
+        with self._lock, self._audit.lock:
+            if publisher_id not in self._by_id:
+                raise NotFoundError(f"No trusted publisher with id {publisher_id!r}.")
+            if audit is not None:
+                self._audit.check_new(audit)
+                self._audit.append(audit)
+            return self._by_id.pop(publisher_id)
+
+
+class InMemoryReplayGuard:
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def first_use(self, issuer: str, jti: str, *, expire_at: datetime) -> bool:
+        with self._lock:
+            if (issuer, jti) in self._seen:
+                return False
+            self._seen.add((issuer, jti))
+            return True
+
+
+class StaticIssuerDocuments:
+    """An issuer's documents served from memory; counts fetches, fails on unknown URLs."""
+
+    def __init__(self, documents: dict[str, Any] | None = None) -> None:
+        self.documents: dict[str, Any] = dict(documents or {})
+        self.fetched: list[str] = []
+
+    def get_json(self, url: str) -> Any:
+        self.fetched.append(url)
+        if url not in self.documents:
+            raise OSError(f"no document at {url}")
+        return self.documents[url]
 
 
 @dataclass
@@ -774,5 +830,7 @@ def memory_stores() -> tuple[Stores, Memory, Bucket]:
         audit=audit,
         objects=InMemoryObjectStore(bucket),
         staging=InMemoryStaging(bucket),
+        publishers=InMemoryTrustedPublisherStore(audit),
+        replay=InMemoryReplayGuard(),
     )
     return stores, memory, bucket

@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -86,6 +87,20 @@ def _moto_server(**kwargs: Any) -> Any:
     return Server(**kwargs)
 
 
+def tls_context() -> ssl.SSLContext | None:
+    """HTTPS for the whole stack when WHARF_TLS_CERT (a PEM chain) and WHARF_TLS_KEY are set.
+
+    `uv publish` reaches the trusted-publishing exchange over https only, whatever the
+    upload URL's scheme; the e2e tests make a local CA and certificate with trustme.
+    """
+    cert, key = os.environ.get("WHARF_TLS_CERT"), os.environ.get("WHARF_TLS_KEY")
+    if not cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def main() -> int:
     port = int(os.environ.get("WHARF_PORT", "8000"))
     host = "127.0.0.1"
@@ -123,6 +138,11 @@ def main() -> int:
         WHARF_BUCKET_NAME=resources.bucket,
         WHARF_QUEUE_ARN=resources.queue_arn,
     )
+    tls = tls_context()
+    scheme = "https" if tls else "http"
+    if tls:
+        # Upload 2.0 links are built from the request; behind TLS they must say https.
+        os.environ.setdefault("WHARF_PUBLIC_URL", f"https://{host}:{port}")
     sys.path.insert(0, str(PROJECT_DIR))
     app_module = importlib.import_module("app")
 
@@ -165,10 +185,15 @@ def main() -> int:
         chalice_app=app_module.app, app_name="wharf", project_dir=str(PROJECT_DIR)
     )
     server = local_server(app_module.app, config, host, port)
+    if tls:
+        # The handshake happens on the first read, in the request's own thread.
+        server.server.socket = tls.wrap_socket(
+            server.server.socket, server_side=True, do_handshake_on_connect=False
+        )
     server_thread = threading.Thread(target=server.serve_forever, name="wharf-http", daemon=True)
     server_thread.start()
 
-    base = f"http://{host}:{port}"
+    base = f"{scheme}://{host}:{port}"
     print(
         f"""
 wharf is running (local stack; all data lives in memory and is gone when it stops)

@@ -20,6 +20,9 @@ Items (PK / SK), by aggregate; infra/template.yaml declares the key attributes.
   audit trail (dynamo_audit.py)
     AUDIT#<yyyy-mm> / <at>#<digest>      one event (GSI1 AUDIT-PROJECT#<project> / <at>#<digest>)
     AUDIT-EVENT#<digest> / AUDIT-EVENT   the marker that makes an event id's write happen once
+  trusted publishing (dynamo_publishers.py)
+    PUBLISHERS / <publisher id>          a trusted publisher (one partition: consistent reads)
+    JTI#<issuer>#<jti> / JTI             an OIDC token already exchanged (TTL)
 
 Filenames in keys are reservation names (domain.filenames.reservation_name):
 foo-1.0.0-py3-none-any.whl and foo-1.0-py3-none-any.whl are one file to an

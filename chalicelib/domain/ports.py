@@ -18,6 +18,7 @@ from .index import FileEntry
 from .inspection.verdict import ByteSource
 from .sessions import FileRecord, SessionRecord
 from .tokens import TokenRecord
+from .trusted_publishers import TrustedPublisher
 
 Clock = Callable[[], datetime]
 
@@ -322,3 +323,35 @@ class Catalog(Protocol):
     ) -> int:
         """A new serial for a published project (and its PEP 792 status, with ``set_status``);
         ``ConflictError`` if it is not published."""
+
+
+class TrustedPublisherStore(Protocol):
+    """The registered trusted publishers; reads are consistent, so a change counts at once."""
+
+    def add(self, publisher: TrustedPublisher, *, audit: Audited | None = None) -> None:
+        """Store a new publisher (and ``audit``, in the same write); raises
+        ``ConflictError`` if its id is taken."""
+
+    def all(self) -> list[TrustedPublisher]:
+        """Every registered publisher, oldest first."""
+
+    def remove(self, publisher_id: str, *, audit: Audited | None = None) -> TrustedPublisher:
+        """Delete a publisher (and write ``audit`` with it) and return it; raises
+        ``NotFoundError`` if there is none."""
+
+
+class ReplayGuard(Protocol):
+    """Each OIDC token's ``jti`` is accepted once."""
+
+    def first_use(self, issuer: str, jti: str, *, expire_at: datetime) -> bool:
+        """Record a use; ``False`` when this (issuer, jti) was recorded before. Atomic:
+        of racing calls exactly one gets ``True``. The record may vanish after
+        ``expire_at`` (once the token can no longer be accepted)."""
+
+
+class IssuerDocuments(Protocol):
+    """Fetches an OIDC issuer's public documents (discovery document, JWKS)."""
+
+    def get_json(self, url: str) -> Any:
+        """The JSON at an https ``url``; raises ``OSError`` on any failure, a timeout, a
+        redirect, or a body over the size limit."""

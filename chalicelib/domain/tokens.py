@@ -130,6 +130,7 @@ class TokenRecord(BaseModel):
     revoked_at: datetime | None = None
     # Tokens stored before the upload/publish split lack the attribute and keep publishing.
     may_publish: bool = True
+    publisher: PublisherIdentity | None = None  # minted by trusted publishing
 
     def status(self, now: datetime) -> str:
         """``active``, ``expired`` or ``revoked``."""
@@ -145,6 +146,7 @@ class TokenRecord(BaseModel):
             role=self.role,
             projects=self.projects,
             may_publish=self.may_publish or self.role is Role.ADMIN,
+            publisher=self.publisher,
         )
 
 

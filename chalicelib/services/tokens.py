@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from ..domain.audit import SYSTEM, AuditKind
 from ..domain.errors import AuthenticationError, ConflictError, NotFoundError, RevokedTokenError
+from ..domain.identity import PublisherIdentity
 from ..domain.ports import Clock, TokenStore
 from ..domain.tokens import (
     Principal,
@@ -16,6 +17,7 @@ from ..domain.tokens import (
     hash_secret,
     new_record,
     new_secret,
+    new_token_id,
 )
 from .audit import AuditTrail
 
@@ -79,6 +81,46 @@ class TokenService:
         self._store.add(
             record, expire_at=self._cleanup_time(record), audit=self._audit.entry(event)
         )
+
+    def mint(
+        self,
+        *,
+        projects: tuple[str, ...],
+        lifetime: timedelta,
+        may_publish: bool,
+        publisher: PublisherIdentity,
+        description: str,
+        claims: dict[str, str],
+    ) -> IssuedToken:
+        """A short-lived upload token for a trusted publisher's CI run, stored hashed like
+        every other token (so it authenticates, lists and revokes the same way)."""
+        secret = new_secret()
+        now = self._clock()
+        record = TokenRecord(
+            id=new_token_id(),
+            secret_hash=hash_secret(secret),
+            role=Role.UPLOAD,
+            projects=projects,
+            description=description,
+            created_at=now,
+            expires_at=now + lifetime,
+            may_publish=may_publish,
+            publisher=publisher,
+        )
+        # Minted tokens are many and short-lived: their records go a day after expiry
+        # (the audit trail keeps the history), not after the long-lived tokens' retention.
+        # The token and its audit event (with the claims that matched) are one write.
+        event = self._audit.event(
+            AuditKind.TOKEN_MINTED,
+            record.id,
+            record.principal(),
+            subject=record.id,
+            details={**claims, "publisher_id": publisher.publisher_id},
+        )
+        self._store.add(
+            record, expire_at=now + lifetime + timedelta(days=1), audit=self._audit.entry(event)
+        )
+        return IssuedToken(record=record, secret=secret)
 
     def import_secret(self, secret: str, request: TokenRequest) -> TokenRecord:
         """Store a token for a secret chosen elsewhere (the local stack's bootstrap admin).

@@ -146,3 +146,24 @@ def test_a_token_is_stored_with_its_audit_event_or_not_at_all(backend):
         tokens.revoke(record.secret_hash, NOW, expire_at=NOW, audit=revoked)
     kinds = [e.kind for e in everything(log, AuditQuery(newest_first=False))]
     assert kinds == [AuditKind.TOKEN_CREATED, AuditKind.TOKEN_REVOKED]
+
+
+def test_a_trusted_publisher_is_added_and_removed_with_its_audit_event_or_not_at_all(backend):
+    from tests.adapters.test_trusted_publisher_contract import github
+
+    publishers, log = backend.stores.publishers, backend.stores.audit
+    publisher = github()
+    added = event(publisher.id, kind=AuditKind.PUBLISHER_ADDED)
+    publishers.add(publisher, audit=added)
+    with pytest.raises(ConflictError):
+        publishers.add(publisher, audit=event("again", kind=AuditKind.PUBLISHER_ADDED))
+    twin = github()
+    with pytest.raises(Exception):  # noqa: B017 - the store's own refusal, not a domain error
+        publishers.add(twin, audit=added)
+    assert [p.id for p in publishers.all()] == [publisher.id]
+    removed = event(publisher.id, 1, kind=AuditKind.PUBLISHER_REMOVED)
+    publishers.remove(publisher.id, audit=removed)
+    with pytest.raises(NotFoundError):
+        publishers.remove(publisher.id, audit=event("x", 2, kind=AuditKind.PUBLISHER_REMOVED))
+    kinds = [e.kind for e in everything(log, AuditQuery(newest_first=False))]
+    assert kinds == [AuditKind.PUBLISHER_ADDED, AuditKind.PUBLISHER_REMOVED]

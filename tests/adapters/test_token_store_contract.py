@@ -97,3 +97,24 @@ def test_concurrent_revocations_have_one_winner(store):
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["lost"] * 7 + ["won"]
+
+
+def test_minted_token_keeps_its_publisher_and_permission(store):
+    from chalicelib.domain.identity import IssuerKind, PublisherIdentity
+
+    identity = PublisherIdentity(
+        publisher_id="tp-1",
+        kind=IssuerKind.GITHUB,
+        issuer="https://token.actions.githubusercontent.com",
+        repository="acme/tools",
+        workflow="release.yml",
+        ref="refs/tags/v1",
+        run_id="99",
+    )
+    record = make("upload", ["acme-*"]).model_copy(
+        update={"may_publish": False, "publisher": identity}
+    )
+    store.add(record, expire_at=NOW + timedelta(days=1))
+    assert store.get_by_hash(record.secret_hash) == record
+    principal = store.get_by_hash(record.secret_hash).principal()
+    assert principal.publisher == identity and principal.may_publish is False

@@ -71,7 +71,10 @@ def start_stack(
         process = subprocess.Popen(
             [str(BIN / "wharf-serve")], env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    # A stack given a certificate serves https; SSL_CERT_FILE names the CA that signed it.
+    tls = "WHARF_TLS_CERT" in env
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    verify: bool | str = env.get("SSL_CERT_FILE", True) if tls else True
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -79,7 +82,7 @@ def start_stack(
         text = log_path.read_text()
         if "Stop with Ctrl-C" in text:
             try:
-                requests.get(url + "/simple/", timeout=2)
+                requests.get(url + "/simple/", timeout=2, verify=verify)
                 break
             except requests.ConnectionError:
                 pass

@@ -163,13 +163,13 @@ def test_pip_install_of_the_client_directory_brings_no_server_code(tmp_path):
 
     shown = run(["wharf", "--help"], env)
     assert shown.stdout.startswith("usage: wharf ")
-    for command in ("upload", "session", "token", "yank", "project"):
+    for command in ("upload", "session", "token", "yank", "project", "publisher"):
         assert command in shown.stdout
     probe = json.loads(run([python, "-c", PROBE, *SERVER_SIDE], env, cwd=tmp_path).stdout)
     assert probe["server_side"] == []
     assert "wharf_cli.upload_command" in probe["modules"]  # every module imported
     names = {Requirement(r).name: Requirement(r) for r in probe["requires"]}
-    assert set(names) == {"requests", "urllib3", "packaging", "rich", "keyring"}
+    assert set(names) == {"requests", "urllib3", "packaging", "rich", "id", "keyring"}
     assert str(names["keyring"].marker) == 'extra == "keyring"'  # optional, as in twine
     run([python, "-m", "pip", "check"], env)
 

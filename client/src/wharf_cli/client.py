@@ -185,3 +185,15 @@ class WharfClient:
         return json_object(
             self._call("PUT", path, json={"uploaders_cancel_own": uploaders_cancel_own})
         )
+
+    def add_publisher(self, body: dict[str, Any]) -> dict[str, Any]:
+        return json_object(self._call("POST", "/admin/publishers", json=body))
+
+    def list_publishers(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = json_object(self._call("GET", "/admin/publishers"))[
+            "publishers"
+        ]
+        return found
+
+    def remove_publisher(self, publisher_id: str) -> None:
+        self._call("DELETE", f"/admin/publishers/{quote(publisher_id, safe='')}")

@@ -26,6 +26,14 @@ class CredentialsError(Exception):
     pass
 
 
+class MissingToken(CredentialsError):
+    """A server but no token: in CI, trusted publishing may supply one."""
+
+    def __init__(self, message: str, target: Target) -> None:
+        super().__init__(message)
+        self.target = target
+
+
 @dataclass(frozen=True)
 class Target:
     url: str  # the server's root (Upload 2.0 at <url>/upload/, legacy at <url>/legacy/)
@@ -116,7 +124,9 @@ def resolve(
     if not password:
         password = _keyring(upload_url or base, user)
     if not password:
-        raise CredentialsError(
-            "no token: set WHARF_TOKEN, pass --token, or add it to ~/.pypirc or your keyring"
+        raise MissingToken(
+            "no token: set WHARF_TOKEN, pass --token, or add it to ~/.pypirc or your keyring "
+            "(in GitHub Actions or GitLab CI, register a trusted publisher instead)",
+            Target(url=base, username=user, password="", repository_url=upload_url),
         )
     return Target(url=base, username=user, password=password, repository_url=upload_url)

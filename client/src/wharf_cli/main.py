@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename
 
-from . import upload_command
+from . import publisher_command, upload_command
 from .client import ClientError, WharfClient
 from .credentials import CredentialsError, resolve
 from .dists import release_of
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--reason", help="why (shown to installers)")
 
     upload_command.add_commands(commands, _common)
+    publisher_command.add_commands(commands, _common)
 
     audit = commands.add_parser(
         "audit",
@@ -161,7 +162,9 @@ def _client(args: argparse.Namespace) -> WharfClient:
         part
         for part in (
             args.command,
-            getattr(args, "token_command", None) or getattr(args, "project_command", None),
+            getattr(args, "token_command", None)
+            or getattr(args, "project_command", None)
+            or getattr(args, "publisher_command", None),
         )
         if part
     )
@@ -365,6 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return upload_command.upload(args, stop)
             if args.command == "session":
                 return upload_command.session(args, stop)
+            if args.command == "publisher":
+                publisher_command.run(args, _client(args))
+                return 0
             sub = getattr(args, "token_command", None) or getattr(args, "project_command", None)
             _COMMANDS[(args.command, sub)](args)
     except ClientError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections import defaultdict
@@ -13,9 +14,9 @@ from typing import Any, TypeVar
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from . import legacy
+from . import legacy, trusted_publishing
 from .client import ClientError
-from .credentials import CredentialsError, Target, resolve
+from .credentials import CredentialsError, MissingToken, Target, resolve
 from .dists import Dist, inspect
 from .progress import Reporter, size
 from .release import Options, ReleaseUpload, Result, short
@@ -154,6 +155,12 @@ def _target(args: argparse.Namespace) -> Target:
             repository_url=args.repository_url,
             username=args.username,
         )
+    except MissingToken as missing:
+        if not trusted_publishing.in_ci():
+            raise ClientError(str(missing)) from None
+        # No secret configured, in a CI job: trade its OIDC identity for a short-lived token.
+        token = trusted_publishing.mint_token(missing.target.url)
+        return dataclasses.replace(missing.target, username="__token__", password=token)
     except CredentialsError as error:
         raise ClientError(str(error)) from None
 
