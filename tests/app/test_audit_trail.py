@@ -37,6 +37,7 @@ def test_the_release_manager_flow_is_recorded_in_order_with_its_actors(
     http, admin, app_client, aws, wharf, clock
 ):
     ci = create_token(http, admin, {"role": "upload", "projects": ["acme-*"], "publish": False})
+    clock.advance(seconds=1)
     manager = create_token(http, admin, {"role": "upload", "projects": ["acme-*"]})
     stager, releaser = UploadClient(http, ci["token"]), UploadClient(http, manager["token"])
     # The trail is ordered by time: each step a second after the last (the clock is fake).
