@@ -60,6 +60,9 @@ class Settings(BaseModel):
     download_url_seconds: int = Field(default=300, ge=10, le=3600)
     # How long installers may reuse an index page (pip >= 26.2 honours max-age).
     index_max_age_seconds: int = Field(default=10, ge=0)
+    # PEP 740 attestations from plain API tokens (not trusted publishing): refused unless
+    # allowed; when allowed the signer is recorded, not matched (docs/attestations.md).
+    allow_token_attestations: bool = False
 
 
 _ENV_NAMES = {
@@ -88,6 +91,7 @@ _ENV_NAMES = {
     "repair_after_seconds": "WHARF_REPAIR_AFTER_SECONDS",
     "download_url_seconds": "WHARF_DOWNLOAD_URL_SECONDS",
     "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
+    "allow_token_attestations": "WHARF_ALLOW_TOKEN_ATTESTATIONS",
 }
 
 

@@ -27,11 +27,13 @@ from .domain.ports import (
     StagingStorage,
     TokenStore,
 )
+from .services.attestation_verifier import AttestationVerifier
 from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
 from .services.legacy import LegacyUploads
 from .services.moderation import Moderation
+from .services.provenance import Provenances
 from .services.publishing import Publisher, PublishPolicy
 from .services.repair import Repair
 from .services.sessions import PublishingSessions, SessionPolicy
@@ -102,6 +104,7 @@ class Container:
     moderation: Moderation
     legacy: LegacyUploads
     repair: Repair
+    provenance: Provenances
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -149,9 +152,23 @@ def build(
         stores.staging,
         stores.objects,
         clock,
-        PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
+        PublishPolicy(
+            final_attempt=settings.publish_attempts,
+            retention=retention,
+            public_url=settings.public_url,
+        ),
     )
-    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings))
+    provenance = Provenances(
+        sessions,
+        stores.sessions,
+        stores.staging,
+        stores.catalog,
+        stores.objects,
+        clock,
+        AttestationVerifier(),
+        allow_token_attestations=settings.allow_token_attestations,
+    )
+    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings), provenance)
     return Container(
         settings=settings,
         stores=stores,
@@ -200,6 +217,7 @@ def build(
             clock,
             inline_limit=settings.inline_limit_bytes,
             limits=limits_of(settings),
+            provenance=provenance,
         ),
         repair=Repair(
             stores.sessions,
@@ -209,6 +227,7 @@ def build(
             clock,
             grace=timedelta(seconds=settings.repair_after_seconds),
         ),
+        provenance=provenance,
     )
 
 

@@ -121,6 +121,8 @@ class TokenRecord(BaseModel):
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # Tokens minted by trusted publishing: the CI identity behind them (Principal.publisher).
+    publisher: PublisherIdentity | None = None
 
     def status(self, now: datetime) -> str:
         """``active``, ``expired`` or ``revoked``."""
@@ -131,7 +133,9 @@ class TokenRecord(BaseModel):
         return "active"
 
     def principal(self) -> Principal:
-        return Principal(token_id=self.id, role=self.role, projects=self.projects)
+        return Principal(
+            token_id=self.id, role=self.role, projects=self.projects, publisher=self.publisher
+        )
 
 
 def new_record(request: TokenRequest, secret: str, now: datetime) -> TokenRecord:
