@@ -107,3 +107,13 @@ def test_moderation(backend):
     assert (project.status, project.status_reason) == (ProjectStatus.QUARANTINED, "look")
     catalog.set_listed("acme-tools", False)
     assert catalog.listed_projects() == []
+
+
+def test_a_files_provenance_publisher_round_trips(backend):
+    catalog = backend.stores.catalog
+    attested = FileEntry(
+        **{**entry().__dict__, "provenance_publisher": '{"kind":"GitHub","repository":"a/b"}'}
+    )
+    catalog.put_release_files("acme-tools", "legacy:a", [attested])
+    commit(catalog, "legacy:a", catalog.next_serial())
+    assert catalog.published_file("acme-tools", WHEEL) == attested

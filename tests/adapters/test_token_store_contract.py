@@ -97,3 +97,22 @@ def test_concurrent_revocations_have_one_winner(store):
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["lost"] * 7 + ["won"]
+
+
+def test_a_minted_tokens_publisher_round_trips(store):
+    """Trusted publishing stores the CI identity on the token; attestations match it."""
+    from chalicelib.domain.identity import IssuerKind, PublisherIdentity
+
+    publisher = PublisherIdentity(
+        publisher_id="tp-1",
+        kind=IssuerKind.GITHUB,
+        issuer="https://token.actions.githubusercontent.com",
+        repository="acme/tools",
+        workflow="release.yml",
+        environment=None,
+    )
+    record = make("upload", ["acme-*"]).model_copy(update={"publisher": publisher})
+    store.add(record, expire_at=None)
+    found = store.get_by_hash(record.secret_hash)
+    assert found == record
+    assert found.principal().publisher == publisher
