@@ -74,6 +74,18 @@ GITHUB = Attested(
         workflow="release.yml",
     ),
 )
+PYPI_ATTESTATIONS = Attested(
+    project="pypi-attestations",
+    version="0.0.19",
+    filename="pypi_attestations-0.0.19.tar.gz",
+    publisher=PublisherIdentity(
+        publisher_id="tp-github-2",
+        kind=IssuerKind.GITHUB,
+        issuer="https://token.actions.githubusercontent.com",
+        repository="trailofbits/pypi-attestations",
+        workflow="release.yml",
+    ),
+)
 # Another GitLab project's publisher: the same issuer, another repository.
 OTHER_GITLAB = GITLAB.publisher.model_copy(update={"repository": "facutuesca/another-project"})
 
