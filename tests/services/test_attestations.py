@@ -254,3 +254,44 @@ def test_legacy_refuses_a_mismatched_attestation_and_keeps_nothing(world):
         world.wharf.legacy.upload(who, _legacy(GITLAB, attestations=GITHUB.attestations_json()))
     assert world.wharf.publisher.project_page(GITLAB.project) is None
     assert not world.bucket.objects
+
+
+def _verify(fixture: Attested, attestations: list[dict], filename: str | None = None):
+    from chalicelib.domain.provenance import publisher_of
+    from chalicelib.services.attestation_verifier import AttestationVerifier
+
+    return AttestationVerifier().verify(
+        attestations,
+        filename=filename or fixture.filename,
+        sha256=fixture.sha256,
+        expected=publisher_of(fixture.publisher),
+    )
+
+
+def test_an_attestation_for_another_filename_is_named():
+    from chalicelib.services.attestation_verifier import AttestationRefused
+
+    other = "pypi_attestation_models-0.0.4a3.tar.gz"
+    with pytest.raises(AttestationRefused) as refused:
+        _verify(GITHUB, GITHUB.attestations(), filename=other)
+    assert refused.value.notices == [
+        "attestation-refused: attestation 1 is for the file "
+        f"pypi_attestation_models-0.0.4a2.tar.gz, not {other}"
+    ]
+
+
+def test_a_forged_signature_does_not_verify():
+    import base64
+
+    from chalicelib.services.attestation_verifier import AttestationRefused
+
+    (forged,) = GITLAB.attestations()
+    signature = bytearray(base64.b64decode(forged["envelope"]["signature"]))
+    signature[10] ^= 0xFF
+    forged["envelope"]["signature"] = base64.b64encode(bytes(signature)).decode()
+    with pytest.raises(AttestationRefused) as refused:
+        _verify(GITLAB, [forged])
+    assert refused.value.notices == [
+        "attestation-refused: attestation 1 did not verify: Verification failed: DSSE: invalid "
+        "signature"
+    ]
