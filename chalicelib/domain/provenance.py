@@ -184,9 +184,9 @@ def _workflow_of(publisher: Mapping[str, Any]) -> str:
 
 
 def describe_publisher(publisher: Mapping[str, Any]) -> str:
-    return f"{_workflow_of(publisher)} in {publisher.get('kind')} repository " + str(
-        publisher.get("repository")
-    )
+    """A publisher object in words: "<workflow> in <kind> repository <repository>"."""
+    kind, repository = publisher.get("kind"), publisher.get("repository")
+    return f"{_workflow_of(publisher)} in {kind} repository {repository}"
 
 
 def provenance_document(

@@ -97,7 +97,8 @@ class Provenances:
             if publisher is None:
                 raise InvalidRequestError(
                     "Attestations are supported from GitHub and gitlab.com trusted publishers "
-                    f"only; this upload came through a {principal.publisher.kind} publisher."
+                    f"only; this upload came through a {principal.publisher.kind} publisher at "
+                    f"{principal.publisher.issuer}."
                 )
             return publisher
         if self._allow_tokens:
@@ -117,9 +118,8 @@ class Provenances:
         session = self._sessions.load_live(principal, token)
         session.require_editable(self._clock())
         record = self._store.get_file(token, file_id)
-        if record is None or record.effective_status(session, self._clock()) is (
-            FileStatus.CANCELED
-        ):
+        status = record.effective_status(session, self._clock()) if record else None
+        if record is None or status is FileStatus.CANCELED:
             raise NotFoundError("No such file upload session.")
         if record.status is not FileStatus.PENDING:
             raise FileNotPendingError(

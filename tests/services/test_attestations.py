@@ -295,3 +295,12 @@ def test_a_forged_signature_does_not_verify():
         "attestation-refused: attestation 1 did not verify: Verification failed: DSSE: invalid "
         "signature"
     ]
+
+
+def test_a_publisher_whose_signers_cannot_be_matched_may_not_attest(world):
+    self_managed = GITLAB.publisher.model_copy(update={"issuer": "https://gitlab.acme.test"})
+    who = principal_for(self_managed, GITLAB.project)
+    with pytest.raises(
+        InvalidRequestError, match=r"a gitlab publisher at https://gitlab\.acme\.test"
+    ):
+        world.upload(GITLAB, who)
