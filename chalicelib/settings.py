@@ -28,7 +28,8 @@ class Settings(BaseModel):
     # before DynamoDB's TTL removes them.
     token_retention_days: int = Field(default=30, ge=1)
     # Absolute base URL for links in Upload 2.0 responses when the API sits behind a
-    # custom domain; otherwise it is derived from the request (Host, stage prefix).
+    # custom domain; otherwise it is derived from the request (Host, stage prefix). The
+    # index's PEP 740 provenance links (absolute by the spec) appear only when it is set.
     public_url: str | None = None
     # Publishing sessions live this long unless extended, never beyond the maximum,
     # and terminal sessions keep answering status for the retention period.
