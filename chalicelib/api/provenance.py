@@ -32,9 +32,9 @@ def file_attestations(token: str, file_id: str) -> Response:
         raise PermissionDeniedError("This token has been revoked.") from error
     check_accept(request)
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    taken = container().provenance.submit(
-        principal, token, file_id, request.raw_body or b"", content_type
-    )
+    raw = request.raw_body or b""
+    body = raw.encode() if isinstance(raw, str) else raw
+    taken = container().provenance.submit(principal, token, file_id, body, content_type)
     return upload_response({"attestations": taken}, 200)
 
 
