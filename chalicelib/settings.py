@@ -28,7 +28,8 @@ class Settings(BaseModel):
     # before DynamoDB's TTL removes them.
     token_retention_days: int = Field(default=30, ge=1)
     # Absolute base URL for links in Upload 2.0 responses when the API sits behind a
-    # custom domain; otherwise it is derived from the request (Host, stage prefix).
+    # custom domain; otherwise it is derived from the request (Host, stage prefix). The
+    # index's PEP 740 provenance links (absolute by the spec) appear only when it is set.
     public_url: str | None = None
     # Publishing sessions live this long unless extended, never beyond the maximum,
     # and terminal sessions keep answering status for the retention period.
@@ -70,6 +71,9 @@ class Settings(BaseModel):
     oidc_audience: str = Field(default="wharf", pattern=r"^[a-z][a-z0-9-]{0,62}$")
     # Tokens minted for a CI run live this long (PyPI: 15 minutes, the most allowed).
     oidc_token_seconds: int = Field(default=900, ge=60, le=900)
+    # PEP 740 attestations from plain API tokens (not trusted publishing): refused unless
+    # allowed; when allowed the signer is recorded, not matched (docs/attestations.md).
+    allow_token_attestations: bool = False
 
 
 _ENV_NAMES = {
@@ -102,6 +106,7 @@ _ENV_NAMES = {
     "auth_failure_bucket_seconds": "WHARF_AUTH_FAILURE_BUCKET_SECONDS",
     "oidc_audience": "WHARF_OIDC_AUDIENCE",
     "oidc_token_seconds": "WHARF_OIDC_TOKEN_SECONDS",
+    "allow_token_attestations": "WHARF_ALLOW_TOKEN_ATTESTATIONS",
 }
 
 

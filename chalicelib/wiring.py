@@ -34,12 +34,14 @@ from .domain.ports import (
     TokenStore,
     TrustedPublisherStore,
 )
+from .services.attestation_verifier import AttestationVerifier
 from .services.audit import AuditTrail
 from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
 from .services.legacy import LegacyUploads
 from .services.moderation import Moderation
+from .services.provenance import Provenances
 from .services.publishing import Publisher, PublishPolicy
 from .services.repair import Repair
 from .services.sessions import PublishingSessions, SessionPolicy
@@ -119,6 +121,7 @@ class Container:
     repair: Repair
     audit: AuditTrail
     trusted_publishing: TrustedPublishing
+    provenance: Provenances
 
 
 def audit_trail(settings: Settings, log: AuditLog, clock: Clock) -> AuditTrail:
@@ -178,10 +181,31 @@ def build(
         stores.staging,
         stores.objects,
         clock,
-        PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
+        PublishPolicy(
+            final_attempt=settings.publish_attempts,
+            retention=retention,
+            public_url=settings.public_url,
+        ),
         audit,
     )
-    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings), audit)
+    provenance = Provenances(
+        sessions,
+        stores.sessions,
+        stores.staging,
+        stores.catalog,
+        stores.objects,
+        clock,
+        AttestationVerifier(),
+        allow_token_attestations=settings.allow_token_attestations,
+    )
+    validator = Validator(
+        stores.sessions,
+        stores.staging,
+        clock,
+        limits_of(settings),
+        audit=audit,
+        provenance=provenance,
+    )
     tokens = TokenService(
         stores.tokens,
         clock,
@@ -238,6 +262,7 @@ def build(
             inline_limit=settings.inline_limit_bytes,
             limits=limits_of(settings),
             audit=audit,
+            provenance=provenance,
         ),
         repair=Repair(
             stores.sessions,
@@ -257,6 +282,7 @@ def build(
             oidc,
             audit,
         ),
+        provenance=provenance,
     )
 
 

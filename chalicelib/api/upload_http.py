@@ -158,6 +158,8 @@ def file_body(view: FileView, base: str) -> dict[str, Any]:
     record = view.file
     root = file_url(base, record.session_token, record.file_id)
     mechanism = mechanism_for(record.mechanism).describe(record, root)
+    # PEP 694: attestations go to this URL before the file is completed (any mechanism).
+    mechanism["attestations_url"] = f"{root}/attestations"
     return {
         "links": {
             "file-upload-session": root,

@@ -11,6 +11,8 @@ from urllib.parse import quote
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from .provenance import integrity_url
+
 API_VERSION = "1.4"
 UrlFor = Callable[[str, str], str]  # (project, filename) -> URL relative to the project page
 
@@ -76,6 +78,9 @@ class FileEntry:
     requires_python: str | None = None
     metadata_sha256: str | None = None  # set when <file>.metadata is served (wheels)
     yanked: str | None = None  # None: not yanked; "": yanked without a reason
+    # The PEP 740 publisher (compact JSON) of a file with verified provenance; its provenance
+    # object is served by the Integrity API (domain/provenance.py).
+    provenance_publisher: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,14 @@ class ProjectPage:
     # Who published each release (version -> JSON), shown under a private key (PEP 691
     # reserves `_`-prefixed keys for the index).
     published_by: dict[str, dict[str, object]] = field(default_factory=dict)
+    # The public base URL: provenance links must be absolute (PEP 740), so a page links
+    # provenance only when the deployment knows its own address (WHARF_PUBLIC_URL).
+    provenance_base: str | None = None
+
+    def provenance_url(self, entry: FileEntry) -> str | None:
+        if not (entry.provenance_publisher and self.provenance_base):
+            return None
+        return integrity_url(self.provenance_base, self.name, entry.version, entry.filename)
 
     @property
     def listed_files(self) -> list[FileEntry]:
@@ -130,6 +143,9 @@ def render_project_html(page: ProjectPage, url_for: UrlFor | None = None) -> byt
             value = f"sha256={entry.metadata_sha256}"
             attrs.append(f'data-core-metadata="{value}"')
             attrs.append(f'data-dist-info-metadata="{value}"')
+        provenance = page.provenance_url(entry)
+        if provenance:
+            attrs.append(f'data-provenance="{escape(provenance)}"')
         links.append(f"    <a {' '.join(attrs)}>{escape(entry.filename)}</a><br>")
     body = "\n".join(links)
     page_text = (
@@ -161,6 +177,9 @@ def render_project_json(page: ProjectPage, url_for: UrlFor | None = None) -> byt
             "size": entry.size,
             "upload-time": entry.upload_time,
         }
+        provenance = page.provenance_url(entry)
+        if provenance:
+            item["provenance"] = provenance
         files.append(item)
     doc = {
         "meta": {"api-version": API_VERSION, "_last-serial": page.last_serial},

@@ -25,6 +25,16 @@ def staged_metadata_key(token: str, file_id: str, filename: str) -> str:
     return f"{STAGING_METADATA_PREFIX}{token}/{file_id}/{filename}.metadata"
 
 
+def staged_attestations_key(token: str, file_id: str) -> str:
+    """Attestations posted for a pending file, with the uploader's publisher (no event)."""
+    return f"{STAGING_METADATA_PREFIX}{token}/{file_id}/attestations.json"
+
+
+def staged_provenance_key(token: str, file_id: str, filename: str) -> str:
+    """The verified PEP 740 provenance object of a validated file."""
+    return f"{STAGING_METADATA_PREFIX}{token}/{file_id}/{filename}.provenance"
+
+
 def parse_staged_key(key: str) -> tuple[str, str, str] | None:
     """(token, file id, filename) of a staged upload's key, or ``None`` for anything else."""
     if not key.startswith(STAGING_PREFIX):
@@ -42,6 +52,11 @@ def project_index_keys(project: str) -> tuple[str, str]:
 
 def published_key(project: str, filename: str) -> str:
     return f"{FILES_PREFIX}{project}/{filename}"
+
+
+def published_provenance_key(project: str, filename: str) -> str:
+    """A published file's PEP 740 provenance object, served by the Integrity API."""
+    return f"{FILES_PREFIX}{project}/{filename}.provenance"
 
 
 def publish_request_key(token: str) -> str:

@@ -161,6 +161,10 @@ class FileRecord(BaseModel):
     part_size: int | None = None  # the multipart mechanism's
     received_parts: int = 0
     received_bytes: int = 0
+    # Set when the file carried PEP 740 attestations that verified (chalicelib/services/
+    # provenance.py): the staged provenance object and its publisher (compact JSON).
+    provenance_key: str | None = None
+    provenance_publisher: str | None = None
 
     def effective_status(self, session: SessionRecord, now: datetime) -> FileStatus:
         """Every file of a canceled (or expired) session is canceled."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -26,7 +27,12 @@ from ..domain.index import FileEntry
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.sources import BytesSource
 from ..domain.inspection.verdict import Verdict, validate_distribution
-from ..domain.layout import published_key, staged_key
+from ..domain.layout import (
+    published_key,
+    published_provenance_key,
+    staged_key,
+    staged_provenance_key,
+)
 from ..domain.lifecycle import FILES, STAGE_VALIDATED
 from ..domain.ports import (
     Catalog,
@@ -36,6 +42,7 @@ from ..domain.ports import (
     SessionRepository,
     StagingStorage,
 )
+from ..domain.provenance import INTEGRITY_MEDIA_TYPE
 from ..domain.sessions import (
     HTTP_POST_BYTES,
     CreatedVia,
@@ -51,6 +58,9 @@ from .audit import AuditTrail
 from .publishing import Publisher
 from .sessions import PublishingSessions, SessionView, require_open_project
 from .validation import file_event, keep_metadata
+
+if TYPE_CHECKING:
+    from .provenance import Provenance, Provenances
 
 
 class FileExistsError_(InvalidRequestError):
@@ -91,8 +101,10 @@ class LegacyUploads:
         inline_limit: int,
         limits: Limits,
         audit: AuditTrail,
+        provenance: Provenances | None = None,
     ) -> None:
         self._audit = audit
+        self._provenance = provenance
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
@@ -135,8 +147,9 @@ class LegacyUploads:
         self._check_form(fields, dist.project, dist.version)
         sha256 = hashlib.sha256(upload.content).hexdigest()
         self._check_digests(fields, upload.content, sha256)
+        attested = self._attested(principal, upload, sha256)
         if (_one(fields, "staged") or "").lower() == "true":
-            return self._stage(principal, upload, dist.project, dist.version)
+            return self._stage(principal, upload, dist.project, dist.version, attested)
         if not principal.can_publish(dist.project):
             # Without staged=true the legacy API publishes at once.
             raise MissingPermissionError.publish(
@@ -176,9 +189,21 @@ class LegacyUploads:
             self._refused(principal, dist.project, str(dist.version), upload, verdict)
             raise _refusal(upload.filename, verdict)
         self._publish_one(
-            principal, dist.project, str(dist.version), upload, verdict, sha256, dist.kind
+            principal, dist.project, str(dist.version), upload, verdict, sha256, dist.kind, attested
         )
         return LegacyResult(published=True)
+
+    def _attested(
+        self, principal: Principal, upload: LegacyUpload, sha256: str
+    ) -> Provenance | None:
+        """The form's ``attestations`` (twine --attestations, uv), verified within the request
+        against the file's name and digest and the caller's trusted publisher."""
+        field = _one(upload.fields, "attestations")
+        if field is None:
+            return None
+        if self._provenance is None:
+            raise InvalidRequestError("This index does not take attestations.")
+        return self._provenance.check_legacy(principal, upload.filename, sha256, field)
 
     # --- checks -----------------------------------------------------------------------------
 
@@ -268,6 +293,7 @@ class LegacyUploads:
         verdict: Verdict,
         sha256: str,
         kind: DistKind,
+        attested: Provenance | None = None,
     ) -> None:
         holder = legacy_holder(sha256)
         key = published_key(project, upload.filename)
@@ -278,6 +304,13 @@ class LegacyUploads:
                 key + ".metadata", verdict.metadata, content_type="text/plain", metadata={}
             )
             metadata_sha = hashlib.sha256(verdict.metadata).hexdigest()
+        if attested is not None:
+            self._objects.put(
+                published_provenance_key(project, upload.filename),
+                attested.body,
+                content_type=INTEGRITY_MEDIA_TYPE,
+                metadata={},
+            )
         entry = FileEntry(
             filename=upload.filename,
             version=version,
@@ -286,6 +319,7 @@ class LegacyUploads:
             upload_time=iso(self._clock()),
             requires_python=verdict.requires_python,
             metadata_sha256=metadata_sha,
+            provenance_publisher=attested.publisher if attested else None,
         )
         self._publisher.commit_release(
             project,
@@ -302,7 +336,12 @@ class LegacyUploads:
     # --- staged=true (PEP 694 amendment) ---------------------------------------------------------
 
     def _stage(
-        self, principal: Principal, upload: LegacyUpload, project: str, version: Version
+        self,
+        principal: Principal,
+        upload: LegacyUpload,
+        project: str,
+        version: Version,
+        attested: Provenance | None = None,
     ) -> LegacyResult:
         if self._filenames.taken(upload.filename):
             if self._published_sha(project, upload.filename) is not None:
@@ -338,11 +377,15 @@ class LegacyUploads:
                 return LegacyResult(
                     published=False, staged=self._sessions.view(principal, session.token)
                 )
-        self._add_completed(session, upload, verdict)
+        self._add_completed(session, upload, verdict, attested)
         return LegacyResult(published=False, staged=self._sessions.view(principal, session.token))
 
     def _add_completed(
-        self, session: SessionRecord, upload: LegacyUpload, verdict: Verdict
+        self,
+        session: SessionRecord,
+        upload: LegacyUpload,
+        verdict: Verdict,
+        attested: Provenance | None = None,
     ) -> None:
         file_id = new_file_id()
         key = staged_key(session.token, file_id, upload.filename)
@@ -366,6 +409,10 @@ class LegacyUploads:
             self._staging.abort_upload(key, upload_id)
             raise
         changes = keep_metadata(self._staging, record, verdict)
+        if attested is not None:
+            provenance_key = staged_provenance_key(session.token, file_id, upload.filename)
+            self._staging.put_bytes(provenance_key, attested.body, INTEGRITY_MEDIA_TYPE)
+            changes.update(provenance_key=provenance_key, provenance_publisher=attested.publisher)
         # The bytes first: a file is never completed without its object. The object's
         # event finds the file pending and leaves it alone.
         self._staging.finish_upload(key, upload_id)

@@ -35,6 +35,7 @@ from ..domain.layout import (
     project_index_keys,
     publish_request_key,
     published_key,
+    published_provenance_key,
 )
 from ..domain.lifecycle import PUBLISH, SESSIONS
 from ..domain.ports import (
@@ -59,6 +60,7 @@ JSON = "application/vnd.pypi.simple.v1+json"
 class PublishPolicy:
     final_attempt: int  # the queue's maxReceiveCount: the last delivery turns failure into error
     retention: timedelta  # how long a published session keeps answering its status URL
+    public_url: str | None = None  # absolute provenance links in the index need it
 
 
 def _entry(record: FileRecord, version: str) -> FileEntry:
@@ -73,6 +75,7 @@ def _entry(record: FileRecord, version: str) -> FileEntry:
         requires_python=record.requires_python,
         # PEP 658 metadata is served for wheels, as on PyPI.
         metadata_sha256=record.metadata_sha256 if wheel else None,
+        provenance_publisher=record.provenance_publisher if record.provenance_key else None,
     )
 
 
@@ -222,6 +225,10 @@ class Publisher:
                 self._objects.copy(
                     record.metadata_key, published_key(project, record.filename) + ".metadata"
                 )
+            if entry.provenance_publisher and record.provenance_key:
+                self._objects.copy(
+                    record.provenance_key, published_provenance_key(project, record.filename)
+                )
             entries.append(entry)
 
         def still_processing() -> bool:
@@ -343,6 +350,7 @@ class Publisher:
                 version: by.model_dump(mode="json", exclude_none=True)
                 for version, by in self._catalog.release_publishers(project).items()
             },
+            provenance_base=self._policy.public_url,
         )
 
     def render_project(self, project: str) -> None:

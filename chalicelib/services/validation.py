@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -16,7 +16,11 @@ from ..domain.lifecycle import ACCEPT, FILES, REJECT
 from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
 from ..domain.sessions import FileRecord, SessionRecord, SessionStatus
 from ..observability import logger
+from .attestation_verifier import AttestationRefused
 from .audit import AuditTrail
+
+if TYPE_CHECKING:
+    from .provenance import Provenances
 
 
 def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
@@ -63,12 +67,14 @@ class Validator:
         clock: Clock,
         limits: Limits,
         audit: AuditTrail,
+        provenance: Provenances | None = None,
     ) -> None:
         self._store = store
         self._staging = staging
         self._clock = clock
         self._limits = limits
         self._audit = audit
+        self._provenance = provenance
 
     def object_arrived(self, key: str, size: int) -> str:
         """Validate the file staged at ``key``; returns what happened, for the log.
@@ -109,10 +115,16 @@ class Validator:
             # A file that trips the inspector is rejected, not retried forever.
             logger.exception("validator failed on a file", extra={"file": file_id})
             verdict = Verdict(ok=False, notices=["the file could not be inspected"])
+        attested: dict[str, Any] = {}
+        if verdict.ok and self._provenance is not None:
+            try:
+                attested = self._provenance.check_staged(record, verdict.digests["sha256"])
+            except AttestationRefused as refused:
+                verdict = Verdict(ok=False, notices=refused.notices, digests=verdict.digests)
         now = self._clock()
         try:
             if verdict.ok:
-                changes = keep_metadata(self._staging, record, verdict)
+                changes = {**keep_metadata(self._staging, record, verdict), **attested}
                 self._store.move_file(record, ACCEPT, at=now, changes=changes)
                 outcome = "completed"
             else:

@@ -158,3 +158,13 @@ def test_a_commit_records_who_published_the_release(backend):
         )
     assert catalog.release_publishers("acme-tools") == {"1.0": by}
     assert catalog.release_publishers("other") == {}
+
+
+def test_a_files_provenance_publisher_round_trips(backend):
+    catalog = backend.stores.catalog
+    attested = FileEntry(
+        **{**entry().__dict__, "provenance_publisher": '{"kind":"GitHub","repository":"a/b"}'}
+    )
+    catalog.put_release_files("acme-tools", "legacy:a", [attested])
+    commit(catalog, "legacy:a", catalog.next_serial())
+    assert catalog.published_file("acme-tools", WHEEL) == attested

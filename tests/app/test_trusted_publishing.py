@@ -168,10 +168,15 @@ def audit_events(http, admin) -> list[dict]:
     return json.loads(reply.body)["events"]
 
 
-def test_the_audit_trail_records_publishers_and_mints_with_their_claims(http, admin, issuer):
+def test_the_audit_trail_records_publishers_and_mints_with_their_claims(
+    http, admin, issuer, clock
+):
+    # Events of one instant have no order; a second apart, the trail lists them in order.
     publisher = json.loads(add_publisher(http, admin).body)
-    jwt = issuer.sign(issuer.github_claims(NOW, "wharf-acme", environment="pypi"))
+    clock.advance(seconds=1)
+    jwt = issuer.sign(issuer.github_claims(NOW + 1, "wharf-acme", environment="pypi"))
     secret = json.loads(mint(http, {"token": jwt}).body)["token"]
+    clock.advance(seconds=1)
     assert http.delete(f"/admin/publishers/{publisher['id']}", headers=basic(admin)).status_code
     events = [e for e in audit_events(http, admin) if e["kind"] != "token.created"]
     assert [e["kind"] for e in events] == [

@@ -58,9 +58,13 @@ class Stack:
 
 
 def start_stack(
-    tmp: Path, *, admin_token: str | None, extra_env: dict[str, str] | None = None
+    tmp: Path,
+    *,
+    admin_token: str | None,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Stack:
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WHARF_"))}
     env.update(WHARF_PORT=str(port), WHARF_STATE_DIR=str(tmp / "state"), PYTHONUNBUFFERED="1")
     if admin_token:
