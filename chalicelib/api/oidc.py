@@ -19,7 +19,7 @@ from ..domain.tokens import Principal
 from ..domain.trusted_publishers import INVALID_PAYLOAD, MintRefused, PublisherRequest
 from ..observability import logger
 from ..wiring import container
-from .auth import principal_of
+from .auth import principal_of, source_of
 from .http import ALL_METHODS, ANY_CONTENT, json_object, method_of
 from .problems import problem_responses
 from .schemas import parse_body
@@ -75,6 +75,9 @@ def _mint() -> Response:
         # The reason is logged by code only: which claim failed to match stays unsaid, as
         # in the answer (an attacker probing the registry learns nothing from either).
         logger.info("token exchange refused", extra={"code": refused.code})
+        container().audit.authentication_failed(
+            source_of(bp.current_request), f"trusted publishing: {refused.code}"
+        )
         return _refused(refused.code, refused.description)
     record = minted.issued.record
     logger.info(

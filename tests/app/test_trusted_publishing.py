@@ -168,9 +168,7 @@ def audit_events(http, admin) -> list[dict]:
     return json.loads(reply.body)["events"]
 
 
-def test_the_audit_trail_records_publishers_and_mints_with_their_claims(
-    http, admin, issuer, clock
-):
+def test_the_audit_trail_records_publishers_and_mints_with_their_claims(http, admin, issuer, clock):
     # Events of one instant have no order; a second apart, the trail lists them in order.
     publisher = json.loads(add_publisher(http, admin).body)
     clock.advance(seconds=1)
@@ -192,3 +190,14 @@ def test_the_audit_trail_records_publishers_and_mints_with_their_claims(
     assert minted["details"]["publisher_id"] == publisher["id"]
     assert minted["publisher"]["repository"] == REPOSITORY
     assert secret not in json.dumps(events) and jwt not in json.dumps(events)
+
+
+def test_refused_exchanges_are_counted_in_the_audit_trail(http, admin, issuer):
+    jwt = issuer.sign(issuer.github_claims(NOW, "another-audience", environment="pypi"))
+    assert add_publisher(http, admin).status_code == 201
+    for _ in range(2):
+        assert mint(http, {"token": jwt}).status_code == 422
+    (failed,) = [e for e in audit_events(http, admin) if e["kind"] == "auth.failed"]
+    assert failed["count"] == 2
+    assert failed["reason"] == "trusted publishing: invalid-token"
+    assert jwt not in json.dumps(failed)
