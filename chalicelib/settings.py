@@ -60,6 +60,18 @@ class Settings(BaseModel):
     download_url_seconds: int = Field(default=300, ge=10, le=3600)
     # How long installers may reuse an index page (pip >= 26.2 honours max-age).
     index_max_age_seconds: int = Field(default=10, ge=0)
+    # Reviewers every validated file waits for (comma-separated names; empty: no review
+    # step), the queue that announces files to them, and what silence means unless an
+    # admin set a project's policy (docs/review.md).
+    reviewers: str = Field(default="", pattern=r"^[a-z0-9,\- ]*$")
+    review_queue_url: str | None = None
+    review_timeout_seconds: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
+    review_on_timeout: str = Field(default="reject", pattern="^(approve|reject)$")
+    # Presigned URLs in announcements live this long (a reviewer can ask for fresh ones).
+    review_url_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # A legacy upload waits this long for its review before answering 202 (twine and uv
+    # take it as success); within API Gateway's 29 s.
+    legacy_review_wait_seconds: float = Field(default=20.0, ge=0, le=25)
 
 
 _ENV_NAMES = {
@@ -88,6 +100,12 @@ _ENV_NAMES = {
     "repair_after_seconds": "WHARF_REPAIR_AFTER_SECONDS",
     "download_url_seconds": "WHARF_DOWNLOAD_URL_SECONDS",
     "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
+    "reviewers": "WHARF_REVIEWERS",
+    "review_queue_url": "WHARF_REVIEW_QUEUE_URL",
+    "review_timeout_seconds": "WHARF_REVIEW_TIMEOUT_SECONDS",
+    "review_on_timeout": "WHARF_REVIEW_ON_TIMEOUT",
+    "review_url_seconds": "WHARF_REVIEW_URL_SECONDS",
+    "legacy_review_wait_seconds": "WHARF_LEGACY_REVIEW_WAIT_SECONDS",
 }
 
 

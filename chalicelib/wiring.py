@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,10 +14,12 @@ from botocore.config import Config
 
 from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_filenames import DynamoFilenameRegistry
+from .adapters.dynamo_reviews import DynamoReviewStore
 from .adapters.dynamo_sessions import DynamoSessionRepository
 from .adapters.dynamo_tokens import DynamoTokenStore
 from .adapters.s3_objects import S3ObjectStore
 from .adapters.s3_staging import S3Staging
+from .adapters.sqs_review_queue import NoReviewQueue, SqsReviewQueue
 from .domain.clock import utcnow
 from .domain.inspection.limits import Limits
 from .domain.ports import (
@@ -23,10 +27,13 @@ from .domain.ports import (
     Clock,
     FilenameRegistry,
     ObjectStore,
+    ReviewQueue,
+    ReviewStore,
     SessionRepository,
     StagingStorage,
     TokenStore,
 )
+from .domain.review import Decision, ReviewPolicy, parse_reviewers
 from .services.downloads import Downloads
 from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
@@ -34,6 +41,7 @@ from .services.legacy import LegacyUploads
 from .services.moderation import Moderation
 from .services.publishing import Publisher, PublishPolicy
 from .services.repair import Repair
+from .services.reviews import ReviewConfig, Reviews
 from .services.sessions import PublishingSessions, SessionPolicy
 from .services.tokens import TokenService
 from .services.validation import Validator
@@ -74,6 +82,8 @@ class Stores:
     tokens: TokenStore
     objects: ObjectStore
     staging: StagingStorage
+    reviews: ReviewStore
+    review_queue: ReviewQueue
 
 
 def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
@@ -85,6 +95,12 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
         tokens=DynamoTokenStore(dynamodb, table),
         objects=S3ObjectStore(clients.s3, settings.bucket_name),
         staging=S3Staging(clients.s3, settings.bucket_name),
+        reviews=DynamoReviewStore(dynamodb, table),
+        review_queue=(
+            SqsReviewQueue(clients.sqs, settings.review_queue_url)
+            if settings.review_queue_url
+            else NoReviewQueue()
+        ),
     )
 
 
@@ -102,6 +118,7 @@ class Container:
     moderation: Moderation
     legacy: LegacyUploads
     repair: Repair
+    reviews: Reviews
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -116,12 +133,24 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def review_config_of(settings: Settings) -> ReviewConfig:
+    return ReviewConfig(
+        reviewers=parse_reviewers(settings.reviewers),
+        default_policy=ReviewPolicy(
+            on_timeout=Decision(settings.review_on_timeout),
+            timeout_seconds=settings.review_timeout_seconds,
+        ),
+        url_seconds=settings.review_url_seconds,
+    )
+
+
 def build(
     settings: Settings,
     clients: AwsClients | None = None,
     clock: Clock = utcnow,
     *,
     stores: Stores | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Container:
     """Assemble the services over AWS (``clients``) or over the given ``stores``."""
     if stores is None:
@@ -151,7 +180,16 @@ def build(
         clock,
         PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
     )
-    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings))
+    reviews = Reviews(
+        stores.sessions,
+        stores.reviews,
+        stores.review_queue,
+        stores.objects,
+        stores.staging,
+        clock,
+        review_config_of(settings),
+    )
+    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings), reviews)
     return Container(
         settings=settings,
         stores=stores,
@@ -200,6 +238,9 @@ def build(
             clock,
             inline_limit=settings.inline_limit_bytes,
             limits=limits_of(settings),
+            reviews=reviews,
+            review_wait=timedelta(seconds=settings.legacy_review_wait_seconds),
+            sleep=sleep,
         ),
         repair=Repair(
             stores.sessions,
@@ -209,6 +250,7 @@ def build(
             clock,
             grace=timedelta(seconds=settings.repair_after_seconds),
         ),
+        reviews=reviews,
     )
 
 

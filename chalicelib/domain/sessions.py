@@ -159,6 +159,9 @@ class FileRecord(BaseModel):
     part_size: int | None = None  # the multipart mechanism's
     received_parts: int = 0
     received_bytes: int = 0
+    # The review a reviewing file waits for, and where a rejected file's bytes are kept.
+    review_id: str | None = None
+    quarantine_key: str | None = None
 
     def effective_status(self, session: SessionRecord, now: datetime) -> FileStatus:
         """Every file of a canceled (or expired) session is canceled."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -25,7 +28,7 @@ from ..domain.inspection.limits import Limits
 from ..domain.inspection.sources import BytesSource
 from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import published_key, staged_key
-from ..domain.lifecycle import FILES, STAGE_VALIDATED
+from ..domain.lifecycle import FILES, STAGE_VALIDATED, FileStatus
 from ..domain.ports import (
     Catalog,
     Clock,
@@ -38,14 +41,15 @@ from ..domain.sessions import (
     HTTP_POST_BYTES,
     CreatedVia,
     FileRecord,
-    FileStatus,
     SessionRecord,
+    SessionStatus,
     new_file_id,
     release_key,
 )
 from ..domain.tokens import Principal
 from ..observability import logger
 from .publishing import Publisher
+from .reviews import Reviews
 from .sessions import PublishingSessions, SessionView, require_open_project
 from .validation import keep_metadata
 
@@ -66,6 +70,17 @@ class LegacyResult:
     published: bool
     unchanged: bool = False
     staged: SessionView | None = None
+    # Still under review when the wait ran out: accepted for processing (202).
+    pending: bool = False
+
+
+class ReviewRejectedError(InvalidRequestError):
+    """A reviewer rejected the legacy upload; 400 with the reviewer's reason, as PyPI
+    answers a file it refuses."""
+
+
+# How often a legacy upload waiting for its review reads the file's status again.
+REVIEW_POLL_SECONDS = 0.25
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:
@@ -87,6 +102,9 @@ class LegacyUploads:
         *,
         inline_limit: int,
         limits: Limits,
+        reviews: Reviews,
+        review_wait: timedelta = timedelta(seconds=20),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._sessions = sessions
         self._store = store
@@ -98,6 +116,9 @@ class LegacyUploads:
         self._clock = clock
         self._inline_limit = inline_limit
         self._limits = limits
+        self._reviews = reviews
+        self._review_wait = review_wait
+        self._sleep = sleep
 
     def upload(self, principal: Principal, upload: LegacyUpload) -> LegacyResult:
         fields = upload.fields
@@ -132,6 +153,8 @@ class LegacyUploads:
         self._check_digests(fields, upload.content, sha256)
         if (_one(fields, "staged") or "").lower() == "true":
             return self._stage(principal, upload, dist.project, dist.version)
+        if self._reviews.enabled:
+            return self._upload_reviewed(principal, upload, dist.project, dist.version, sha256)
         holder = legacy_holder(sha256)
         existing = self._filenames.reserve_one(
             upload.filename, holder, dist.project, str(dist.version), sha256, self._clock()
@@ -294,8 +317,14 @@ class LegacyUploads:
         return LegacyResult(published=False, staged=self._sessions.view(principal, session.token))
 
     def _add_completed(
-        self, session: SessionRecord, upload: LegacyUpload, verdict: Verdict
-    ) -> None:
+        self,
+        session: SessionRecord,
+        upload: LegacyUpload,
+        verdict: Verdict,
+        *,
+        publish_when_approved: bool = False,
+    ) -> FileRecord:
+        """The validated file added to the session: ``completed``, or held for review."""
         file_id = new_file_id()
         key = staged_key(session.token, file_id, upload.filename)
         upload_id = self._staging.start_upload(key)
@@ -321,7 +350,112 @@ class LegacyUploads:
         # The bytes first: a file is never completed without its object. The object's
         # event finds the file pending and leaves it alone.
         self._staging.finish_upload(key, upload_id)
-        self._store.move_file(record, STAGE_VALIDATED, at=self._clock(), changes=changes)
+        if self._reviews.enabled:
+            return self._reviews.hold(
+                session, record, changes, publish_when_approved=publish_when_approved
+            )
+        return self._store.move_file(record, STAGE_VALIDATED, at=self._clock(), changes=changes)
+
+    # --- with reviewers: a one-file session, published once the file is approved -------------
+
+    def _upload_reviewed(
+        self,
+        principal: Principal,
+        upload: LegacyUpload,
+        project: str,
+        version: Version,
+        sha256: str,
+    ) -> LegacyResult:
+        """The file goes into a legacy session, is held for review, and the request waits
+        (up to ``review_wait``) for the verdict and the publish it sets off: 200 once the
+        release is published, 400 with the reviewer's reason, or 202 (accepted for
+        processing; twine and uv count any 2xx as uploaded) if the wait runs out."""
+        if self._filenames.taken(upload.filename):
+            published_sha = self._published_sha(project, upload.filename)
+            if published_sha == sha256:
+                self._publisher.render_project(project)
+                return LegacyResult(published=True, unchanged=True)
+            if published_sha is not None:
+                raise FileExistsError_(
+                    f"File already exists ({upload.filename!r}) with other contents; a "
+                    "filename can be used only once. Upload under a new version.",
+                    errors=[{"source": "filename", "code": "filename-taken", "message": ""}],
+                )
+            raise FilenameTakenError(
+                f"{upload.filename!r} (or an equivalent spelling of it) is being published "
+                "by another upload; try again."
+            )
+        record = self._waiting_file(principal, project, version, upload.filename, sha256)
+        if record is None:
+            verdict = self._validate(upload, project, version)
+            if not verdict.ok:
+                raise _refusal(upload.filename, verdict)
+            session = self._legacy_session(principal, project, version)
+            record = self._add_completed(session, upload, verdict, publish_when_approved=True)
+        return self._await_review(record)
+
+    def _waiting_file(
+        self, principal: Principal, project: str, version: Version, filename: str, sha256: str
+    ) -> FileRecord | None:
+        """A retry of an upload still waiting for its review (the same name and bytes)."""
+        token = self._store.open_session_for(project, release_key(version))
+        if token is None:
+            return None
+        for record in self._store.list_files(token):
+            if (
+                record.filename == filename
+                and record.status is not FileStatus.CANCELED
+                and record.digests.get("sha256") == sha256
+            ):
+                self._sessions.load(principal, token)  # the caller may still upload here
+                return record
+        return None
+
+    def _legacy_session(
+        self, principal: Principal, project: str, version: Version
+    ) -> SessionRecord:
+        """The open legacy session of this release (another reviewed upload waiting, as
+        twine's sdist then wheel), or a new one once a publishing one has finished."""
+        deadline = self._clock() + self._review_wait
+        while True:
+            token = self._store.open_session_for(project, release_key(version))
+            if token is None:
+                return self._sessions.create(
+                    principal, project, str(version), created_via=CreatedVia.LEGACY
+                )
+            session = self._sessions.load(principal, token)
+            if session.created_via is not CreatedVia.LEGACY:
+                raise MixedUploadPathsError(
+                    "This release has an open Upload 2.0 session; legacy uploads may not add "
+                    "to it (finish or cancel it first)."
+                )
+            if session.status.editable and session.effective_status(self._clock()).editable:
+                return session
+            if self._clock() >= deadline:
+                raise FilenameTakenError(
+                    "Another upload of this release is being published; try again shortly."
+                )
+            self._sleep(REVIEW_POLL_SECONDS)
+
+    def _await_review(self, record: FileRecord) -> LegacyResult:
+        deadline = self._clock() + self._review_wait
+        while True:
+            current = self._store.get_file(record.session_token, record.file_id) or record
+            session = self._store.get_session(record.session_token)
+            if current.status is FileStatus.ERROR:
+                raise ReviewRejectedError(
+                    "The file was rejected in review: " + "; ".join(current.notices),
+                    errors=[{"source": current.filename, "message": n} for n in current.notices],
+                )
+            if session is not None and session.status is SessionStatus.PUBLISHED:
+                return LegacyResult(published=True)
+            if session is not None and session.status is SessionStatus.ERROR:
+                raise FilenameTakenError(
+                    "The release could not be published: " + "; ".join(session.notices)
+                )
+            if self._clock() >= deadline:
+                return LegacyResult(published=False, pending=True)
+            self._sleep(REVIEW_POLL_SECONDS)
 
 
 def _form_project(fields: dict[str, list[str]]) -> str | None:

@@ -35,7 +35,7 @@ from ..domain.layout import (
     publish_request_key,
     published_key,
 )
-from ..domain.lifecycle import PUBLISH, SESSIONS
+from ..domain.lifecycle import FILES, PUBLISH, SESSIONS
 from ..domain.ports import (
     Catalog,
     Clock,
@@ -117,9 +117,9 @@ class Publisher:
         if unready:
             raise FilesNotCompletedError(
                 "Every file must be completed before publishing: "
-                + ", ".join(f"{f.filename} is {f.status}" for f in unready)
+                + ", ".join(f"{f.filename} is {FILES.shown(f.status)}" for f in unready)
                 + ".",
-                errors=[{"source": f.filename, "message": str(f.status)} for f in unready],
+                errors=[{"source": f.filename, "message": FILES.shown(f.status)} for f in unready],
             )
         try:
             self._store.begin_publish(session, [f.filename for f in files], at=self._clock())

@@ -11,10 +11,11 @@ from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
-from ..domain.lifecycle import ACCEPT, FILES, REJECT
+from ..domain.lifecycle import ACCEPT, FILES, REJECT, FileStatus
 from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
 from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
+from .reviews import Reviews
 
 
 def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
@@ -34,14 +35,20 @@ def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict)
 
 class Validator:
     def __init__(
-        self, store: SessionRepository, staging: StagingStorage, clock: Clock, limits: Limits
+        self,
+        store: SessionRepository,
+        staging: StagingStorage,
+        clock: Clock,
+        limits: Limits,
+        reviews: Reviews,
     ) -> None:
         self._store = store
         self._staging = staging
         self._clock = clock
         self._limits = limits
+        self._reviews = reviews
 
-    def object_arrived(self, key: str, size: int) -> str:
+    def object_arrived(self, key: str, size: int, *, redelivered: bool = False) -> str:
         """Validate the file staged at ``key``; returns what happened, for the log.
 
         Idempotent and order-proof: only a file in ``processing`` whose staged key this
@@ -58,6 +65,10 @@ class Validator:
             return "ignored: no such file upload session"
         if session.effective_status(self._clock()) is SessionStatus.CANCELED:
             return "ignored: the session is canceled"
+        if record.status is FileStatus.REVIEWING and redelivered:
+            # A Lambda may have died between holding the file and announcing it.
+            self._reviews.announce_again(record)
+            return "ignored: the file is under review (announced again)"
         if not FILES.permits(ACCEPT, record.status):
             return f"ignored: the file is {record.status}"
         info = self._staging.object_info(key)
@@ -84,8 +95,12 @@ class Validator:
         try:
             if verdict.ok:
                 changes = keep_metadata(self._staging, record, verdict)
-                self._store.move_file(record, ACCEPT, at=now, changes=changes)
-                outcome = "completed"
+                if self._reviews.enabled:
+                    self._reviews.hold(session, record, changes)
+                    outcome = "reviewing"
+                else:
+                    self._store.move_file(record, ACCEPT, at=now, changes=changes)
+                    outcome = "completed"
             else:
                 self._store.move_file(
                     record,
