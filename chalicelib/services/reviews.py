@@ -318,10 +318,11 @@ class Reviews:
     def _publish_legacy(self, session: SessionRecord) -> None:
         """A legacy upload's one-file session publishes once its file is approved, as the
         legacy API would have without reviewers (the publisher does the rest)."""
-        files = [
-            f for f in self._store.list_files(session.token) if f.status is not FileStatus.CANCELED
-        ]
-        if not files or any(f.status is not FileStatus.COMPLETED for f in files):
+        # A file rejected earlier stays behind in error; the others go out without it.
+        listed = self._store.list_files(session.token)
+        files = [f for f in listed if f.status is FileStatus.COMPLETED]
+        waiting = (FileStatus.PENDING, FileStatus.PROCESSING, FileStatus.REVIEWING)
+        if not files or any(f.status in waiting for f in listed):
             return
         current = self._store.get_session(session.token)
         if current is None or current.status is not SessionStatus.OPEN:
