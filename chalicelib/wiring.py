@@ -88,6 +88,9 @@ class Stores:
 
 def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
     dynamodb, table = clients.dynamodb, settings.table_name
+    if parse_reviewers(settings.reviewers) and not settings.review_queue_url:
+        # Fail at start-up, not on the first file that would be announced to nobody.
+        raise ValueError("WHARF_REVIEWERS is set but WHARF_REVIEW_QUEUE_URL is not")
     return Stores(
         sessions=DynamoSessionRepository(dynamodb, table),
         filenames=DynamoFilenameRegistry(dynamodb, table),

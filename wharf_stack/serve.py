@@ -175,8 +175,10 @@ def main() -> int:
         # The example reviewer, as an operator would run theirs: off the review queue,
         # verdicts through the admin API (docs/review.md).
         from .reviewer.runner import ExampleReviewer
+        from .reviewer.sample_rules import configured_rules
 
-        reviewer = ExampleReviewer(sqs, resources.review_queue_url, base, secret)
+        rules = configured_rules(os.environ.get("WHARF_REVIEWER_YARA_RULES"))
+        reviewer = ExampleReviewer(sqs, resources.review_queue_url, base, secret, rules=rules)
         reviewer.start()
         workers.append(reviewer)
     print(

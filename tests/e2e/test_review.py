@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -19,6 +20,7 @@ from tests.e2e.test_upload_flow import META, call, poll_until, upload
 pytestmark = pytest.mark.e2e
 
 MARKER = b"WHARF-TEST-REJECT"
+SAMPLE_YARA = Path(__file__).resolve().parents[2] / "wharf_stack" / "reviewer" / "sample.yar"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,11 @@ def reviewed_stack(tmp_path_factory):
     running = start_stack(
         tmp_path_factory.mktemp("reviewed"),
         admin_token="wharf_e2e-review-admin",
-        extra_env={"WHARF_REVIEWERS": "example", "WHARF_SCHEDULE_SECONDS": "1"},
+        extra_env={
+            "WHARF_REVIEWERS": "example",
+            "WHARF_SCHEDULE_SECONDS": "1",
+            "WHARF_REVIEWER_YARA_RULES": str(SAMPLE_YARA),
+        },
     )
     yield running
     running.stop()
@@ -105,6 +111,7 @@ def test_the_example_reviewer_rejects_the_marker_and_approves_a_clean_file(revie
     [notice] = rejected["notices"]
     assert notice.startswith("review: rejected by example: ")
     assert "flag.py: contains the marker 'WHARF-TEST-REJECT'" in notice
+    assert "flag.py: matches YARA rule wharf_test_marker (rule yara)" in notice
     approved = poll_until(token, clean_file["links"]["file-upload-session"], {"error", "completed"})
     assert approved["status"] == "completed", approved
     stack.wait_for_log(f"{clean_name} -> approve (200)")

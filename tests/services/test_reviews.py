@@ -297,3 +297,26 @@ def test_a_legacy_upload_left_unreviewed_is_accepted_for_processing(clock):
     reviewer.decision = Decision.APPROVE
     reviewer(0)
     assert published(world) == [WHEEL]
+
+
+def test_reviewers_need_a_queue_and_plain_names():
+    from pydantic import ValidationError
+
+    from chalicelib.domain.review import parse_reviewers
+    from chalicelib.settings import settings_from
+
+    settings = Settings(table_name="t", bucket_name="b", reviewers="example")
+    nothing = wiring.AwsClients(s3=None, dynamodb=None, sqs=None)
+    with pytest.raises(ValueError, match="WHARF_REVIEW_QUEUE_URL"):
+        wiring.aws_stores(settings, nothing)
+    queued = settings.model_copy(update={"review_queue_url": "https://sqs.example/q"})
+    assert wiring.aws_stores(queued, nothing).review_queue is not None
+    assert parse_reviewers(" example, scanner ,example,") == ("example", "scanner")
+    assert parse_reviewers("") == ()
+    with pytest.raises(ValueError):
+        parse_reviewers("-bad")
+    environ = {"WHARF_TABLE_NAME": "t", "WHARF_BUCKET_NAME": "b"}
+    with pytest.raises(ValidationError):
+        settings_from({**environ, "WHARF_REVIEWERS": "Example;rm"})
+    with pytest.raises(ValidationError):
+        settings_from({**environ, "WHARF_REVIEW_ON_TIMEOUT": "ignore"})

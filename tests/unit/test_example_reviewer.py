@@ -37,3 +37,24 @@ def test_a_rule_is_any_object_with_a_name_and_check():
     rules = [NoPthFiles(), ContainsMarker("m", b"never")]
     [finding] = review("acme_tools-1.0-py3-none-any.whl", io.BytesIO(data), rules)
     assert (finding.rule, finding.reason) == ("no-pth", "installs a .pth file")
+
+
+def test_yara_rules_are_an_optional_rule():
+    import pytest
+
+    pytest.importorskip("yara")
+    from pathlib import Path
+
+    import wharf_stack.reviewer as package
+    from wharf_stack.reviewer.sample_rules import configured_rules
+
+    sample = str(Path(package.__file__).with_name("sample.yar"))
+    rules = configured_rules(sample)
+    data = wheel_bytes(files={"acme_tools/evil.py": b"X = 'WHARF-TEST-REJECT'\n"})
+    findings = review("acme_tools-1.0-py3-none-any.whl", io.BytesIO(data), rules)
+    assert sorted((f.rule, f.reason) for f in findings) == [
+        ("wharf-test-marker", "contains the marker 'WHARF-TEST-REJECT'"),
+        ("yara", "matches YARA rule wharf_test_marker"),
+    ]
+    clean = wheel_bytes(files={"acme_tools/ok.py": b"X = 1\n"})
+    assert review("acme_tools-1.0-py3-none-any.whl", io.BytesIO(clean), rules) == []

@@ -23,3 +23,13 @@ class ContainsMarker:
 
 def sample_rules() -> list[Rule]:
     return [ContainsMarker("wharf-test-marker", TEST_MARKER)]
+
+
+def configured_rules(yara_path: str | None) -> list[Rule]:
+    """The sample rules, plus YARA rules from ``yara_path`` when one is given."""
+    rules = sample_rules()
+    if yara_path:
+        from .yara_rules import YaraRules
+
+        rules.append(YaraRules(yara_path))
+    return rules
