@@ -320,3 +320,75 @@ def test_reviewers_need_a_queue_and_plain_names():
         settings_from({**environ, "WHARF_REVIEWERS": "Example;rm"})
     with pytest.raises(ValidationError):
         settings_from({**environ, "WHARF_REVIEW_ON_TIMEOUT": "ignore"})
+
+
+class FailsOnce:
+    """Wraps a port so that its first call of ``method`` raises (an AWS call failing)."""
+
+    def __init__(self, inner, method: str) -> None:
+        self._inner, self._method, self.failed = inner, method, False
+
+    def __getattr__(self, name):
+        attribute = getattr(self._inner, name)
+        if name != self._method or self.failed:
+            return attribute
+
+        def fail(*args, **kwargs):
+            self.failed = True
+            raise RuntimeError(f"{name} failed")
+
+        return fail
+
+
+def flaky_world(clock, port: str, method: str) -> World:
+    import dataclasses
+
+    stores, memory, bucket = memory_stores()
+    stores = dataclasses.replace(stores, **{port: FailsOnce(getattr(stores, port), method)})
+    settings = Settings(table_name="unused", bucket_name="unused", reviewers="scanner")
+    return World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)
+
+
+def test_an_announcement_lost_to_a_failure_is_sent_on_the_redelivery(clock):
+    from chalicelib.events.storage import handle_staged_object
+
+    world = flaky_world(clock, "review_queue", "announce")
+    token = world.session()
+    view, data = world.add(token)
+    world.send(token, view.file.file_id, data)
+    world.wharf.files.complete(UPLOADER, token, view.file.file_id)
+    [(key, size)] = world.bucket.take_events()
+    with pytest.raises(RuntimeError):
+        handle_staged_object(world.wharf, key, size, attempt=1)
+    assert file_of(world, token, view.file.file_id).status is FileStatus.REVIEWING
+    assert "announced again" in handle_staged_object(world.wharf, key, size, attempt=2)
+    [message] = world.wharf.stores.review_queue._inner.messages  # type: ignore[attr-defined]
+    assert message["filename"] == WHEEL
+
+
+def test_a_verdict_cut_short_by_a_failure_settles_when_repeated(clock):
+    world = flaky_world(clock, "objects", "copy")
+    token = world.session()
+    file_id = world.upload(token)
+    review_id = file_of(world, token, file_id).review_id
+    with pytest.raises(RuntimeError):
+        world.wharf.reviews.give_verdict(review_id, "scanner", Decision.REJECT, "bad")
+    assert file_of(world, token, file_id).status is FileStatus.REVIEWING
+    settled = world.wharf.reviews.give_verdict(review_id, "scanner", Decision.REJECT, "bad")
+    assert settled.state is ReviewState.REJECTED
+    assert file_of(world, token, file_id).status is FileStatus.ERROR
+
+
+def test_a_verdict_cut_short_is_settled_by_the_sweeper_at_the_deadline(clock):
+    world = flaky_world(clock, "objects", "copy")
+    token = world.session()
+    file_id = world.upload(token)
+    review_id = file_of(world, token, file_id).review_id
+    with pytest.raises(RuntimeError):
+        world.wharf.reviews.give_verdict(review_id, "scanner", Decision.REJECT, "bad")
+    clock.advance(hours=2)
+    world.wharf.reviews.expire_due()
+    after = file_of(world, token, file_id)
+    # The recorded verdict decides, not the timeout policy.
+    assert after.status is FileStatus.ERROR
+    assert after.notices == ("review: rejected by scanner: bad",)
