@@ -17,6 +17,9 @@ Items (PK / SK), by aggregate; infra/template.yaml declares the key attributes.
     INDEX / SERIAL                       the index-wide serial counter
   tokens (dynamo_tokens.py)
     TOKEN#<secret hash> / TOKEN          an API token
+  reviews (dynamo_reviews.py)
+    REVIEW#<review id> / REVIEW          one file's review (docs/review.md)
+    REVIEW-POLICY#<project> / POLICY     a project's review timeout policy
 
 Filenames in keys are reservation names (domain.filenames.reservation_name):
 foo-1.0.0-py3-none-any.whl and foo-1.0-py3-none-any.whl are one file to an
@@ -28,6 +31,7 @@ Sparse GSI1 partitions (GSI1PK / GSI1SK), each listing what a sweeper or a list 
   FILES-PROCESSING   <since>#<token>#<file id>  files waiting for the validator
   RENDER-DUE         <committed-at>#<project>   projects committed past their rendered serial
   TOKENS             <token id>                 every token, by id
+  REVIEWS-OPEN       <deadline>#<review id>     open reviews, for the sweeper's timeout
 """
 
 from __future__ import annotations

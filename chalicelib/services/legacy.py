@@ -21,6 +21,8 @@ from ..domain.errors import (
     MixedUploadPathsError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    SessionNotEditableError,
+    StateChangedError,
 )
 from ..domain.filenames import DistKind, FilenameError, check_upload_filename
 from ..domain.index import FileEntry
@@ -306,7 +308,8 @@ class LegacyUploads:
             same = [
                 f
                 for f in self._store.list_files(session.token)
-                if f.filename == upload.filename and f.status is FileStatus.COMPLETED
+                if f.filename == upload.filename
+                and f.status in (FileStatus.COMPLETED, FileStatus.REVIEWING)
             ]
             if same and same[0].digests.get("sha256") == verdict.digests["sha256"]:
                 # A retry after a lost answer: the file is already staged.
@@ -390,9 +393,26 @@ class LegacyUploads:
             verdict = self._validate(upload, project, version)
             if not verdict.ok:
                 raise _refusal(upload.filename, verdict)
-            session = self._legacy_session(principal, project, version)
-            record = self._add_completed(session, upload, verdict, publish_when_approved=True)
+            record = self._add_to_legacy_session(principal, project, version, upload, verdict)
         return self._await_review(record)
+
+    def _add_to_legacy_session(
+        self,
+        principal: Principal,
+        project: str,
+        version: Version,
+        upload: LegacyUpload,
+        verdict: Verdict,
+    ) -> FileRecord:
+        """Add the file to the release's waiting session; a session that starts publishing
+        between our read and our write is waited out and the next one used."""
+        for _ in range(3):
+            session = self._legacy_session(principal, project, version)
+            try:
+                return self._add_completed(session, upload, verdict, publish_when_approved=True)
+            except (SessionNotEditableError, StateChangedError):
+                continue
+        raise StateChangedError("The release's session kept changing; try again.")
 
     def _waiting_file(
         self, principal: Principal, project: str, version: Version, filename: str, sha256: str
@@ -428,6 +448,11 @@ class LegacyUploads:
                 raise MixedUploadPathsError(
                     "This release has an open Upload 2.0 session; legacy uploads may not add "
                     "to it (finish or cancel it first)."
+                )
+            if not self._reviews.publishes_when_approved(self._store.list_files(token)):
+                raise MixedUploadPathsError(
+                    "This release has a staged session open (staged=true); publish or cancel "
+                    "it before uploading without staged=true."
                 )
             if session.status.editable and session.effective_status(self._clock()).editable:
                 return session

@@ -176,6 +176,17 @@ class Reviews:
             "verdicts_path": f"/admin/reviews/{review.review_id}/verdicts",
         }
 
+    def publishes_when_approved(self, files: list[FileRecord]) -> bool:
+        """Whether a legacy session is one wharf publishes by itself (every live file came
+        from a legacy upload without staged=true), not one its publisher staged."""
+        for record in files:
+            if record.status is FileStatus.CANCELED:
+                continue
+            review = self._reviews.get_review(record.review_id) if record.review_id else None
+            if review is None or not review.publish_when_approved:
+                return False
+        return True
+
     # --- reading ------------------------------------------------------------------------------
 
     def get(self, review_id: str) -> ReviewRecord:

@@ -392,3 +392,45 @@ def test_a_verdict_cut_short_is_settled_by_the_sweeper_at_the_deadline(clock):
     # The recorded verdict decides, not the timeout policy.
     assert after.status is FileStatus.ERROR
     assert after.notices == ("review: rejected by scanner: bad",)
+
+
+def test_a_legacy_release_gains_files_while_one_waits_and_a_staged_session_is_left_alone(clock):
+    from chalicelib.domain.errors import MixedUploadPathsError
+    from chalicelib.services.legacy import LegacyUpload
+    from tests.builders import metadata_text, sdist_bytes
+
+    world, reviewer = legacy_world(clock, None)
+    assert legacy_upload(world).pending
+    sdist = "acme_tools-1.0.tar.gz"
+    assert legacy_upload(world, sdist_bytes("acme_tools", "1.0"), sdist).pending
+    sessions = {f.session_token for f in world.memory.files.values()}
+    assert len(sessions) == 1  # both files wait in one session
+    reviewer.decision = Decision.APPROVE
+    reviewer(0)
+    assert sorted(published(world)) == sorted([sdist, WHEEL])
+
+    # A release someone staged (staged=true) is theirs to publish: a plain upload is 409.
+    fields = {":action": ["file_upload"], "name": ["acme-tools"], "staged": ["true"]}
+    staged_wheel = "acme_tools-2.0-py3-none-any.whl"
+    data = wheel_bytes(version="2.0", metadata=metadata_text(version="2.0"))
+    world.wharf.legacy.upload(UPLOADER, LegacyUpload(fields, staged_wheel, data))
+    other = wheel_bytes(version="2.0", metadata=metadata_text(version="2.0"), files={"a": b"b"})
+    with pytest.raises(MixedUploadPathsError):
+        legacy_upload(world, other, "acme_tools-2.0-py3-none-win_amd64.whl")
+
+
+def test_a_staged_legacy_upload_is_held_for_review_and_a_retry_adds_nothing(clock):
+    from chalicelib.services.legacy import LegacyUpload
+
+    world, _ = legacy_world(clock, None)
+    fields = {":action": ["file_upload"], "name": ["acme-tools"], "staged": ["true"]}
+    upload = LegacyUpload(fields, WHEEL, wheel_bytes())
+    first = world.wharf.legacy.upload(UPLOADER, upload)
+    [entry] = first.staged.files
+    assert FILES.shown(entry.status) == "processing"
+    again = world.wharf.legacy.upload(UPLOADER, upload)
+    assert len(again.staged.files) == 1
+    [review] = world.wharf.stores.reviews.reviews.values()  # type: ignore[attr-defined]
+    assert not review.publish_when_approved
+    world.wharf.reviews.give_verdict(review.review_id, "scanner", Decision.APPROVE, None)
+    assert published(world) == []  # a staged release waits for its publisher
