@@ -699,6 +699,10 @@ class InMemoryReviewStore:
         due = [r for r in self.reviews.values() if r.state is ReviewState.OPEN and r.deadline < now]
         return sorted(due, key=lambda r: (r.deadline, r.review_id))
 
+    def open_reviews(self, limit: int) -> list[ReviewRecord]:
+        live = [r for r in self.reviews.values() if r.state is ReviewState.OPEN]
+        return sorted(live, key=lambda r: (r.deadline, r.review_id))[:limit]
+
     def policy(self, project: str) -> ReviewPolicy | None:
         return self.policies.get(project)
 

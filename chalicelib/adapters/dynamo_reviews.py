@@ -118,6 +118,14 @@ class DynamoReviewStore:
         items = self._table.query(REVIEWS_OPEN, index=True, sort_below=iso(now))
         return [_record(item) for item in items]
 
+    def open_reviews(self, limit: int) -> list[ReviewRecord]:
+        found = []
+        for item in self._table.query(REVIEWS_OPEN, index=True):
+            found.append(_record(item))
+            if len(found) >= limit:
+                break
+        return found
+
     def policy(self, project: str) -> ReviewPolicy | None:
         item = self._table.get(policy_key(project))
         if item is None:

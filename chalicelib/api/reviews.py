@@ -54,6 +54,21 @@ def _json(body: Any, status: int = 200) -> Response:
     )
 
 
+# The list is for catching up (a reviewer started late, an admin looking): bounded, and
+# soonest deadline first, which is the order a reviewer should work in.
+MAX_LISTED = 500
+
+
+@bp.route("/admin/reviews", methods=ALL_METHODS, content_types=ANY_CONTENT)
+@problem_responses
+def open_reviews() -> Response:
+    """The open reviews (at most 500), soonest deadline first."""
+    method_of(bp.current_request, "GET")
+    _require_admin()
+    listed = container().reviews.open_reviews(MAX_LISTED)
+    return _json({"reviews": [review_json(r) for r in listed]})
+
+
 @bp.route("/admin/reviews/{review_id}", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def review(review_id: str) -> Response:

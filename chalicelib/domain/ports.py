@@ -296,6 +296,9 @@ class ReviewStore(Protocol):
     def due_reviews(self, now: datetime) -> list[ReviewRecord]:
         """Open reviews whose deadline has passed, oldest deadline first (may lag a moment)."""
 
+    def open_reviews(self, limit: int) -> list[ReviewRecord]:
+        """Up to ``limit`` open reviews, soonest deadline first (may lag a moment)."""
+
     def policy(self, project: str) -> ReviewPolicy | None:
         """The project's review policy, or ``None`` when the admin set none."""
 

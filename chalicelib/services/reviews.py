@@ -195,6 +195,9 @@ class Reviews:
             raise NotFoundError("There is no review with this id.")
         return review
 
+    def open_reviews(self, limit: int) -> list[ReviewRecord]:
+        return self._reviews.open_reviews(limit)
+
     def describe(self, review_id: str) -> dict[str, Any]:
         """The review for the admin API: fresh URLs while open, the quarantine once rejected."""
         review = self.get(review_id)

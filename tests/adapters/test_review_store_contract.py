@@ -85,6 +85,9 @@ def test_due_reviews_are_open_ones_past_their_deadline_soonest_first(store):
     due = store.due_reviews(NOW + timedelta(minutes=30))
     assert [r.review_id for r in due] == [soon.review_id, late.review_id]
     assert store.due_reviews(NOW + timedelta(minutes=5)) == []
+    listed = [r.review_id for r in store.open_reviews(10)]
+    assert listed == [soon.review_id, late.review_id, review("future").review_id]
+    assert [r.review_id for r in store.open_reviews(1)] == [soon.review_id]
 
 
 def test_policies_are_per_project(store):

@@ -62,6 +62,8 @@ def test_a_file_under_review_reads_processing_and_blocks_delete_and_publish(
 def test_verdicts_through_the_admin_api(reviewed, uploader, app_client, aws, http, admin):
     _session, file, review_id = held_file(reviewed, uploader, app_client, aws)
     path = f"/admin/reviews/{review_id}/verdicts"
+    listed = json.loads(admin_call(http, admin, "GET", "/admin/reviews").body)["reviews"]
+    assert [r["review_id"] for r in listed] == [review_id]
     shown = admin_call(http, admin, "GET", f"/admin/reviews/{review_id}")
     assert shown.status_code == 200
     body = json.loads(shown.body)
@@ -82,6 +84,7 @@ def test_verdicts_through_the_admin_api(reviewed, uploader, app_client, aws, htt
     status = uploader.file_status(file).json
     assert status["status"] == "error"
     assert status["notices"] == ["review: rejected by scanner: bad"]
+    assert json.loads(admin_call(http, admin, "GET", "/admin/reviews").body)["reviews"] == []
     described = json.loads(admin_call(http, admin, "GET", f"/admin/reviews/{review_id}").body)
     assert described["quarantine_url"]
     assert "announcement" not in described
@@ -117,6 +120,7 @@ def test_only_admins_decide_and_unknown_reviews_are_404(
     path = f"/admin/reviews/{review_id}/verdicts"
     assert admin_call(http, uploader.secret, "POST", path, verdict).status_code == 403
     assert admin_call(http, issue("read"), "GET", f"/admin/reviews/{review_id}").status_code == 403
+    assert admin_call(http, uploader.secret, "GET", "/admin/reviews").status_code == 403
     missing = admin_call(http, admin, "POST", "/admin/reviews/" + "0" * 32 + "/verdicts", verdict)
     assert missing.status_code == 404
     assert admin_call(http, admin, "GET", "/admin/reviews/not-an-id").status_code == 404
