@@ -9,7 +9,17 @@ from typing import Any
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.api import admin, fallback, files, legacy, oidc, provenance, simple, upload
+from chalicelib.api import (
+    admin,
+    fallback,
+    files,
+    legacy,
+    oidc,
+    provenance,
+    reviews,
+    simple,
+    upload,
+)
 from chalicelib.api.http import without_body_for_head
 from chalicelib.domain.layout import loggable_key
 from chalicelib.events.storage import attempt_of, handle_staged_object, objects_created
@@ -20,6 +30,7 @@ from chalicelib.wiring import container
 app = Chalice(app_name="wharf")
 app.register_blueprint(simple.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(reviews.bp)
 app.register_blueprint(upload.bp)
 app.register_blueprint(files.bp)
 app.register_blueprint(legacy.bp)
@@ -76,4 +87,8 @@ def expire_sessions(event: CloudWatchEvent) -> None:
     and re-drive work a crashed Lambda left half done."""
     expired = container().sessions.expire_due()
     repaired = container().repair.run()
-    logger.info("expired sessions swept", extra={"expired": expired, "repaired": repaired})
+    reviews_timed_out = container().reviews.expire_due()
+    logger.info(
+        "expired sessions swept",
+        extra={"expired": expired, "repaired": repaired, "reviews_timed_out": reviews_timed_out},
+    )

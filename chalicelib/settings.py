@@ -74,6 +74,18 @@ class Settings(BaseModel):
     # PEP 740 attestations from plain API tokens (not trusted publishing): refused unless
     # allowed; when allowed the signer is recorded, not matched (docs/attestations.md).
     allow_token_attestations: bool = False
+    # Reviewers every validated file waits for (comma-separated names; empty: no review
+    # step), the queue that announces files to them, and what silence means unless an
+    # admin set a project's policy (docs/review.md).
+    reviewers: str = Field(default="", pattern=r"^[a-z0-9,\- ]*$")
+    review_queue_url: str | None = None
+    review_timeout_seconds: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
+    review_on_timeout: str = Field(default="reject", pattern="^(approve|reject)$")
+    # Presigned URLs in announcements live this long (a reviewer can ask for fresh ones).
+    review_url_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # A legacy upload waits this long for its review before answering 202 (twine and uv
+    # take it as success); within API Gateway's 29 s.
+    legacy_review_wait_seconds: float = Field(default=20.0, ge=0, le=25)
 
 
 _ENV_NAMES = {
@@ -107,6 +119,12 @@ _ENV_NAMES = {
     "oidc_audience": "WHARF_OIDC_AUDIENCE",
     "oidc_token_seconds": "WHARF_OIDC_TOKEN_SECONDS",
     "allow_token_attestations": "WHARF_ALLOW_TOKEN_ATTESTATIONS",
+    "reviewers": "WHARF_REVIEWERS",
+    "review_queue_url": "WHARF_REVIEW_QUEUE_URL",
+    "review_timeout_seconds": "WHARF_REVIEW_TIMEOUT_SECONDS",
+    "review_on_timeout": "WHARF_REVIEW_ON_TIMEOUT",
+    "review_url_seconds": "WHARF_REVIEW_URL_SECONDS",
+    "legacy_review_wait_seconds": "WHARF_LEGACY_REVIEW_WAIT_SECONDS",
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,11 +16,13 @@ from .adapters.dynamo_audit import DynamoAuditLog
 from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_filenames import DynamoFilenameRegistry
 from .adapters.dynamo_publishers import DynamoReplayGuard, DynamoTrustedPublisherStore
+from .adapters.dynamo_reviews import DynamoReviewStore
 from .adapters.dynamo_sessions import DynamoSessionRepository
 from .adapters.dynamo_tokens import DynamoTokenStore
 from .adapters.oidc_http import HttpIssuerDocuments
 from .adapters.s3_objects import S3ObjectStore
 from .adapters.s3_staging import S3Staging
+from .adapters.sqs_review_queue import NoReviewQueue, SqsReviewQueue
 from .domain.clock import utcnow
 from .domain.inspection.limits import Limits
 from .domain.ports import (
@@ -29,11 +33,14 @@ from .domain.ports import (
     IssuerDocuments,
     ObjectStore,
     ReplayGuard,
+    ReviewQueue,
+    ReviewStore,
     SessionRepository,
     StagingStorage,
     TokenStore,
     TrustedPublisherStore,
 )
+from .domain.review import Decision, ReviewPolicy, parse_reviewers
 from .services.attestation_verifier import AttestationVerifier
 from .services.audit import AuditTrail
 from .services.downloads import Downloads
@@ -44,6 +51,7 @@ from .services.moderation import Moderation
 from .services.provenance import Provenances
 from .services.publishing import Publisher, PublishPolicy
 from .services.repair import Repair
+from .services.reviews import ReviewConfig, Reviews
 from .services.sessions import PublishingSessions, SessionPolicy
 from .services.tokens import TokenService
 from .services.trusted_publishing import IssuerKeys, OidcPolicy, TrustedPublishing
@@ -88,10 +96,15 @@ class Stores:
     audit: AuditLog
     publishers: TrustedPublisherStore
     replay: ReplayGuard
+    reviews: ReviewStore
+    review_queue: ReviewQueue
 
 
 def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
     dynamodb, table = clients.dynamodb, settings.table_name
+    if parse_reviewers(settings.reviewers) and not settings.review_queue_url:
+        # Fail at start-up, not on the first file that would be announced to nobody.
+        raise ValueError("WHARF_REVIEWERS is set but WHARF_REVIEW_QUEUE_URL is not")
     return Stores(
         sessions=DynamoSessionRepository(dynamodb, table),
         filenames=DynamoFilenameRegistry(dynamodb, table),
@@ -102,6 +115,12 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
         audit=DynamoAuditLog(dynamodb, table),
         publishers=DynamoTrustedPublisherStore(dynamodb, table),
         replay=DynamoReplayGuard(dynamodb, table),
+        reviews=DynamoReviewStore(dynamodb, table),
+        review_queue=(
+            SqsReviewQueue(clients.sqs, settings.review_queue_url)
+            if settings.review_queue_url
+            else NoReviewQueue()
+        ),
     )
 
 
@@ -122,6 +141,7 @@ class Container:
     audit: AuditTrail
     trusted_publishing: TrustedPublishing
     provenance: Provenances
+    reviews: Reviews
 
 
 def audit_trail(settings: Settings, log: AuditLog, clock: Clock) -> AuditTrail:
@@ -145,6 +165,17 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def review_config_of(settings: Settings) -> ReviewConfig:
+    return ReviewConfig(
+        reviewers=parse_reviewers(settings.reviewers),
+        default_policy=ReviewPolicy(
+            on_timeout=Decision(settings.review_on_timeout),
+            timeout_seconds=settings.review_timeout_seconds,
+        ),
+        url_seconds=settings.review_url_seconds,
+    )
+
+
 def build(
     settings: Settings,
     clients: AwsClients | None = None,
@@ -152,6 +183,7 @@ def build(
     *,
     stores: Stores | None = None,
     issuer_documents: IssuerDocuments | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Container:
     """Assemble the services over AWS (``clients``) or over the given ``stores``."""
     if stores is None:
@@ -198,14 +230,6 @@ def build(
         AttestationVerifier(),
         allow_token_attestations=settings.allow_token_attestations,
     )
-    validator = Validator(
-        stores.sessions,
-        stores.staging,
-        clock,
-        limits_of(settings),
-        audit=audit,
-        provenance=provenance,
-    )
     tokens = TokenService(
         stores.tokens,
         clock,
@@ -216,6 +240,24 @@ def build(
     oidc = OidcPolicy(
         audience=settings.oidc_audience,
         token_lifetime=timedelta(seconds=settings.oidc_token_seconds),
+    )
+    reviews = Reviews(
+        stores.sessions,
+        stores.reviews,
+        stores.review_queue,
+        stores.objects,
+        stores.staging,
+        clock,
+        review_config_of(settings),
+    )
+    validator = Validator(
+        stores.sessions,
+        stores.staging,
+        clock,
+        limits_of(settings),
+        audit=audit,
+        provenance=provenance,
+        reviews=reviews,
     )
     return Container(
         settings=settings,
@@ -263,6 +305,9 @@ def build(
             limits=limits_of(settings),
             audit=audit,
             provenance=provenance,
+            reviews=reviews,
+            review_wait=timedelta(seconds=settings.legacy_review_wait_seconds),
+            sleep=sleep,
         ),
         repair=Repair(
             stores.sessions,
@@ -283,6 +328,7 @@ def build(
             audit,
         ),
         provenance=provenance,
+        reviews=reviews,
     )
 
 

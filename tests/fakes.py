@@ -61,6 +61,7 @@ from chalicelib.domain.lifecycle import (
     FileStatus,
 )
 from chalicelib.domain.ports import Audited, StoredObject
+from chalicelib.domain.review import ReviewPolicy, ReviewRecord, ReviewState, ReviewVerdict
 from chalicelib.domain.sessions import FileRecord, SessionRecord, release_key
 from chalicelib.domain.tokens import TokenRecord
 from chalicelib.domain.trusted_publishers import TrustedPublisher
@@ -819,6 +820,65 @@ class InMemoryStaging:
         return io.BytesIO(self._b.objects[key][0])
 
 
+class InMemoryReviewStore:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.reviews: dict[str, ReviewRecord] = {}
+        self.policies: dict[str, ReviewPolicy] = {}
+
+    def open_review(self, record: ReviewRecord) -> ReviewRecord:
+        with self._lock:
+            return self.reviews.setdefault(record.review_id, record)
+
+    def get_review(self, review_id: str) -> ReviewRecord | None:
+        return self.reviews.get(review_id)
+
+    def add_verdict(self, review_id: str, reviewer: str, verdict: ReviewVerdict) -> ReviewRecord:
+        with self._lock:
+            current = self.reviews.get(review_id)
+            if current is None:
+                raise StateChangedError("There is no such review.", current=None)
+            if current.state is not ReviewState.OPEN:
+                raise StateChangedError("The review took no verdict.", current=str(current.state))
+            if reviewer in current.verdicts:
+                raise StateChangedError("The review took no verdict.", current="decided")
+            moved = current.model_copy(update={"verdicts": {**current.verdicts, reviewer: verdict}})
+            self.reviews[review_id] = moved
+            return moved
+
+    def close_review(self, review_id: str, state: ReviewState, *, at: datetime) -> bool:
+        with self._lock:
+            current = self.reviews.get(review_id)
+            if current is None or current.state is not ReviewState.OPEN:
+                return False
+            self.reviews[review_id] = current.model_copy(update={"state": state, "closed_at": at})
+            return True
+
+    def due_reviews(self, now: datetime) -> list[ReviewRecord]:
+        due = [r for r in self.reviews.values() if r.state is ReviewState.OPEN and r.deadline < now]
+        return sorted(due, key=lambda r: (r.deadline, r.review_id))
+
+    def open_reviews(self, limit: int) -> list[ReviewRecord]:
+        live = [r for r in self.reviews.values() if r.state is ReviewState.OPEN]
+        return sorted(live, key=lambda r: (r.deadline, r.review_id))[:limit]
+
+    def policy(self, project: str) -> ReviewPolicy | None:
+        return self.policies.get(project)
+
+    def set_policy(self, project: str, policy: ReviewPolicy) -> None:
+        self.policies[project] = policy
+
+
+class InMemoryReviewQueue:
+    """The announcements sent, in order, for a test (or a fake reviewer) to read."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def announce(self, message: Mapping[str, Any]) -> None:
+        self.messages.append(dict(message))
+
+
 def memory_stores() -> tuple[Stores, Memory, Bucket]:
     """One in-memory implementation of every port, sharing one memory and one bucket."""
     memory, bucket, audit = Memory(), Bucket(), InMemoryAuditLog()
@@ -832,5 +892,7 @@ def memory_stores() -> tuple[Stores, Memory, Bucket]:
         staging=InMemoryStaging(bucket),
         publishers=InMemoryTrustedPublisherStore(audit),
         replay=InMemoryReplayGuard(),
+        reviews=InMemoryReviewStore(),
+        review_queue=InMemoryReviewQueue(),
     )
     return stores, memory, bucket

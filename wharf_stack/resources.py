@@ -22,6 +22,7 @@ class LocalResources:
     queue_arn: str
     dlq_url: str
     dlq_arn: str
+    review_queue_url: str
 
 
 def _queue_attributes(props: dict[str, Any]) -> dict[str, str]:
@@ -110,6 +111,10 @@ def create_resources(s3: Any, dynamodb: Any, sqs: Any, *, prefix: str) -> LocalR
         "Attributes"
     ]["QueueArn"]
 
+    review_queue_url = _queue_with_dead_letters(
+        sqs, template, "ReviewQueue", "ReviewDeadLetterQueue", f"{prefix}-reviews"
+    )
+
     bucket_props = properties(template, "PackagesBucket")
     bucket = f"{prefix}-packages"
     s3.create_bucket(Bucket=bucket)
@@ -140,4 +145,24 @@ def create_resources(s3: Any, dynamodb: Any, sqs: Any, *, prefix: str) -> LocalR
         queue_arn=queue_arn,
         dlq_url=dlq_url,
         dlq_arn=dlq_arn,
+        review_queue_url=review_queue_url,
     )
+
+
+def _queue_with_dead_letters(
+    sqs: Any, template: dict[str, Any], resource: str, dead_letters: str, name: str
+) -> str:
+    """A queue and its dead-letter queue as the template declares them; the queue's URL."""
+    dlq_url = sqs.create_queue(
+        QueueName=f"{name}-dlq", Attributes=_queue_attributes(properties(template, dead_letters))
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    props = properties(template, resource)
+    redrive = {
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": int(props["RedrivePolicy"]["maxReceiveCount"]),
+    }
+    attributes = {**_queue_attributes(props), "RedrivePolicy": json.dumps(redrive)}
+    return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])

@@ -137,6 +137,7 @@ def main() -> int:
         WHARF_TABLE_NAME=resources.table,
         WHARF_BUCKET_NAME=resources.bucket,
         WHARF_QUEUE_ARN=resources.queue_arn,
+        WHARF_REVIEW_QUEUE_URL=resources.review_queue_url,
     )
     tls = tls_context()
     scheme = "https" if tls else "http"
@@ -194,6 +195,17 @@ def main() -> int:
     server_thread.start()
 
     base = f"{scheme}://{host}:{port}"
+    reviewers = container().reviews.config.reviewers
+    if "example" in reviewers:
+        # The example reviewer, as an operator would run theirs: off the review queue,
+        # verdicts through the admin API (docs/review.md).
+        from .reviewer.runner import ExampleReviewer
+        from .reviewer.sample_rules import configured_rules
+
+        rules = configured_rules(os.environ.get("WHARF_REVIEWER_YARA_RULES"))
+        reviewer = ExampleReviewer(sqs, resources.review_queue_url, base, secret, rules=rules)
+        reviewer.start()
+        workers.append(reviewer)
     print(
         f"""
 wharf is running (local stack; all data lives in memory and is gone when it stops)
@@ -202,6 +214,7 @@ wharf is running (local stack; all data lives in memory and is gone when it stop
   Legacy upload  : {base}/legacy/
   Index          : {base}/simple/
   moto (AWS)     : http://{moto_host}:{moto_port}
+  Reviewers      : {", ".join(reviewers) or "none (WHARF_REVIEWERS=example adds the example)"}
 
   Admin token    : {secret}
                    (also in {token_file})

@@ -23,6 +23,9 @@ Items (PK / SK), by aggregate; infra/template.yaml declares the key attributes.
   trusted publishing (dynamo_publishers.py)
     PUBLISHERS / <publisher id>          a trusted publisher (one partition: consistent reads)
     JTI#<issuer>#<jti> / JTI             an OIDC token already exchanged (TTL)
+  reviews (dynamo_reviews.py)
+    REVIEW#<review id> / REVIEW          one file's review (docs/review.md)
+    REVIEW-POLICY#<project> / POLICY     a project's review timeout policy
 
 Filenames in keys are reservation names (domain.filenames.reservation_name):
 foo-1.0.0-py3-none-any.whl and foo-1.0-py3-none-any.whl are one file to an
@@ -35,6 +38,7 @@ Sparse GSI1 partitions (GSI1PK / GSI1SK), each listing what a sweeper or a list 
   RENDER-DUE         <committed-at>#<project>   projects committed past their rendered serial
   TOKENS             <token id>                 every token, by id
   AUDIT-PROJECT#<p>  <at>#<digest>              a project's audit events, in time order
+  REVIEWS-OPEN       <deadline>#<review id>     open reviews, for the sweeper's timeout
 """
 
 from __future__ import annotations

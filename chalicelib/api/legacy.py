@@ -85,6 +85,14 @@ def legacy_upload() -> Response:
     except Exception:
         logger.exception("legacy upload failed")
         return _text(500, "The server failed to handle this upload.")
+    if result.pending:
+        # Reviewers have not decided within the wait. twine and `uv publish` take any 2xx
+        # as uploaded (tests/e2e/test_review.py); the file is published once approved.
+        return Response(
+            body="202 Accepted: the file is under review; it is published once approved\n",
+            status_code=202,
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
     if result.staged is not None:
         base = base_url(request, container().settings)
         return upload_response(session_body(result.staged, base), 200)

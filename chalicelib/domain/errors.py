@@ -150,3 +150,8 @@ class FileTooLargeError(ConflictError):
 
 class MixedUploadPathsError(ConflictError):
     """A release's session was opened by the other door (legacy vs Upload 2.0)."""
+
+
+class ReviewClosedError(ConflictError):
+    """A verdict for a review that is settled, withdrawn, or already has this reviewer's
+    (other) verdict: the file is no longer waiting for it."""

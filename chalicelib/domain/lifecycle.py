@@ -48,6 +48,8 @@ class FileStatus(StrEnum):
     COMPLETED = "completed"
     ERROR = "error"
     CANCELED = "canceled"
+    # Validated, waiting for the operator's reviewers (docs/review.md); clients see processing.
+    REVIEWING = "reviewing"
 
 
 class Actor(StrEnum):
@@ -160,6 +162,9 @@ REFUSE_TRANSFER = "refuse-transfer"
 ACCEPT = "accept"
 REJECT = "reject"
 STAGE_VALIDATED = "stage-validated"
+HOLD_FOR_REVIEW = "hold-for-review"
+APPROVE = "approve"
+REJECT_REVIEW = "reject-review"
 DELETE_FILE = "delete"
 RECORD_PROGRESS = "record-progress"
 
@@ -240,7 +245,8 @@ FILES: Lifecycle[FileStatus] = Lifecycle(
     FileStatus,
     initial=_F.PENDING,
     # Every file of a canceled (or expired) session reads canceled (FileRecord.effective_status).
-    visible={s: str(s) for s in FileStatus},
+    # A file under review is still being processed, as far as PEP 694 is concerned.
+    visible={**{s: str(s) for s in FileStatus}, _F.REVIEWING: str(_F.PROCESSING)},
     transitions=[
         Transition(
             CREATE_FILE,
@@ -285,6 +291,30 @@ FILES: Lifecycle[FileStatus] = Lifecycle(
             _F.COMPLETED,
             "a legacy upload with staged=true, validated within its request",
             Actor.UPLOADER,
+        ),
+        Transition(
+            HOLD_FOR_REVIEW,
+            frozenset({_F.PROCESSING, _F.PENDING}),
+            _F.REVIEWING,
+            "the validator (or a legacy upload, within its request) accepts the file while "
+            "reviewers are configured; wharf announces it on the review queue",
+            Actor.SYSTEM,
+        ),
+        Transition(
+            APPROVE,
+            frozenset({_F.REVIEWING}),
+            _F.COMPLETED,
+            "the last reviewer's approval, or the sweeper once the review timed out under "
+            "an approve-on-silence policy",
+            Actor.SYSTEM,
+        ),
+        Transition(
+            REJECT_REVIEW,
+            frozenset({_F.REVIEWING}),
+            _F.ERROR,
+            "a reviewer's rejection (its reason becomes the notice), or the sweeper once the "
+            "review timed out under a reject-on-silence policy; the bytes are quarantined",
+            Actor.SYSTEM,
         ),
         Transition(
             DELETE_FILE,

@@ -16,6 +16,7 @@ from .audit import AuditEvent, AuditPage, AuditQuery, ReleasePublisher
 from .catalog import FilenameClaim, ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
 from .index import FileEntry
 from .inspection.verdict import ByteSource
+from .review import ReviewPolicy, ReviewRecord, ReviewState, ReviewVerdict
 from .sessions import FileRecord, SessionRecord
 from .tokens import TokenRecord
 from .trusted_publishers import TrustedPublisher
@@ -355,3 +356,40 @@ class IssuerDocuments(Protocol):
     def get_json(self, url: str) -> Any:
         """The JSON at an https ``url``; raises ``OSError`` on any failure, a timeout, a
         redirect, or a body over the size limit."""
+
+
+class ReviewStore(Protocol):
+    """Reviews of validated files (docs/review.md) and each project's timeout policy."""
+
+    def open_review(self, record: ReviewRecord) -> ReviewRecord:
+        """Store a new open review unless one with its id exists; the stored one either way."""
+
+    def get_review(self, review_id: str) -> ReviewRecord | None:
+        """The review, read consistently, or ``None``."""
+
+    def add_verdict(self, review_id: str, reviewer: str, verdict: ReviewVerdict) -> ReviewRecord:
+        """Record ``reviewer``'s first verdict while the review is open; the review afterwards.
+        ``StateChangedError`` (``current`` = the review's state) if it is not open, or if the
+        reviewer already gave a verdict (``current`` = "decided")."""
+
+    def close_review(self, review_id: str, state: ReviewState, *, at: datetime) -> bool:
+        """Settle an open review as ``state``; ``False`` if it was not open."""
+
+    def due_reviews(self, now: datetime) -> list[ReviewRecord]:
+        """Open reviews whose deadline has passed, oldest deadline first (may lag a moment)."""
+
+    def open_reviews(self, limit: int) -> list[ReviewRecord]:
+        """Up to ``limit`` open reviews, soonest deadline first (may lag a moment)."""
+
+    def policy(self, project: str) -> ReviewPolicy | None:
+        """The project's review policy, or ``None`` when the admin set none."""
+
+    def set_policy(self, project: str, policy: ReviewPolicy) -> None:
+        """Set (replace) the project's review policy."""
+
+
+class ReviewQueue(Protocol):
+    """Where wharf announces files to the operator's reviewers."""
+
+    def announce(self, message: Mapping[str, Any]) -> None:
+        """Send one announcement (JSON); delivery is at least once."""

@@ -165,6 +165,9 @@ class FileRecord(BaseModel):
     # provenance.py): the staged provenance object and its publisher (compact JSON).
     provenance_key: str | None = None
     provenance_publisher: str | None = None
+    # The review a reviewing file waits for, and where a rejected file's bytes are kept.
+    review_id: str | None = None
+    quarantine_key: str | None = None
 
     def effective_status(self, session: SessionRecord, now: datetime) -> FileStatus:
         """Every file of a canceled (or expired) session is canceled."""

@@ -78,4 +78,4 @@ def handle_staged_object(container: Any, key: str, size: int, *, attempt: int) -
     token = parse_publish_request_key(key)
     if token is not None:
         return str(container.publisher.run(token, attempt=attempt))
-    return str(container.validator.object_arrived(key, size))
+    return str(container.validator.object_arrived(key, size, redelivered=attempt > 1))

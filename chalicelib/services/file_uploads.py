@@ -229,9 +229,9 @@ class FileUploads:
         """``delete`` the file: its bytes go, its name is free in the session again."""
         current = self.view(principal, token, file_id)
         current.session.require_editable(self._clock())
-        if current.status is FileStatus.PROCESSING:
+        if current.status in (FileStatus.PROCESSING, FileStatus.REVIEWING):
             raise FileNotPendingError(
-                "The file is being validated; its outcome is already being decided."
+                "The file is being validated or reviewed; its outcome is already being decided."
             )
         if current.status is FileStatus.CANCELED:
             raise FileNotPendingError("The file upload session is already canceled.")

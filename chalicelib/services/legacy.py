@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidName, canonicalize_name
@@ -21,6 +24,8 @@ from ..domain.errors import (
     MixedUploadPathsError,
     PayloadTooLargeError,
     PermissionDeniedError,
+    SessionNotEditableError,
+    StateChangedError,
 )
 from ..domain.filenames import DistKind, FilenameError, check_upload_filename
 from ..domain.index import FileEntry
@@ -33,7 +38,7 @@ from ..domain.layout import (
     staged_key,
     staged_provenance_key,
 )
-from ..domain.lifecycle import FILES, STAGE_VALIDATED
+from ..domain.lifecycle import FILES, STAGE_VALIDATED, FileStatus
 from ..domain.ports import (
     Catalog,
     Clock,
@@ -47,8 +52,8 @@ from ..domain.sessions import (
     HTTP_POST_BYTES,
     CreatedVia,
     FileRecord,
-    FileStatus,
     SessionRecord,
+    SessionStatus,
     new_file_id,
     release_key,
 )
@@ -56,6 +61,7 @@ from ..domain.tokens import Principal
 from ..observability import logger
 from .audit import AuditTrail
 from .publishing import Publisher
+from .reviews import Reviews
 from .sessions import PublishingSessions, SessionView, require_open_project
 from .validation import file_event, keep_metadata
 
@@ -79,6 +85,17 @@ class LegacyResult:
     published: bool
     unchanged: bool = False
     staged: SessionView | None = None
+    # Still under review when the wait ran out: accepted for processing (202).
+    pending: bool = False
+
+
+class ReviewRejectedError(InvalidRequestError):
+    """A reviewer rejected the legacy upload; 400 with the reviewer's reason, as PyPI
+    answers a file it refuses."""
+
+
+# How often a legacy upload waiting for its review reads the file's status again.
+REVIEW_POLL_SECONDS = 0.25
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:
@@ -102,6 +119,9 @@ class LegacyUploads:
         limits: Limits,
         audit: AuditTrail,
         provenance: Provenances | None = None,
+        reviews: Reviews,
+        review_wait: timedelta = timedelta(seconds=20),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._audit = audit
         self._provenance = provenance
@@ -115,6 +135,9 @@ class LegacyUploads:
         self._clock = clock
         self._inline_limit = inline_limit
         self._limits = limits
+        self._reviews = reviews
+        self._review_wait = review_wait
+        self._sleep = sleep
 
     def upload(self, principal: Principal, upload: LegacyUpload) -> LegacyResult:
         fields = upload.fields
@@ -156,6 +179,10 @@ class LegacyUploads:
                 f"upload to {dist.project!r} through the legacy API without staged=true "
                 "(which publishes at once)",
                 then="Upload with staged=true to stage the file instead.",
+            )
+        if self._reviews.enabled:
+            return self._upload_reviewed(
+                principal, upload, dist.project, dist.version, sha256, attested
             )
         holder = legacy_holder(sha256)
         existing = self._filenames.reserve_one(
@@ -370,7 +397,8 @@ class LegacyUploads:
             same = [
                 f
                 for f in self._store.list_files(session.token)
-                if f.filename == upload.filename and f.status is FileStatus.COMPLETED
+                if f.filename == upload.filename
+                and f.status in (FileStatus.COMPLETED, FileStatus.REVIEWING)
             ]
             if same and same[0].digests.get("sha256") == verdict.digests["sha256"]:
                 # A retry after a lost answer: the file is already staged.
@@ -386,7 +414,10 @@ class LegacyUploads:
         upload: LegacyUpload,
         verdict: Verdict,
         attested: Provenance | None = None,
-    ) -> None:
+        *,
+        publish_when_approved: bool = False,
+    ) -> FileRecord:
+        """The validated file added to the session: ``completed``, or held for review."""
         file_id = new_file_id()
         key = staged_key(session.token, file_id, upload.filename)
         upload_id = self._staging.start_upload(key)
@@ -416,8 +447,142 @@ class LegacyUploads:
         # The bytes first: a file is never completed without its object. The object's
         # event finds the file pending and leaves it alone.
         self._staging.finish_upload(key, upload_id)
-        self._store.move_file(record, STAGE_VALIDATED, at=self._clock(), changes=changes)
+        if self._reviews.enabled:
+            return self._reviews.hold(
+                session, record, changes, publish_when_approved=publish_when_approved
+            )
+        moved = self._store.move_file(record, STAGE_VALIDATED, at=self._clock(), changes=changes)
         self._audit.note(file_event(self._audit, session, record, True, ()))
+        return moved
+
+    # --- with reviewers: a one-file session, published once the file is approved -------------
+
+    def _upload_reviewed(
+        self,
+        principal: Principal,
+        upload: LegacyUpload,
+        project: str,
+        version: Version,
+        sha256: str,
+        attested: Provenance | None = None,
+    ) -> LegacyResult:
+        """The file goes into a legacy session, is held for review, and the request waits
+        (up to ``review_wait``) for the verdict and the publish it sets off: 200 once the
+        release is published, 400 with the reviewer's reason, or 202 (accepted for
+        processing; twine and uv count any 2xx as uploaded) if the wait runs out."""
+        if self._filenames.taken(upload.filename):
+            published_sha = self._published_sha(project, upload.filename)
+            if published_sha == sha256:
+                self._publisher.render_project(project)
+                return LegacyResult(published=True, unchanged=True)
+            if published_sha is not None:
+                raise FileExistsError_(
+                    f"File already exists ({upload.filename!r}) with other contents; a "
+                    "filename can be used only once. Upload under a new version.",
+                    errors=[{"source": "filename", "code": "filename-taken", "message": ""}],
+                )
+            raise FilenameTakenError(
+                f"{upload.filename!r} (or an equivalent spelling of it) is being published "
+                "by another upload; try again."
+            )
+        record = self._waiting_file(principal, project, version, upload.filename, sha256)
+        if record is None:
+            verdict = self._validate(upload, project, version)
+            if not verdict.ok:
+                raise _refusal(upload.filename, verdict)
+            record = self._add_to_legacy_session(
+                principal, project, version, upload, verdict, attested
+            )
+        return self._await_review(record)
+
+    def _add_to_legacy_session(
+        self,
+        principal: Principal,
+        project: str,
+        version: Version,
+        upload: LegacyUpload,
+        verdict: Verdict,
+        attested: Provenance | None = None,
+    ) -> FileRecord:
+        """Add the file to the release's waiting session; a session that starts publishing
+        between our read and our write is waited out and the next one used."""
+        for _ in range(3):
+            session = self._legacy_session(principal, project, version)
+            try:
+                return self._add_completed(
+                    session, upload, verdict, attested, publish_when_approved=True
+                )
+            except (SessionNotEditableError, StateChangedError):
+                continue
+        raise StateChangedError("The release's session kept changing; try again.")
+
+    def _waiting_file(
+        self, principal: Principal, project: str, version: Version, filename: str, sha256: str
+    ) -> FileRecord | None:
+        """A retry of an upload still waiting for its review (the same name and bytes)."""
+        token = self._store.open_session_for(project, release_key(version))
+        if token is None:
+            return None
+        for record in self._store.list_files(token):
+            if (
+                record.filename == filename
+                and record.status is not FileStatus.CANCELED
+                and record.digests.get("sha256") == sha256
+            ):
+                self._sessions.load(principal, token)  # the caller may still upload here
+                return record
+        return None
+
+    def _legacy_session(
+        self, principal: Principal, project: str, version: Version
+    ) -> SessionRecord:
+        """The open legacy session of this release (another reviewed upload waiting, as
+        twine's sdist then wheel), or a new one once a publishing one has finished."""
+        deadline = self._clock() + self._review_wait
+        while True:
+            token = self._store.open_session_for(project, release_key(version))
+            if token is None:
+                return self._sessions.create(
+                    principal, project, str(version), created_via=CreatedVia.LEGACY
+                )
+            session = self._sessions.load(principal, token)
+            if session.created_via is not CreatedVia.LEGACY:
+                raise MixedUploadPathsError(
+                    "This release has an open Upload 2.0 session; legacy uploads may not add "
+                    "to it (finish or cancel it first)."
+                )
+            if not self._reviews.publishes_when_approved(self._store.list_files(token)):
+                raise MixedUploadPathsError(
+                    "This release has a staged session open (staged=true); publish or cancel "
+                    "it before uploading without staged=true."
+                )
+            if session.status.editable and session.effective_status(self._clock()).editable:
+                return session
+            if self._clock() >= deadline:
+                raise FilenameTakenError(
+                    "Another upload of this release is being published; try again shortly."
+                )
+            self._sleep(REVIEW_POLL_SECONDS)
+
+    def _await_review(self, record: FileRecord) -> LegacyResult:
+        deadline = self._clock() + self._review_wait
+        while True:
+            current = self._store.get_file(record.session_token, record.file_id) or record
+            session = self._store.get_session(record.session_token)
+            if current.status is FileStatus.ERROR:
+                raise ReviewRejectedError(
+                    "The file was rejected in review: " + "; ".join(current.notices),
+                    errors=[{"source": current.filename, "message": n} for n in current.notices],
+                )
+            if session is not None and session.status is SessionStatus.PUBLISHED:
+                return LegacyResult(published=True)
+            if session is not None and session.status is SessionStatus.ERROR:
+                raise FilenameTakenError(
+                    "The release could not be published: " + "; ".join(session.notices)
+                )
+            if self._clock() >= deadline:
+                return LegacyResult(published=False, pending=True)
+            self._sleep(REVIEW_POLL_SECONDS)
 
 
 def _form_project(fields: dict[str, list[str]]) -> str | None:

@@ -37,7 +37,7 @@ from ..domain.layout import (
     published_key,
     published_provenance_key,
 )
-from ..domain.lifecycle import PUBLISH, SESSIONS
+from ..domain.lifecycle import FILES, PUBLISH, SESSIONS
 from ..domain.ports import (
     Catalog,
     Clock,
@@ -125,9 +125,9 @@ class Publisher:
         if unready:
             raise FilesNotCompletedError(
                 "Every file must be completed before publishing: "
-                + ", ".join(f"{f.filename} is {f.status}" for f in unready)
+                + ", ".join(f"{f.filename} is {FILES.shown(f.status)}" for f in unready)
                 + ".",
-                errors=[{"source": f.filename, "message": str(f.status)} for f in unready],
+                errors=[{"source": f.filename, "message": FILES.shown(f.status)} for f in unready],
             )
         by = ReleasePublisher(token_id=principal.token_id, publisher=principal.publisher)
         try:

@@ -12,7 +12,7 @@ from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
-from ..domain.lifecycle import ACCEPT, FILES, REJECT
+from ..domain.lifecycle import ACCEPT, FILES, REJECT, FileStatus
 from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
 from ..domain.sessions import FileRecord, SessionRecord, SessionStatus
 from ..observability import logger
@@ -21,6 +21,7 @@ from .audit import AuditTrail
 
 if TYPE_CHECKING:
     from .provenance import Provenances
+from .reviews import Reviews
 
 
 def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
@@ -67,6 +68,7 @@ class Validator:
         clock: Clock,
         limits: Limits,
         audit: AuditTrail,
+        reviews: Reviews,
         provenance: Provenances | None = None,
     ) -> None:
         self._store = store
@@ -75,8 +77,9 @@ class Validator:
         self._limits = limits
         self._audit = audit
         self._provenance = provenance
+        self._reviews = reviews
 
-    def object_arrived(self, key: str, size: int) -> str:
+    def object_arrived(self, key: str, size: int, *, redelivered: bool = False) -> str:
         """Validate the file staged at ``key``; returns what happened, for the log.
 
         Idempotent and order-proof: only a file in ``processing`` whose staged key this
@@ -93,6 +96,10 @@ class Validator:
             return "ignored: no such file upload session"
         if session.effective_status(self._clock()) is SessionStatus.CANCELED:
             return "ignored: the session is canceled"
+        if record.status is FileStatus.REVIEWING and redelivered:
+            # A Lambda may have died between holding the file and announcing it.
+            self._reviews.announce_again(record)
+            return "ignored: the file is under review (announced again)"
         if not FILES.permits(ACCEPT, record.status):
             return f"ignored: the file is {record.status}"
         info = self._staging.object_info(key)
@@ -125,8 +132,12 @@ class Validator:
         try:
             if verdict.ok:
                 changes = {**keep_metadata(self._staging, record, verdict), **attested}
-                self._store.move_file(record, ACCEPT, at=now, changes=changes)
-                outcome = "completed"
+                if self._reviews.enabled:
+                    self._reviews.hold(session, record, changes)
+                    outcome = "reviewing"
+                else:
+                    self._store.move_file(record, ACCEPT, at=now, changes=changes)
+                    outcome = "completed"
             else:
                 self._store.move_file(
                     record,
@@ -139,7 +150,8 @@ class Validator:
                 outcome = "error"
         except StateChangedError:
             return "ignored: another delivery decided first"
-        self._audit.note(file_event(self._audit, session, record, verdict.ok, verdict.notices))
+        if outcome != "reviewing":  # a held file is recorded when its review settles
+            self._audit.note(file_event(self._audit, session, record, verdict.ok, verdict.notices))
         logger.info(
             "file validated",
             extra={"file": file_id, "outcome": outcome, "notices": verdict.notices},

@@ -123,7 +123,11 @@ def test_file_table_cell(backend, name, state):
 
 RACES = [
     *(("session", name) for name in ("publish", "commit", "fail-publish", "cancel", "expire")),
-    *(("file", name) for name in ("complete", "accept", "reject", "delete")),
+    *(
+        ("file", name)
+        for name in ("complete", "accept", "reject", "delete", "hold-for-review", "approve")
+    ),
+    ("file", "reject-review"),
 ]
 
 

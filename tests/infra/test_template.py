@@ -93,7 +93,7 @@ def test_queue_redrive_matches_template(aws):
 
 # --- the hand-written IAM policies ----------------------------------------------------
 
-_SERVICE_OF_ADAPTER = {"dynamo_": "dynamodb", "s3_": "s3"}
+_SERVICE_OF_ADAPTER = {"dynamo_": "dynamodb", "s3_": "s3", "sqs_": "sqs"}
 # API operations whose IAM actions are not simply their own names. A call missing from
 # both this table and the policy fails the test, so a new call cannot slip in unnoticed.
 _IAM_ACTIONS = {
@@ -174,3 +174,17 @@ def test_the_event_queue_is_the_one_the_app_listens_to():
 
     sources = [s for s in app.event_sources if type(s).__name__ == "SQSEventConfig"]
     assert [s.batch_size for s in sources] == [1]
+
+
+@pytest.mark.parametrize(("stage", "prefix"), [("dev", "wharf-dev"), ("prod", "wharf")])
+def test_the_app_may_only_send_to_the_review_queue(stage, prefix):
+    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    senders = [s for s in policy["Statement"] if "sqs:SendMessage" in s["Action"]]
+    assert senders == [
+        {
+            "Sid": "ReviewQueue",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": f"arn:aws:sqs:*:*:{prefix}-reviews",
+        }
+    ]
