@@ -151,7 +151,9 @@ def build(
         clock,
         PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
     )
-    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings))
+    validator = Validator(
+        stores.sessions, stores.staging, stores.catalog, clock, limits_of(settings)
+    )
     return Container(
         settings=settings,
         stores=stores,

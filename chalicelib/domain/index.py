@@ -76,6 +76,9 @@ class FileEntry:
     requires_python: str | None = None
     metadata_sha256: str | None = None  # set when <file>.metadata is served (wheels)
     yanked: str | None = None  # None: not yanked; "": yanked without a reason
+    # Where the bytes are (the metadata beside them, + ".metadata"); ``None``: at
+    # layout.published_key, where legacy uploads and older releases put them.
+    key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from ..domain.index import FileEntry
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.sources import BytesSource
 from ..domain.inspection.verdict import Verdict, validate_distribution
-from ..domain.layout import published_key, staged_key
+from ..domain.layout import published_key, stored_key
 from ..domain.lifecycle import FILES, STAGE_VALIDATED
 from ..domain.ports import (
     Catalog,
@@ -297,7 +297,7 @@ class LegacyUploads:
         self, session: SessionRecord, upload: LegacyUpload, verdict: Verdict
     ) -> None:
         file_id = new_file_id()
-        key = staged_key(session.token, file_id, upload.filename)
+        key = stored_key(file_id, upload.filename)
         upload_id = self._staging.start_upload(key)
         self._staging.put_part(key, upload_id, 1, upload.content)
         record = FileRecord(

@@ -174,3 +174,25 @@ def test_the_event_queue_is_the_one_the_app_listens_to():
 
     sources = [s for s in app.event_sources if type(s).__name__ == "SQSEventConfig"]
     assert [s.batch_size for s in sources] == [1]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_policy_deletes_only_where_unpublished_bytes_live(stage):
+    """Publishing moves no bytes, so the role deletes only upload folders and staging: never
+    an index render, never a legacy upload's published file."""
+    from chalicelib.domain.layout import STORED_PREFIX
+
+    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    deletable = {
+        resource.split("/", 1)[1]
+        for statement in policy["Statement"]
+        if any(a.startswith("s3:DeleteObject") for a in statement["Action"])
+        for resource in statement["Resource"]
+    }
+    assert deletable == {f"{STORED_PREFIX}*", f"{STAGING_PREFIX}*", f"{STAGING_METADATA_PREFIX}*"}
+    assert all(
+        "Delete" not in a
+        for s in policy["Statement"]
+        if "s3:GetObject" in s["Action"]
+        for a in s["Action"]
+    )
