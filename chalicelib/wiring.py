@@ -162,6 +162,7 @@ def build(
             clock,
             touch_seconds=settings.token_touch_seconds,
             retention_days=settings.token_retention_days,
+            cache_seconds=settings.token_cache_seconds,
         ),
         index=IndexReader(stores.objects),
         sessions=sessions,
