@@ -84,7 +84,9 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
         catalog=DynamoCatalog(dynamodb, table),
         tokens=DynamoTokenStore(dynamodb, table),
         objects=S3ObjectStore(clients.s3, settings.bucket_name),
-        staging=S3Staging(clients.s3, settings.bucket_name),
+        staging=S3Staging(
+            clients.s3, settings.bucket_name, spool_limit=settings.validation_spool_bytes
+        ),
     )
 
 

@@ -123,6 +123,8 @@ def main() -> int:
         WHARF_BUCKET_NAME=resources.bucket,
         WHARF_QUEUE_ARN=resources.queue_arn,
     )
+    # No 512 MB /tmp here: validate large files from one read of S3 too (unless told not to).
+    os.environ.setdefault("WHARF_VALIDATION_SPOOL_BYTES", str(8 * 1024**3))
     sys.path.insert(0, str(PROJECT_DIR))
     app_module = importlib.import_module("app")
 
