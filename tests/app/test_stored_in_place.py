@@ -71,10 +71,12 @@ def test_publishing_copies_no_bytes(uploader, http, reader, app_client, aws, s3_
     assert s3_calls["UploadPart"] == 0 and s3_calls["CreateMultipartUpload"] == 0
     # The same objects, untouched, and the downloads point at them.
     assert stored(aws) == before
-    for name in (WHEEL, f"{WHEEL}.metadata", SDIST):
+    for name in (WHEEL, SDIST):
         location = http.get(f"/files/acme-tools/{name}", headers=reader).headers["Location"]
         [key] = [k for k in before if k.endswith(f"/{name}")]
         assert key in location
+    [key] = [k for k in before if k.endswith(f"/{WHEEL}.metadata")]
+    assert http.get(f"/files/acme-tools/{WHEEL}.metadata", headers=reader).body == before[key]
 
 
 def test_cancel_deletes_the_bytes_of_the_canceled_upload_only(uploader, app_client, aws):
