@@ -62,7 +62,7 @@ class Validator:
         record = self._store.get_file(token, file_id)
         if record is None or (name != UPLOADED and record.staged_key != key):
             return "ignored: no such file upload session"
-        return self.validate(token, file_id)
+        return self._validate(record)
 
     def validate(self, token: str, file_id: str) -> str:
         """Validate a file's bytes where they are stored.
@@ -71,11 +71,16 @@ class Validator:
         verdict is one conditional write, so a repeated or late event (or one for a
         canceled file) changes nothing.
         """
-        session = self._store.get_session(token)
         record = self._store.get_file(token, file_id)
-        if session is None or record is None:
+        if record is None:
             return "ignored: no such file upload session"
-        key = record.staged_key
+        return self._validate(record)
+
+    def _validate(self, record: FileRecord) -> str:
+        file_id, key = record.file_id, record.staged_key
+        session = self._store.get_session(record.session_token)
+        if session is None:
+            return "ignored: no such file upload session"
         if session.effective_status(self._clock()) is SessionStatus.CANCELED:
             return "ignored: the session is canceled"
         if not FILES.permits(ACCEPT, record.status):
