@@ -4,7 +4,7 @@ The app's share is the process CPU minus what moto spends answering the AWS call
 botocore stub, measured with cProfile), so the number is wharf's own work per request:
 routing, auth, the AWS SDK's request building and parsing, rendering.
 
-    python -m bench.request_cpu [--requests 300]
+    python -m bench.request_cpu [--requests 100]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _moto_seconds(stats: pstats.Stats) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args(argv)
     import boto3
     from chalice.test import Client
