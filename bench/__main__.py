@@ -4,6 +4,7 @@ from . import (
     installs,
     package,
     publish,
+    request_cpu,
     small_releases,
     upload,
     validate_hostile,
@@ -13,6 +14,7 @@ from . import (
 validate_wheel.main([64, 1024])
 validate_hostile.main()
 publish.main()
+request_cpu.main([])
 installs.main([])
 upload.main([])
 small_releases.main([])

@@ -24,6 +24,12 @@ class Settings(BaseModel):
     # A token's last-used time is written at most this often, so that a busy
     # installer does not turn every read into a DynamoDB write.
     token_touch_seconds: int = Field(default=300, ge=0)
+    # A warm instance trusts a token it read this recently (revocations made elsewhere take
+    # up to this long to apply there); 0 reads the token on every request.
+    token_cache_seconds: int = Field(default=5, ge=0, le=60)
+    # The validator keeps a local copy of files up to this size, so it reads them from S3
+    # once (Lambda's /tmp holds 512 MB); larger files are read from S3 a second time.
+    validation_spool_bytes: int = Field(default=384 * 1024**2, ge=0)
     # Expired or revoked token records are kept this long (for `token list`)
     # before DynamoDB's TTL removes them.
     token_retention_days: int = Field(default=30, ge=1)
@@ -93,6 +99,8 @@ _ENV_NAMES = {
     "bucket_name": "WHARF_BUCKET_NAME",
     "queue_arn": "WHARF_QUEUE_ARN",
     "token_touch_seconds": "WHARF_TOKEN_TOUCH_SECONDS",
+    "token_cache_seconds": "WHARF_TOKEN_CACHE_SECONDS",
+    "validation_spool_bytes": "WHARF_VALIDATION_SPOOL_BYTES",
     "token_retention_days": "WHARF_TOKEN_RETENTION_DAYS",
     "public_url": "WHARF_PUBLIC_URL",
     "session_lifetime_seconds": "WHARF_SESSION_LIFETIME_SECONDS",

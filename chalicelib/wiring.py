@@ -111,7 +111,9 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
         catalog=DynamoCatalog(dynamodb, table),
         tokens=DynamoTokenStore(dynamodb, table),
         objects=S3ObjectStore(clients.s3, settings.bucket_name),
-        staging=S3Staging(clients.s3, settings.bucket_name),
+        staging=S3Staging(
+            clients.s3, settings.bucket_name, spool_limit=settings.validation_spool_bytes
+        ),
         audit=DynamoAuditLog(dynamodb, table),
         publishers=DynamoTrustedPublisherStore(dynamodb, table),
         replay=DynamoReplayGuard(dynamodb, table),
@@ -235,6 +237,7 @@ def build(
         clock,
         touch_seconds=settings.token_touch_seconds,
         retention_days=settings.token_retention_days,
+        cache_seconds=settings.token_cache_seconds,
         audit=audit,
     )
     oidc = OidcPolicy(
@@ -253,6 +256,7 @@ def build(
     validator = Validator(
         stores.sessions,
         stores.staging,
+        stores.catalog,
         clock,
         limits_of(settings),
         audit=audit,

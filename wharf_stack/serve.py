@@ -144,6 +144,8 @@ def main() -> int:
     if tls:
         # Upload 2.0 links are built from the request; behind TLS they must say https.
         os.environ.setdefault("WHARF_PUBLIC_URL", f"https://{host}:{port}")
+    # No 512 MB /tmp here: validate large files from one read of S3 too (unless told not to).
+    os.environ.setdefault("WHARF_VALIDATION_SPOOL_BYTES", str(8 * 1024**3))
     sys.path.insert(0, str(PROJECT_DIR))
     app_module = importlib.import_module("app")
 

@@ -1,8 +1,21 @@
-"""An S3 object as a ByteSource: one streaming GET, or ranged GETs behind a buffer."""
+"""An S3 object as a ByteSource, read from S3 once.
+
+``stream()`` fetches the object with parallel ranged GETs and hands the blocks over in
+order (at most ``workers + 1`` blocks in memory, whatever the size); as they pass, the
+blocks are also written to a temporary file, so the validator's second look at the
+bytes (the archive's members, read through ``random_access()``) comes from local disk,
+not from S3 again. An object larger than ``spool_limit`` (Lambda's /tmp is 512 MB) is not
+spooled; ``random_access()`` then reads it through ranged GETs.
+"""
 
 from __future__ import annotations
 
 import io
+import os
+import tempfile
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
@@ -10,6 +23,23 @@ from botocore.exceptions import ClientError
 from ..domain.ports import StorageReadError
 
 _BUFFER = 8 * 1024 * 1024
+BLOCK = 8 * 1024 * 1024
+WORKERS = 4
+SPOOL_LIMIT = 384 * 1024 * 1024
+
+
+def _get_range(client: Any, bucket: str, key: str, etag: str | None, start: int, end: int) -> bytes:
+    """Bytes ``start..end`` (inclusive) of the object version with ``etag``."""
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes={start}-{end}"}
+    if etag:
+        # The object must not change under the validator.
+        kwargs["IfMatch"] = etag
+    try:
+        response = client.get_object(**kwargs)
+        with response["Body"] as body:
+            return bytes(body.read())
+    except ClientError as error:
+        raise StorageReadError(f"cannot read s3://{bucket}/{key}") from error
 
 
 class _RangeReader(io.RawIOBase):
@@ -45,40 +75,162 @@ class _RangeReader(io.RawIOBase):
         if self._pos >= self._size or len(buffer) == 0:
             return 0
         end = min(self._pos + len(buffer), self._size) - 1
-        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": self._key}
-        if self._etag:
-            # The object must not change under the validator.
-            kwargs["IfMatch"] = self._etag
-        try:
-            response = self._client.get_object(Range=f"bytes={self._pos}-{end}", **kwargs)
-        except ClientError as error:
-            raise StorageReadError(f"cannot read s3://{self._bucket}/{self._key}") from error
-        data = response["Body"].read()
+        data = _get_range(self._client, self._bucket, self._key, self._etag, self._pos, end)
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
 
 
+class _SpoolReader(io.RawIOBase):
+    """A reader of the spool file with a position of its own (``os.pread``), so readers
+    never disturb each other or the spool's writer."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise OSError(22, "Invalid argument: negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pos >= self._size or len(buffer) == 0:
+            return 0
+        data = os.pread(self._fd, min(len(buffer), self._size - self._pos), self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class _BlockStream(io.RawIOBase):
+    """The object front to back, from blocks fetched ahead in parallel."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._blocks = blocks
+        self._current = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._current:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._current = memoryview(block)
+        n = min(len(buffer), len(self._current))
+        buffer[:n] = self._current[:n]
+        self._current = self._current[n:]
+        return n
+
+    def close(self) -> None:
+        close = getattr(self._blocks, "close", None)
+        if close is not None:
+            close()  # a generator stops fetching ahead
+        super().close()
+
+
 class S3Source:
     def __init__(
-        self, client: Any, bucket: str, key: str, size: int, etag: str | None = None
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        size: int,
+        etag: str | None = None,
+        *,
+        block: int = BLOCK,
+        workers: int = WORKERS,
+        spool_limit: int = SPOOL_LIMIT,
     ) -> None:
         self._client = client
         self._bucket = bucket
         self._key = key
         self._size = size
         self._etag = etag
+        self._block = block
+        self._workers = workers
+        self._spool_limit = spool_limit
+        self._spool: BinaryIO | None = None  # complete copy of the object, once streamed
 
     @property
     def size(self) -> int:
         return self._size
 
+    def _blocks(self) -> Iterator[bytes]:
+        """Every block in order, ``workers`` GETs in flight; spooled when small enough."""
+        # Closed below, or kept as self._spool and closed by close(): no context manager fits.
+        spool = tempfile.TemporaryFile() if self._size <= self._spool_limit else None  # noqa: SIM115
+        starts = iter(range(0, self._size, self._block))
+        pending: deque[Future[bytes]] = deque()
+        written = 0
+        with ThreadPoolExecutor(max_workers=self._workers) as pool:
+            try:
+
+                def submit() -> None:
+                    start = next(starts, None)
+                    if start is not None:
+                        end = min(start + self._block, self._size) - 1
+                        pending.append(
+                            pool.submit(
+                                _get_range,
+                                self._client,
+                                self._bucket,
+                                self._key,
+                                self._etag,
+                                start,
+                                end,
+                            )
+                        )
+
+                for _ in range(self._workers):
+                    submit()
+                while pending:
+                    data = pending.popleft().result()
+                    submit()
+                    if spool is not None:
+                        spool.write(data)
+                        written += len(data)
+                    yield data
+                if spool is not None and written == self._size:
+                    spool.flush()
+                    if self._spool is not None:
+                        self._spool.close()
+                    self._spool, spool = spool, None
+            finally:
+                for future in pending:
+                    future.cancel()
+                if spool is not None:
+                    spool.close()
+
     def stream(self) -> BinaryIO:
-        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": self._key}
-        if self._etag:
-            kwargs["IfMatch"] = self._etag
-        return self._client.get_object(**kwargs)["Body"]
+        return io.BufferedReader(_BlockStream(self._blocks()), buffer_size=_BUFFER)  # type: ignore[return-value]
 
     def random_access(self) -> BinaryIO:
-        raw = _RangeReader(self._client, self._bucket, self._key, self._size, self._etag)
+        raw: io.RawIOBase
+        if self._spool is not None:
+            raw = _SpoolReader(self._spool.fileno(), self._size)
+        else:
+            raw = _RangeReader(self._client, self._bucket, self._key, self._size, self._etag)
         return io.BufferedReader(raw, buffer_size=_BUFFER)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Delete the spool file (the garbage collector would, a little later)."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None

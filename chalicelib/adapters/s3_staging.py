@@ -15,13 +15,14 @@ from typing import Any, BinaryIO
 from botocore.exceptions import ClientError
 
 from .aws_errors import error_code
-from .s3_source import S3Source
+from .s3_source import SPOOL_LIMIT, S3Source
 
 
 class S3Staging:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, *, spool_limit: int = SPOOL_LIMIT) -> None:
         self._client = client
         self._bucket = bucket
+        self._spool_limit = spool_limit
 
     def start_upload(self, key: str, *, checksums: bool = True) -> str:
         extra = {"ChecksumAlgorithm": "SHA256"} if checksums else {}
@@ -112,7 +113,7 @@ class S3Staging:
         return int(response["ContentLength"]), str(response["ETag"])
 
     def source(self, key: str, size: int, etag: str) -> S3Source:
-        return S3Source(self._client, self._bucket, key, size, etag)
+        return S3Source(self._client, self._bucket, key, size, etag, spool_limit=self._spool_limit)
 
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
         self._client.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)

@@ -1,4 +1,4 @@
-"""Downloads (302 to presigned S3 GETs) and stage previews."""
+"""Downloads (302 to presigned S3 GETs; small core metadata inline) and stage previews."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..domain.index import (
     render_root_html,
     render_root_json,
 )
+from ..services.downloads import Inline
 from ..services.index_reader import page_of
 from ..wiring import container
 from .auth import principal_of
@@ -37,8 +38,24 @@ def _found(url: str) -> Response:
 def published_file(project: str, filename: str) -> Response:
     method_of(bp.current_request, "GET")
     principal = principal_of(bp.current_request)
-    url = container().downloads.published(principal, canonicalize_name(project), unquote(filename))
-    return _found(url)
+    found = container().downloads.published(
+        principal, canonicalize_name(project), unquote(filename)
+    )
+    if isinstance(found, Inline):
+        return _inline(found)
+    return _found(found)
+
+
+def _inline(found: Inline) -> Response:
+    """Core metadata in the response (PEP 658): immutable, as its filename is never reused."""
+    headers = {"ETag": found.etag, "Cache-Control": "private, max-age=300"}
+    if bp.current_request.headers.get("if-none-match") == found.etag:
+        return Response(body="", status_code=304, headers=headers)
+    return Response(
+        body=found.body,
+        status_code=200,
+        headers={**headers, "Content-Type": "text/plain; charset=utf-8"},
+    )
 
 
 def _stage_link(project: str, filename: str) -> str:

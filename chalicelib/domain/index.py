@@ -81,6 +81,9 @@ class FileEntry:
     # The PEP 740 publisher (compact JSON) of a file with verified provenance; its provenance
     # object is served by the Integrity API (domain/provenance.py).
     provenance_publisher: str | None = None
+    # Where the bytes are (the metadata beside them, + ".metadata"); ``None``: at
+    # layout.published_key, where legacy uploads and older releases put them.
+    key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,41 @@ INDEX_PREFIX = "simple/"
 
 # Published files and their core metadata, served by 302 to a presigned GET.
 FILES_PREFIX = "files/"
+# Where an upload's bytes are written, once: the multipart upload completes here, the
+# validator writes the core metadata beside it, and publishing points the release at it
+# (no copy). One folder per file upload session, three levels under files/, so it never
+# meets the two-level files/<project>/<filename> of legacy uploads.
+STORED_PREFIX = f"{FILES_PREFIX}u/"
 
 ROOT_INDEX_HTML = f"{INDEX_PREFIX}index.html"
 ROOT_INDEX_JSON = f"{INDEX_PREFIX}index.json"
 
 
 def staged_key(token: str, file_id: str, filename: str) -> str:
+    """The key of sessions opened before uploads were stored in place (still read)."""
     return f"{STAGING_PREFIX}{token}/{file_id}/{filename}"
+
+
+def stored_key(file_id: str, filename: str) -> str:
+    """Where a file upload session's bytes live from the first part to the last download.
+    No session token in it: once published it appears in every download's presigned URL."""
+    return f"{STORED_PREFIX}{file_id}/{filename}"
+
+
+def stored_folder(key: str) -> str | None:
+    """The folder holding a stored file and its metadata (deleting it deletes both), or
+    ``None`` for a key of the older staging layout."""
+    if not key.startswith(STORED_PREFIX):
+        return None
+    return key.rsplit("/", 1)[0] + "/"
+
+
+def uploaded_key(token: str, file_id: str) -> str:
+    """Writing this small object (its S3 event) starts the validator on the file's bytes."""
+    return f"{STAGING_PREFIX}{token}/{file_id}/{UPLOADED}"
+
+
+UPLOADED = "uploaded.json"
 
 
 def staged_metadata_key(token: str, file_id: str, filename: str) -> str:

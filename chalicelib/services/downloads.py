@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..domain.catalog import ProjectRecord, ProjectStatus
 from ..domain.errors import NotFoundError
 from ..domain.filenames import DistKind, FilenameError, parse_filename
@@ -13,6 +15,17 @@ from ..domain.tokens import Principal
 from .publishing import Publisher, _entry
 
 METADATA_SUFFIX = ".metadata"
+# Core metadata this small is answered in the response itself: an install fetches one
+# .metadata per candidate, and a redirect would cost each a second round trip to S3.
+INLINE_METADATA_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Inline:
+    """A published file's bytes, answered directly (the body is text: core metadata)."""
+
+    body: str
+    etag: str
 
 
 class Downloads:
@@ -33,27 +46,42 @@ class Downloads:
         self._clock = clock
         self._expires = expires
 
-    def published(self, principal: Principal, project: str, name: str) -> str:
-        """A presigned URL for a published file or its ``.metadata``; 404 for anything else,
-        including files of quarantined projects and projects the caller may not read."""
+    def published(self, principal: Principal, project: str, name: str) -> str | Inline:
+        """A presigned URL for a published file, its small ``.metadata`` itself; 404 for
+        anything else, including files of quarantined projects and projects the caller may
+        not read."""
         if not principal.can_read(project):
             raise NotFoundError("No such file.")
         if not _serves_files(self._catalog.project(project)):
             raise NotFoundError("No such file.")
+        if name.endswith(METADATA_SUFFIX):
+            entry = self._catalog.published_file(project, name.removesuffix(METADATA_SUFFIX))
+            if entry is not None and entry.metadata_sha256:
+                inline = self._inline(entry.key, project, name)
+                if inline is not None:
+                    return inline
         return self._published_url(project, name)
+
+    def _inline(self, key: str | None, project: str, name: str) -> Inline | None:
+        stored = self._objects.get(key + METADATA_SUFFIX if key else published_key(project, name))
+        if stored is None or len(stored.body) > INLINE_METADATA_BYTES:
+            return None
+        try:
+            return Inline(body=stored.body.decode("utf-8"), etag=stored.etag)
+        except UnicodeDecodeError:
+            return None  # served as it is stored, by S3
 
     def _published_url(self, project: str, name: str) -> str:
         filename = name.removesuffix(METADATA_SUFFIX)
         entry = self._catalog.published_file(project, filename)
         if entry is None:
             raise NotFoundError("No such file.")
+        key = entry.key or published_key(project, filename)
         if name.endswith(METADATA_SUFFIX):
             if not entry.metadata_sha256:
                 raise NotFoundError("This file has no separate metadata.")
-            return self._objects.presigned_get(published_key(project, name), expires=self._expires)
-        return self._objects.presigned_get(
-            published_key(project, filename), expires=self._expires, filename=filename
-        )
+            return self._objects.presigned_get(key + METADATA_SUFFIX, expires=self._expires)
+        return self._objects.presigned_get(key, expires=self._expires, filename=filename)
 
     # --- stage previews: the session token is the credential -----------------------------
 

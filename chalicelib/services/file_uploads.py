@@ -19,7 +19,7 @@ from ..domain.errors import (
     StateChangedError,
 )
 from ..domain.filenames import FilenameError, check_upload_filename
-from ..domain.layout import STAGING_METADATA_PREFIX, STAGING_PREFIX, staged_key
+from ..domain.layout import stored_key
 from ..domain.lifecycle import COMPLETE, FILES, REFUSE_TRANSFER
 from ..domain.ports import Catalog, Clock, FilenameRegistry, SessionRepository, StagingStorage
 from ..domain.sessions import (
@@ -42,6 +42,7 @@ from .mechanisms import (
 )
 from .mechanisms.http_post_bytes import BYTES
 from .sessions import PublishingSessions, require_open_project
+from .stored_bytes import discard_bytes, finish_and_announce
 from .validation import file_event
 
 
@@ -141,7 +142,7 @@ class FileUploads:
                 errors=[{"source": "filename", "code": "filename-taken", "message": filename}],
             )
         file_id = new_file_id()
-        key = staged_key(token, file_id, filename)
+        key = stored_key(file_id, filename)
         upload_id = self._staging.start_upload(key, checksums=chosen.checksummed_parts)
         record = FileRecord(
             session_token=token,
@@ -220,8 +221,8 @@ class FileUploads:
             processing = self._store.move_file(record, COMPLETE, at=self._clock())
         except StateChangedError as error:
             raise FileNotPendingError("The file upload session is no longer pending.") from error
-        # The object appears only now, and its event starts the validator.
-        self._staging.finish_upload(record.staged_key, record.upload_id)
+        # The object appears only now, and the marker's event starts the validator.
+        finish_and_announce(self._staging, record)
         logger.info("file upload completed", extra={"file": record.file_id, "bytes": received})
         return FileView(current.session, processing, processing.status)
 
@@ -241,16 +242,7 @@ class FileUploads:
             raise StateChangedError(
                 "The file upload session changed; look at its status.", current=error.current
             ) from error
-        self._purge(current.file)
-
-    def _purge(self, record: FileRecord) -> None:
-        """Drop a file's multipart upload, staged bytes and extracted metadata."""
-        if record.upload_id:
-            self._staging.abort_upload(record.staged_key, record.upload_id)
-        self._staging.delete_prefix(f"{STAGING_PREFIX}{record.session_token}/{record.file_id}/")
-        self._staging.delete_prefix(
-            f"{STAGING_METADATA_PREFIX}{record.session_token}/{record.file_id}/"
-        )
+        discard_bytes(self._staging, self._catalog, current.session.project, current.file)
 
     def extend(self, principal: Principal, token: str, file_id: str, seconds: int) -> FileView:
         """A file lives as long as its publishing session: extending it extends the session."""

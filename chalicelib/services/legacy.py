@@ -35,8 +35,8 @@ from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import (
     published_key,
     published_provenance_key,
-    staged_key,
     staged_provenance_key,
+    stored_key,
 )
 from ..domain.lifecycle import FILES, STAGE_VALIDATED, FileStatus
 from ..domain.ports import (
@@ -419,7 +419,7 @@ class LegacyUploads:
     ) -> FileRecord:
         """The validated file added to the session: ``completed``, or held for review."""
         file_id = new_file_id()
-        key = staged_key(session.token, file_id, upload.filename)
+        key = stored_key(file_id, upload.filename)
         upload_id = self._staging.start_upload(key)
         self._staging.put_part(key, upload_id, 1, upload.content)
         record = FileRecord(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ..domain.audit import SYSTEM, AuditKind, ReleasePublisher, session_key, session_ref
@@ -36,6 +36,7 @@ from ..domain.layout import (
     publish_request_key,
     published_key,
     published_provenance_key,
+    stored_folder,
 )
 from ..domain.lifecycle import FILES, PUBLISH, SESSIONS
 from ..domain.ports import (
@@ -219,13 +220,19 @@ class Publisher:
             return "error: reservations lost"
         entries = []
         for record in files:
-            self._objects.copy(record.staged_key, published_key(project, record.filename))
             entry = _entry(record, version)
-            if entry.metadata_sha256 and record.metadata_key:
-                self._objects.copy(
-                    record.metadata_key, published_key(project, record.filename) + ".metadata"
-                )
+            if stored_folder(record.staged_key) is None:
+                # A session from before bytes were stored in place: copy them once more.
+                self._objects.copy(record.staged_key, published_key(project, record.filename))
+                if entry.metadata_sha256 and record.metadata_key:
+                    self._objects.copy(
+                        record.metadata_key, published_key(project, record.filename) + ".metadata"
+                    )
+            else:
+                # The bytes and their metadata already sit where they are served from.
+                entry = replace(entry, key=record.staged_key)
             if entry.provenance_publisher and record.provenance_key:
+                # A few KB of JSON, kept at the Integrity API's own key (not the bytes).
                 self._objects.copy(
                     record.provenance_key, published_provenance_key(project, record.filename)
                 )
@@ -265,9 +272,9 @@ class Publisher:
         still_wanted: Callable[[], bool] = lambda: True,
         published_by: ReleasePublisher | None = None,
     ) -> int | None:
-        """Record ``entries`` (already copied to files/), commit them as one release under a
-        fresh serial, and render. Every step is idempotent. Returns the serial, or ``None``
-        when ``still_wanted`` says a lost race made the commit moot."""
+        """Record ``entries`` (their bytes already where they are served), commit them as one
+        release under a fresh serial, and render. Every step is idempotent. Returns the
+        serial, or ``None`` when ``still_wanted`` says a lost race made the commit moot."""
         self._catalog.put_release_files(project, holder, entries)
         record = self._catalog.project(project)
         new_project = record is None or not record.published

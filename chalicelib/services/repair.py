@@ -21,6 +21,7 @@ from ..domain.ports import Clock, SessionRepository, StagingStorage
 from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
 from .publishing import Publisher
+from .stored_bytes import finish_and_announce
 from .validation import Validator
 
 
@@ -50,7 +51,7 @@ class Repair:
             info = self._staging.object_info(record.staged_key)
             if info is not None:
                 # The bytes are there but no verdict came: validate now.
-                self._validator.object_arrived(record.staged_key, info[0])
+                self._validator.validate(record.session_token, record.file_id)
             elif record.upload_id:
                 self._finish(record)
             counts["files"] += 1
@@ -74,7 +75,7 @@ class Repair:
         """The completion never reached S3: complete it now (its event follows), or give up."""
         assert record.upload_id
         try:
-            self._staging.finish_upload(record.staged_key, record.upload_id)
+            finish_and_announce(self._staging, record)
         except Exception:
             logger.exception("could not finish an interrupted upload")
             with contextlib.suppress(StateChangedError):

@@ -23,7 +23,7 @@ from ..domain.errors import (
     ReviewClosedError,
     StateChangedError,
 )
-from ..domain.layout import STAGING_PREFIX, publish_request_key
+from ..domain.layout import STAGING_PREFIX, publish_request_key, stored_folder
 from ..domain.lifecycle import APPROVE, HOLD_FOR_REVIEW, REJECT_REVIEW, FileStatus
 from ..domain.ports import (
     Clock,
@@ -323,6 +323,9 @@ class Reviews:
                     changes={"notices": notices, "quarantine_key": kept},
                 )
             self._staging.delete_prefix(f"{STAGING_PREFIX}{record.session_token}/{record.file_id}/")
+            folder = stored_folder(record.staged_key)
+            if folder is not None:  # bytes stored in place; a rejected file is never published
+                self._staging.delete_prefix(folder)
             self._reviews.close_review(review.review_id, ReviewState.REJECTED, at=now)
         logger.info(
             "review settled",

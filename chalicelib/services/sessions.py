@@ -32,6 +32,7 @@ from ..domain.tokens import Principal
 from ..observability import logger
 from .audit import AuditTrail
 from .permissions import require_actor
+from .stored_bytes import discard_bytes
 
 
 @dataclass(frozen=True)
@@ -340,9 +341,13 @@ class PublishingSessions:
         self._store.mark_purged(session.token)
 
     def purge(self, token: str) -> None:
-        """Abort the session's multipart uploads and delete its staged bytes. Idempotent."""
+        """Abort the session's multipart uploads and delete its bytes (never those a
+        published release serves). Idempotent."""
+        session = self._store.get_session(token)
         for record in self._store.list_files(token):
-            if record.upload_id:
+            if session is not None:
+                discard_bytes(self._staging, self._catalog, session.project, record)
+            elif record.upload_id:
                 self._staging.abort_upload(record.staged_key, record.upload_id)
         self._staging.delete_prefix(f"{STAGING_PREFIX}{token}/")
         self._staging.delete_prefix(f"{STAGING_METADATA_PREFIX}{token}/")

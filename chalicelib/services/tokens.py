@@ -22,6 +22,7 @@ from ..domain.tokens import (
 from .audit import AuditTrail
 
 _INVALID = "Invalid or revoked token."
+_CACHE_ENTRIES = 1024
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,17 @@ class TokenService:
         touch_seconds: int,
         retention_days: int,
         audit: AuditTrail,
+        cache_seconds: int = 0,
     ) -> None:
         self._store = store
         self._clock = clock
         self._audit = audit
         self._touch = timedelta(seconds=touch_seconds)
         self._retention = timedelta(days=retention_days)
+        # Live records by secret hash, with when they were read: an install sends a hundred
+        # requests with one token, and the read was half of each request's work.
+        self._cache_for = timedelta(seconds=cache_seconds)
+        self._cache: dict[str, tuple[TokenRecord, datetime]] = {}
 
     def issue(self, request: TokenRequest, *, by: Principal | str = SYSTEM) -> IssuedToken:
         """Create a token with a fresh secret; the secret is returned once and never stored.
@@ -140,24 +146,47 @@ class TokenService:
     def authenticate(self, secret: str, *, source: str = "unknown") -> Principal:
         """The principal for a presented secret; raises ``AuthenticationError`` unless it is live.
 
-        Revocation and expiry are checked on the stored record on every call. A refusal
-        is counted in the audit trail for ``source`` (the caller's address), by reason.
+        Expiry is checked on every call; revocation on the stored record, read at most
+        ``cache_seconds`` ago (a revocation made through this instance applies at once). A
+        refusal is counted in the audit trail for ``source`` (the caller's address), by reason.
         """
         now = self._clock()
-        record = self._store.get_by_hash(hash_secret(secret))
+        secret_hash = hash_secret(secret)
+        record = self._cached(secret_hash, now)
         if record is None:
-            self._audit.authentication_failed(source, "unknown token")
-            raise AuthenticationError(_INVALID)
+            record = self._store.get_by_hash(secret_hash)
+            if record is None:
+                self._audit.authentication_failed(source, "unknown token")
+                raise AuthenticationError(_INVALID)
         status = record.status(now)
         if status == "expired":
             self._audit.authentication_failed(source, "expired token")
             raise AuthenticationError("This token has expired.")
         if status != "active":
             self._audit.authentication_failed(source, "revoked token")
+            self._cache.pop(secret_hash, None)
             raise RevokedTokenError(_INVALID)
         if record.last_used_at is None or now - record.last_used_at >= self._touch:
             self._store.touch(record.secret_hash, now, not_since=now - self._touch)
+            record = record.model_copy(update={"last_used_at": now})
+        self._remember(record, now)
         return record.principal()
+
+    def _cached(self, secret_hash: str, now: datetime) -> TokenRecord | None:
+        found = self._cache.get(secret_hash)
+        if found is None or not (found[1] <= now < found[1] + self._cache_for):
+            return None
+        return found[0]
+
+    def _remember(self, record: TokenRecord, now: datetime) -> None:
+        if not self._cache_for:
+            return
+        if record.secret_hash not in self._cache and len(self._cache) >= _CACHE_ENTRIES:
+            self._cache.clear()  # bounded memory; the next requests read afresh
+        if self._cached(record.secret_hash, now) is None:
+            self._cache[record.secret_hash] = (record, now)
+        else:  # keep when it was read, so the cache never outlives cache_seconds
+            self._cache[record.secret_hash] = (record, self._cache[record.secret_hash][1])
 
     def list(self) -> list[TokenView]:
         now = self._clock()
@@ -176,6 +205,7 @@ class TokenService:
             expire_at=now + self._retention,
             audit=self._audit.entry(event),
         )
+        self._cache.pop(record.secret_hash, None)
         return record.model_copy(update={"revoked_at": now})
 
     def _cleanup_time(self, record: TokenRecord) -> datetime | None:

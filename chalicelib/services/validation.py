@@ -11,23 +11,28 @@ from ..domain.audit import AuditEvent, AuditKind, session_key, session_ref
 from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.verdict import Verdict, validate_distribution
-from ..domain.layout import parse_staged_key, staged_metadata_key
+from ..domain.layout import UPLOADED, parse_staged_key, staged_metadata_key, stored_folder
 from ..domain.lifecycle import ACCEPT, FILES, REJECT, FileStatus
-from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
+from ..domain.ports import Catalog, Clock, SessionRepository, StagingStorage, StorageReadError
 from ..domain.sessions import FileRecord, SessionRecord, SessionStatus
 from ..observability import logger
 from .attestation_verifier import AttestationRefused
 from .audit import AuditTrail
+from .reviews import Reviews
+from .stored_bytes import discard_bytes
 
 if TYPE_CHECKING:
     from .provenance import Provenances
-from .reviews import Reviews
 
 
 def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
     """Store an accepted file's core metadata beside it (PEP 658, under a prefix that fires
     no event); the changes its accepting transition records on the file."""
-    metadata_key = staged_metadata_key(record.session_token, record.file_id, record.filename)
+    if stored_folder(record.staged_key):
+        # Beside the file, where it is served from once published.
+        metadata_key = record.staged_key + ".metadata"
+    else:
+        metadata_key = staged_metadata_key(record.session_token, record.file_id, record.filename)
     metadata = verdict.metadata or b""
     staging.put_bytes(metadata_key, metadata, "text/plain; charset=utf-8")
     return {
@@ -65,6 +70,7 @@ class Validator:
         self,
         store: SessionRepository,
         staging: StagingStorage,
+        catalog: Catalog,
         clock: Clock,
         limits: Limits,
         audit: AuditTrail,
@@ -73,6 +79,7 @@ class Validator:
     ) -> None:
         self._store = store
         self._staging = staging
+        self._catalog = catalog
         self._clock = clock
         self._limits = limits
         self._audit = audit
@@ -80,19 +87,33 @@ class Validator:
         self._reviews = reviews
 
     def object_arrived(self, key: str, size: int, *, redelivered: bool = False) -> str:
-        """Validate the file staged at ``key``; returns what happened, for the log.
-
-        Idempotent and order-proof: only a file in ``processing`` whose staged key this
-        is gets a verdict, and the verdict is one conditional write, so a repeated or
-        late event (or one for a canceled file) changes nothing.
-        """
+        """Validate the file whose upload marker (or, for older sessions, whose staged
+        object) appeared at ``key``; returns what happened, for the log."""
         parsed = parse_staged_key(key)
         if parsed is None:
             return "ignored: not a staged upload"
-        token, file_id, _ = parsed
-        session = self._store.get_session(token)
+        token, file_id, name = parsed
         record = self._store.get_file(token, file_id)
-        if session is None or record is None or record.staged_key != key:
+        if record is None or (name != UPLOADED and record.staged_key != key):
+            return "ignored: no such file upload session"
+        return self._validate(record, redelivered=redelivered)
+
+    def validate(self, token: str, file_id: str, *, redelivered: bool = False) -> str:
+        """Validate a file's bytes where they are stored.
+
+        Idempotent and order-proof: only a file in ``processing`` gets a verdict, and the
+        verdict is one conditional write, so a repeated or late event (or one for a
+        canceled file) changes nothing.
+        """
+        record = self._store.get_file(token, file_id)
+        if record is None:
+            return "ignored: no such file upload session"
+        return self._validate(record, redelivered=redelivered)
+
+    def _validate(self, record: FileRecord, *, redelivered: bool = False) -> str:
+        file_id, key = record.file_id, record.staged_key
+        session = self._store.get_session(record.session_token)
+        if session is None:
             return "ignored: no such file upload session"
         if session.effective_status(self._clock()) is SessionStatus.CANCELED:
             return "ignored: the session is canceled"
@@ -106,9 +127,10 @@ class Validator:
         if info is None:
             return "ignored: the object is gone"
         actual_size, etag = info
+        source = self._staging.source(key, actual_size, etag)
         try:
             verdict = validate_distribution(
-                self._staging.source(key, actual_size, etag),
+                source,
                 filename=record.filename,
                 project=session.project,
                 version=Version(session.version),
@@ -122,6 +144,11 @@ class Validator:
             # A file that trips the inspector is rejected, not retried forever.
             logger.exception("validator failed on a file", extra={"file": file_id})
             verdict = Verdict(ok=False, notices=["the file could not be inspected"])
+        finally:
+            # An S3 source keeps a local copy of the bytes for the archive's second look.
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
         attested: dict[str, Any] = {}
         if verdict.ok and self._provenance is not None:
             try:
@@ -146,7 +173,7 @@ class Validator:
                     changes={"digests": verdict.digests, "notices": tuple(verdict.notices)},
                 )
                 # An error file is deleted and uploaded afresh; its bytes are of no further use.
-                self._staging.delete_prefix(key.rsplit("/", 1)[0] + "/")
+                discard_bytes(self._staging, self._catalog, session.project, record)
                 outcome = "error"
         except StateChangedError:
             return "ignored: another delivery decided first"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -54,6 +55,15 @@ def test_files_show_only_once_their_release_commits(backend):
     project = catalog.project("acme-tools")
     assert project.state is ProjectState.PUBLISHED and project.status is ProjectStatus.ACTIVE
     assert catalog.listed_projects() == ["acme-tools"]
+
+
+def test_a_file_keeps_where_its_bytes_are_stored(backend):
+    catalog = backend.stores.catalog
+    stored = replace(entry(), key="files/u/Qx3-file-id_/acme_tools-1.0-py3-none-any.whl")
+    catalog.put_release_files("acme-tools", "SESSION-A", [stored])
+    commit(catalog, "SESSION-A", catalog.next_serial())
+    assert catalog.published_file("acme-tools", WHEEL) == stored
+    assert catalog.committed_files("acme-tools") == [stored]
 
 
 def test_release_files_of_another_holder_are_refused(backend):

@@ -66,15 +66,15 @@ def test_wheel_and_sdist_end_to_end(uploader, session, app_client, aws):
         WHEEL: "completed",
         SDIST: "completed",
     }
-    # The extracted metadata is kept for the index (PEP 658).
+    # The extracted metadata is kept beside each file, where it is served from (PEP 658).
     keys = [
         o["Key"]
-        for o in aws.clients.s3.list_objects_v2(
-            Bucket=aws.resources.bucket, Prefix="staging-metadata/"
-        )["Contents"]
+        for o in aws.clients.s3.list_objects_v2(Bucket=aws.resources.bucket, Prefix="files/u/")[
+            "Contents"
+        ]
     ]
     assert sorted(k.rsplit("/", 1)[1] for k in keys) == sorted(
-        [f"{SDIST}.metadata", f"{WHEEL}.metadata"]
+        [SDIST, f"{SDIST}.metadata", WHEEL, f"{WHEEL}.metadata"]
     )
 
 

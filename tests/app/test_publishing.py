@@ -86,12 +86,30 @@ def test_files_redirect_to_presigned_s3(uploader, http, reader, app_client, aws)
     assert "X-Amz-Signature" in location and "X-Amz-Expires=300" in location
     import requests  # the presigned URL is honoured by moto's S3 through boto's own session
 
-    key = f"files/acme-tools/{WHEEL}"
+    # Served from where the upload wrote it: files/u/<file id>/<filename>.
+    listed = aws.clients.s3.list_objects_v2(Bucket=aws.resources.bucket, Prefix="files/")
+    [key] = [o["Key"] for o in listed["Contents"] if o["Key"].endswith(WHEEL)]
+    assert key.startswith("files/u/") and key in location
     body = aws.clients.s3.get_object(Bucket=aws.resources.bucket, Key=key)["Body"].read()
     assert body == wheel
     assert requests  # imported for clarity of intent; the e2e tests follow the URL for real
+    # Core metadata is answered directly: one round trip per candidate for pip and uv.
     metadata = http.get(f"/files/acme-tools/{WHEEL}.metadata", headers=reader)
-    assert metadata.status_code == 302
+    assert metadata.status_code == 200
+    assert metadata.headers["Content-Type"] == "text/plain; charset=utf-8"
+    stored = aws.clients.s3.get_object(Bucket=aws.resources.bucket, Key=f"{key}.metadata")
+    assert metadata.body == stored["Body"].read()
+    assert metadata.headers["ETag"] == stored["ETag"]
+    assert "Location" not in metadata.headers
+    page_doc = json.loads(page(http, reader).body)
+    [listed] = [f for f in page_doc["files"] if f["filename"] == WHEEL]
+    assert listed["core-metadata"] == {"sha256": sha256(metadata.body)}
+    again = http.get(
+        f"/files/acme-tools/{WHEEL}.metadata",
+        headers={**reader, "If-None-Match": metadata.headers["ETag"]},
+    )
+    assert again.status_code == 304 and not again.body
+    assert http.get(f"/files/acme-tools/{WHEEL}.metadata", headers={}).status_code == 401
     assert http.get(f"/files/acme-tools/{WHEEL}", headers={}).status_code == 401
     assert http.get("/files/acme-tools/nope-1.0.tar.gz", headers=reader).status_code == 404
 
@@ -227,9 +245,9 @@ def test_last_attempt_failure_leaves_error_and_releases(
     publish(uploader, session)
 
     def broken(*args, **kwargs):
-        raise RuntimeError("S3 is down")
+        raise RuntimeError("DynamoDB is down")
 
-    monkeypatch.setattr(wharf.stores.objects, "copy", broken)
+    monkeypatch.setattr(wharf.stores.catalog, "put_release_files", broken)
     token = session.json["session-token"]
     assert wharf.publisher.run(token, attempt=5) == "error"
     status = uploader.session(session).json

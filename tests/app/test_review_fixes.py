@@ -106,6 +106,8 @@ def test_publisher_never_copies_over_a_name_it_lost(http, issue, app_client, aws
         TableName=aws.resources.table, Item={**key, "session": {"S": "legacy:someone-else"}}
     )
     assert wharf.publisher.run(session.json["session-token"]) == "error: reservations lost"
-    listed = aws.clients.s3.list_objects_v2(Bucket=aws.resources.bucket, Prefix="files/")
+    # Nothing is written where the other holder's file is served, nor recorded under its name.
+    listed = aws.clients.s3.list_objects_v2(Bucket=aws.resources.bucket, Prefix="files/acme-tools/")
     assert not listed.get("Contents")
+    assert wharf.stores.catalog.published_file("acme-tools", WHEEL) is None
     assert client.session(session).json["status"] == "error"

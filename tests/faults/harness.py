@@ -90,6 +90,19 @@ def s3_keys(aws: Any, prefix: str) -> list[str]:
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
+def session_file_keys(aws: Any, token: str) -> list[str]:
+    """Where each file of a session has (or had) its bytes."""
+    from chalicelib.adapters.dynamo_table import from_item, to_item
+
+    pages = aws.clients.dynamodb.get_paginator("query").paginate(
+        TableName=aws.resources.table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :file)",
+        ExpressionAttributeValues=to_item({":pk": f"SESSION#{token}", ":file": "FILE#"}),
+    )
+    items = [from_item(i) for page in pages for i in page.get("Items", [])]
+    return [str(i["staged_key"]) for i in items if i.get("staged_key")]
+
+
 def table_items(aws: Any, project: str) -> list[dict[str, Any]]:
     """The items about ``project`` (filtered server-side: the table holds every case's)."""
     from chalicelib.adapters.dynamo_table import from_item, to_item
@@ -138,9 +151,15 @@ def check_invariants(aws: Any, project: str, *, expect_published: set[str] | Non
         listed = {}
     if listed != committed:
         problems.append(f"index {sorted(listed)} != catalog {sorted(committed)}")
+    stored_at = {
+        i["filename"]: i.get("key") or f"files/{project}/{filename}"
+        for i in items
+        if i["PK"] == f"PROJECT#{project}" and i["SK"].startswith("FILE#")
+        for filename in [i["filename"]]
+    }
     for filename, digest in listed.items():
         try:
-            body = s3.get_object(Bucket=bucket, Key=f"files/{project}/{filename}")["Body"].read()
+            body = s3.get_object(Bucket=bucket, Key=stored_at[filename])["Body"].read()
         except ClientError:
             problems.append(f"{filename} is listed but has no bytes")
             continue
@@ -163,6 +182,8 @@ def check_invariants(aws: Any, project: str, *, expect_published: set[str] | Non
             problems.append(f"session {token[:8]} is stuck in processing")
         if session["status"] == "canceled":
             left = s3_keys(aws, f"staging/{token}/") + s3_keys(aws, f"staging-metadata/{token}/")
+            for key in session_file_keys(aws, token):
+                left += s3_keys(aws, key.rsplit("/", 1)[0] + "/")
             if left:
                 problems.append(f"canceled session {token[:8]} left staged bytes {left}")
             uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix=f"staging/{token}/")

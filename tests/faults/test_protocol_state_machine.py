@@ -235,9 +235,11 @@ class Protocol(RuleBasedStateMachine):
             assert listed.get(filename) == digest, f"{filename} changed or vanished"
         for filename, digest in listed.items():
             self.published.setdefault(filename, digest)
-            body = self.aws.clients.s3.get_object(
-                Bucket=self.resources.bucket, Key=f"files/{PROJECT}/{filename}"
-            )["Body"].read()
+            entry = self.wharf.stores.catalog.published_file(PROJECT, filename)
+            key = entry.key if entry and entry.key else f"files/{PROJECT}/{filename}"
+            body = self.aws.clients.s3.get_object(Bucket=self.resources.bucket, Key=key)[
+                "Body"
+            ].read()
             assert hashlib.sha256(body).hexdigest() == digest, f"{filename}'s bytes differ"
 
     @invariant()

@@ -188,3 +188,25 @@ def test_the_app_may_only_send_to_the_review_queue(stage, prefix):
             "Resource": f"arn:aws:sqs:*:*:{prefix}-reviews",
         }
     ]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_policy_deletes_only_where_unpublished_bytes_live(stage):
+    """Publishing moves no bytes, so the role deletes only upload folders and staging: never
+    an index render, never a legacy upload's published file."""
+    from chalicelib.domain.layout import STORED_PREFIX
+
+    policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+    deletable = {
+        resource.split("/", 1)[1]
+        for statement in policy["Statement"]
+        if any(a.startswith("s3:DeleteObject") for a in statement["Action"])
+        for resource in statement["Resource"]
+    }
+    assert deletable == {f"{STORED_PREFIX}*", f"{STAGING_PREFIX}*", f"{STAGING_METADATA_PREFIX}*"}
+    assert all(
+        "Delete" not in a
+        for s in policy["Statement"]
+        if "s3:GetObject" in s["Action"]
+        for a in s["Action"]
+    )

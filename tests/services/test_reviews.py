@@ -12,6 +12,7 @@ from chalicelib.domain.errors import (
     NotFoundError,
     ReviewClosedError,
 )
+from chalicelib.domain.layout import uploaded_key
 from chalicelib.domain.lifecycle import FILES, FileStatus
 from chalicelib.domain.review import Decision, ReviewPolicy, ReviewState
 from chalicelib.settings import Settings
@@ -53,12 +54,13 @@ def test_a_validated_file_waits_for_review_and_reads_processing(reviewed):
     assert message["filename"] == WHEEL
     assert message["project"] == "acme-tools"
     assert message["digests"]["sha256"] == record.digests["sha256"]
-    assert message["download_url"].startswith("memory://bucket/staging/")
+    # The bytes are stored in place (files/u/<file id>/), a key without the session token.
+    assert message["download_url"].startswith("memory://bucket/files/u/")
+    assert token not in message["download_url"]
     assert "Name: acme-tools" in message["metadata"]
     assert message["reviewers"] == ["scanner", "human"]
-    # The session token is a preview credential: only the presigned URLs carry it, inside
-    # the object key they sign (as the stage's own download redirects do).
-    plain = {k: v for k, v in message.items() if not k.endswith("_url")}
+    # The session token is a preview credential: no announcement carries it.
+    plain = {k: v for k, v in message.items() if k != "metadata_url"}
     assert token not in str(plain)
 
 
@@ -193,12 +195,12 @@ def test_a_redelivered_event_announces_again_but_opens_no_second_review(reviewed
     token = reviewed.session()
     file_id = reviewed.upload(token)
     record = file_of(reviewed, token, file_id)
-    outcome = reviewed.wharf.validator.object_arrived(record.staged_key, record.size)
+    # The event that starts validation is the upload marker's (bytes are stored in place).
+    marker = uploaded_key(token, file_id)
+    outcome = reviewed.wharf.validator.object_arrived(marker, record.size)
     assert outcome == "ignored: the file is reviewing"
     assert len(announcements(reviewed)) == 1
-    again = reviewed.wharf.validator.object_arrived(
-        record.staged_key, record.size, redelivered=True
-    )
+    again = reviewed.wharf.validator.object_arrived(marker, record.size, redelivered=True)
     assert "announced again" in again
     first, second = announcements(reviewed)
     assert first["review_id"] == second["review_id"]

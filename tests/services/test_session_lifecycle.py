@@ -126,9 +126,9 @@ def test_a_failed_last_attempt_ends_in_error_and_frees_the_names(world, monkeypa
     world.bucket.take_events()  # the publish request's event is lost; we run it by hand
 
     def broken(*args, **kwargs):
-        raise RuntimeError("S3 is down")
+        raise RuntimeError("DynamoDB is down")
 
-    monkeypatch.setattr(world.wharf.stores.objects, "copy", broken)
+    monkeypatch.setattr(world.wharf.stores.catalog, "put_release_files", broken)
     assert world.wharf.publisher.run(token, attempt=5) == "error"
     assert world.status(token) == "error"
     assert world.wharf.stores.filenames.claim(WHEEL) is None

@@ -98,3 +98,17 @@ def test_a_servers_retry_after_is_capped():
     assert policy.get_retry_after(slow_down) == transport.MAX_WAIT
     soon = HTTPResponse(body=b"", headers={"Retry-After": "2"}, status=429)
     assert policy.get_retry_after(soon) == 2
+
+
+def test_polls_start_fast_and_back_off_to_half_the_retry_after():
+    from requests import Response
+
+    from wharf_cli.upload2 import Backoff
+
+    reply = Response()
+    reply.headers["Retry-After"] = "1"
+    backoff = Backoff()
+    assert [backoff.delay(reply) for _ in range(6)] == [0.05, 0.1, 0.2, 0.4, 0.5, 0.5]
+    backoff.reset()
+    assert backoff.delay(reply) == 0.05
+    assert [Backoff().delay() for _ in range(2)] == [0.05, 0.05]

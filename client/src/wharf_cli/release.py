@@ -20,7 +20,7 @@ from typing import Any
 
 from .client import ClientError, error_from
 from .dists import Dist
-from .upload2 import EDITABLE, FILE_WORKERS, REGISTER_WORKERS, Upload2, poll_interval
+from .upload2 import EDITABLE, FILE_WORKERS, REGISTER_WORKERS, Backoff, Upload2
 from .workers import run_all
 
 MAX_ROUNDS = 10  # sessions one run may try: each new round means another job published
@@ -251,6 +251,7 @@ class ReleaseUpload:
         waiting = {d.filename for d in dists}
         rejected: dict[str, list[str]] = {}
         deadline = time.monotonic() + self.options.wait
+        backoff = Backoff()
         while waiting:
             reply = self.api.call("GET", url)
             current = self.api.ok(reply, 200)
@@ -278,7 +279,7 @@ class ReleaseUpload:
                     f"no verdict on {', '.join(sorted(waiting))} after {self.options.wait:.0f} s"
                 )
             if waiting:
-                self.api.stop.sleep(poll_interval(reply))
+                self.api.stop.sleep(backoff.delay(reply))
         return rejected
 
     def _drop_if_empty(self, session: dict[str, Any]) -> dict[str, Any] | None:
@@ -301,12 +302,14 @@ class ReleaseUpload:
         last: object = None
         announced: object = None
         deadline = time.monotonic() + self.options.wait
+        backoff = Backoff()
         while True:
             current = self.api.session_status(url)
             status, files = current["status"], current.get("files", {})
             state = (status, sorted((n, f["status"]) for n, f in files.items()))
             if state != last:
                 last, deadline = state, time.monotonic() + self.options.wait
+                backoff.reset()
             if status == "published":
                 return current if ours <= set(files) else None
             if status == "canceled":
@@ -353,4 +356,4 @@ class ReleaseUpload:
                     f"for {self.options.wait:.0f} s; see `wharf session status "
                     f"{self.release}`"
                 )
-            self.api.stop.sleep(0.5)
+            self.api.stop.sleep(backoff.delay())

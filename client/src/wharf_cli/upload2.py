@@ -137,12 +137,13 @@ class Upload2:
     def wait(self, url: str, done: set[str], timeout: float) -> dict[str, Any]:
         """Poll ``url`` until its status is in ``done`` (or ``timeout`` seconds pass)."""
         deadline = time.monotonic() + timeout
+        backoff = Backoff()
         while True:
             reply = self.call("GET", url)
             status = self.ok(reply, 200)
             if status["status"] in done or time.monotonic() > deadline:
                 return status
-            self.stop.sleep(poll_interval(reply))
+            self.stop.sleep(backoff.delay(reply))
 
     # --- files ----------------------------------------------------------------------------------
 
@@ -257,13 +258,34 @@ class Upload2:
         )
 
 
-def poll_interval(reply: requests.Response) -> float:
+def poll_interval(reply: requests.Response | None) -> float:
     """Half the server's ``Retry-After``, at most half a second: verdicts come fast."""
     try:
-        after = float(reply.headers.get("Retry-After", "1"))
+        after = float(reply.headers.get("Retry-After", "1")) if reply is not None else 1.0
     except ValueError:
         after = 1.0
     return max(min(after, 1.0), 0.1) / 2
+
+
+class Backoff:
+    """Waits between polls of one thing: 50 ms first (a small file's verdict or a publish
+    takes a few tenths of a second), doubling up to ``poll_interval``. A fixed half second
+    made every small release wait for its last poll."""
+
+    FIRST = 0.05
+
+    def __init__(self) -> None:
+        self._next = self.FIRST
+
+    def delay(self, reply: requests.Response | None = None) -> float:
+        cap = poll_interval(reply)
+        delay = min(self._next, cap)
+        self._next = min(self._next * 2, cap)
+        return delay
+
+    def reset(self) -> None:
+        """Something changed: the next step may come soon too."""
+        self._next = self.FIRST
 
 
 class PartUploader:

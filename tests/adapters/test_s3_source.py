@@ -1,0 +1,101 @@
+"""The validator reads an S3 object once: hashing and inspecting share one read (moto)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+
+import pytest
+from packaging.version import Version
+
+from chalicelib.adapters.s3_source import S3Source
+from chalicelib.domain.inspection.limits import Limits
+from chalicelib.domain.inspection.verdict import validate_distribution
+from chalicelib.domain.layout import stored_key
+from tests.builders import wheel_bytes
+
+WHEEL = "acme_tools-1.0-py3-none-any.whl"
+PART = 5 * 1024 * 1024  # S3's smallest part but the last
+
+
+@pytest.fixture
+def bytes_read(aws):
+    """Bytes of object data S3 answered GetObject with, from now on."""
+    total = {"bytes": 0, "gets": 0}
+
+    def count(parsed, **_):
+        total["bytes"] += int(parsed.get("ContentLength", 0))
+        total["gets"] += 1
+
+    aws.clients.s3.meta.events.register("after-call.s3.GetObject", count)
+    yield total
+    aws.clients.s3.meta.events.unregister("after-call.s3.GetObject", count)
+
+
+def multipart_wheel(aws) -> tuple[str, bytes, str]:
+    """A 13 MiB wheel (incompressible member) stored as a three-part multipart object."""
+    data = wheel_bytes(
+        files={"acme_tools/blob.bin": os.urandom(13 * 1024 * 1024)},
+        compression=zipfile.ZIP_STORED,
+    )
+    s3, bucket, key = aws.clients.s3, aws.resources.bucket, stored_key("fid", WHEEL)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts = []
+    for number, start in enumerate(range(0, len(data), PART), start=1):
+        etag = s3.upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload,
+            PartNumber=number,
+            Body=data[start : start + PART],
+        )["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+    assert len(parts) == 3
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+    )
+    return key, data, s3.head_object(Bucket=bucket, Key=key)["ETag"]
+
+
+def validate(source, data: bytes):
+    return validate_distribution(
+        source,
+        filename=WHEEL,
+        project="acme-tools",
+        version=Version("1.0"),
+        declared_size=len(data),
+        declared_hashes={"sha256": hashlib.sha256(data).hexdigest()},
+        limits=Limits(),
+    )
+
+
+@pytest.mark.parametrize("block", [1024 * 1024, 8 * 1024 * 1024])
+def test_validation_reads_each_byte_of_a_multipart_object_once(aws, bytes_read, block):
+    key, data, etag = multipart_wheel(aws)
+    source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), etag, block=block)
+    verdict = validate(source, data)
+    source.close()
+    assert verdict.ok, verdict.notices
+    assert verdict.digests["sha256"] == hashlib.sha256(data).hexdigest()
+    assert bytes_read["bytes"] == len(data)
+    assert bytes_read["gets"] == -(-len(data) // block)  # ranged GETs, fetched in parallel
+
+
+def test_a_file_too_large_to_spool_is_read_through_ranges(aws, bytes_read):
+    key, data, etag = multipart_wheel(aws)
+    source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), etag, spool_limit=0)
+    verdict = validate(source, data)
+    assert verdict.ok, verdict.notices
+    # The hash pass, then the archive again from S3 (8 MiB buffers around every local
+    # header: over three times the size here): correct, only slower.
+    assert bytes_read["bytes"] > len(data)
+
+
+def test_a_changed_object_is_a_storage_error(aws):
+    from chalicelib.domain.ports import StorageReadError
+
+    key, data, _ = multipart_wheel(aws)
+    source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), '"not-the-etag"')
+    with pytest.raises(StorageReadError), source.stream() as stream:
+        stream.read()
