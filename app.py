@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.api import admin, fallback, files, legacy, simple, upload
+from chalicelib.api import admin, fallback, files, legacy, pages, simple, upload
 from chalicelib.api.http import without_body_for_head
 from chalicelib.domain.layout import loggable_key
 from chalicelib.events.storage import attempt_of, handle_staged_object, objects_created
@@ -23,6 +23,7 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(upload.bp)
 app.register_blueprint(files.bp)
 app.register_blueprint(legacy.bp)
+app.register_blueprint(pages.bp)
 app.register_blueprint(fallback.bp)
 fallback.declare_greedy_parameter(app)
 # twine and uv send files as multipart/form-data: API Gateway must pass it through as bytes.

@@ -60,6 +60,10 @@ class Settings(BaseModel):
     download_url_seconds: int = Field(default=300, ge=10, le=3600)
     # How long installers may reuse an index page (pip >= 26.2 honours max-age).
     index_max_age_seconds: int = Field(default=10, ge=0)
+    # The people's pages: how long a browser stays signed in, and whether its cookie is
+    # marked Secure (always, except on the local stack's plain http).
+    browser_session_seconds: int = Field(default=8 * 3600, ge=60)
+    secure_cookies: bool = True
 
 
 _ENV_NAMES = {
@@ -88,6 +92,8 @@ _ENV_NAMES = {
     "repair_after_seconds": "WHARF_REPAIR_AFTER_SECONDS",
     "download_url_seconds": "WHARF_DOWNLOAD_URL_SECONDS",
     "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
+    "browser_session_seconds": "WHARF_BROWSER_SESSION_SECONDS",
+    "secure_cookies": "WHARF_SECURE_COOKIES",
 }
 
 

@@ -12,12 +12,14 @@ from botocore.config import Config
 
 from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_filenames import DynamoFilenameRegistry
+from .adapters.dynamo_pages import DynamoPageStore
 from .adapters.dynamo_sessions import DynamoSessionRepository
 from .adapters.dynamo_tokens import DynamoTokenStore
 from .adapters.s3_objects import S3ObjectStore
 from .adapters.s3_staging import S3Staging
 from .domain.clock import utcnow
 from .domain.inspection.limits import Limits
+from .domain.pages import PageStore
 from .domain.ports import (
     Catalog,
     Clock,
@@ -32,6 +34,7 @@ from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
 from .services.legacy import LegacyUploads
 from .services.moderation import Moderation
+from .services.pages import Pages, PagesPolicy
 from .services.publishing import Publisher, PublishPolicy
 from .services.repair import Repair
 from .services.sessions import PublishingSessions, SessionPolicy
@@ -74,6 +77,7 @@ class Stores:
     tokens: TokenStore
     objects: ObjectStore
     staging: StagingStorage
+    pages: PageStore
 
 
 def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
@@ -85,6 +89,7 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
         tokens=DynamoTokenStore(dynamodb, table),
         objects=S3ObjectStore(clients.s3, settings.bucket_name),
         staging=S3Staging(clients.s3, settings.bucket_name),
+        pages=DynamoPageStore(dynamodb, table),
     )
 
 
@@ -102,6 +107,7 @@ class Container:
     moderation: Moderation
     legacy: LegacyUploads
     repair: Repair
+    pages: Pages
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -141,6 +147,16 @@ def build(
             allow_local_versions=settings.allow_local_versions,
         ),
     )
+    pages = Pages(
+        stores.pages,
+        stores.catalog,
+        stores.objects,
+        stores.tokens,
+        stores.sessions,
+        stores.staging,
+        clock,
+        PagesPolicy(browser_session_lifetime=timedelta(seconds=settings.browser_session_seconds)),
+    )
     publisher = Publisher(
         sessions,
         stores.sessions,
@@ -150,6 +166,7 @@ def build(
         stores.objects,
         clock,
         PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
+        on_release=pages.release_published_safely,
     )
     validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings))
     return Container(
@@ -209,6 +226,7 @@ def build(
             clock,
             grace=timedelta(seconds=settings.repair_after_seconds),
         ),
+        pages=pages,
     )
 
 

@@ -123,6 +123,8 @@ def main() -> int:
         WHARF_BUCKET_NAME=resources.bucket,
         WHARF_QUEUE_ARN=resources.queue_arn,
     )
+    # The local stack speaks plain http: a Secure cookie would never come back.
+    os.environ.setdefault("WHARF_SECURE_COOKIES", "false")
     sys.path.insert(0, str(PROJECT_DIR))
     app_module = importlib.import_module("app")
 

@@ -163,6 +163,13 @@ class LegacyUploads:
             self._filenames.release(holder, [upload.filename])
             raise _refusal(upload.filename, verdict)
         self._publish_one(dist.project, str(dist.version), upload, verdict, sha256, dist.kind)
+        self._publisher.describe_release(
+            dist.project,
+            str(dist.version),
+            principal.token_id,
+            verdict.metadata,
+            principal.publisher,
+        )
         return LegacyResult(published=True)
 
     # --- checks -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from ..domain.errors import (
     StateChangedError,
 )
 from ..domain.filenames import DistKind, parse_filename
+from ..domain.identity import PublisherIdentity
 from ..domain.index import (
     FileEntry,
     ProjectListing,
@@ -53,6 +54,11 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/vnd.pypi.simple.v1+json"
 
 
+# The pages' render step (services/pages.py): (project, version, token id, core metadata,
+# trusted-publisher identity) of a release just committed. It must never raise.
+ReleaseHook = Callable[[str, str, str, bytes | None, PublisherIdentity | None], None]
+
+
 @dataclass(frozen=True)
 class PublishPolicy:
     final_attempt: int  # the queue's maxReceiveCount: the last delivery turns failure into error
@@ -85,7 +91,9 @@ class Publisher:
         objects: ObjectStore,
         clock: Clock,
         policy: PublishPolicy,
+        on_release: ReleaseHook | None = None,
     ) -> None:
+        self._on_release = on_release
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
@@ -162,7 +170,9 @@ class Publisher:
             return f"ignored: the session is {session.status}"
         files = [f for f in self._store.list_files(token) if f.status is FileStatus.COMPLETED]
         try:
-            return self._publish(session.project, session.version, token, files)
+            return self._publish(
+                session.project, session.version, token, files, created_by=session.created_by
+            )
         except Exception as error:
             if attempt < self._policy.final_attempt:
                 raise
@@ -184,7 +194,15 @@ class Publisher:
         self._catalog.drop_release_files(project, token, filenames)
         return True
 
-    def _publish(self, project: str, version: str, token: str, files: list[FileRecord]) -> str:
+    def _publish(
+        self,
+        project: str,
+        version: str,
+        token: str,
+        files: list[FileRecord],
+        *,
+        created_by: str = "",
+    ) -> str:
         holders = self._filenames.holders([f.filename for f in files])
         lost = [n for n, h in holders.items() if h != token]
         if lost:
@@ -215,6 +233,8 @@ class Publisher:
         )
         if serial is None:
             return "ignored: the session is no longer processing"
+        # Before the staged metadata is deleted with the rest of the session's bytes.
+        self.describe_release(project, version, created_by, self._release_metadata(files))
         self._staging.delete_prefix(f"{STAGING_PREFIX}{token}/")
         self._staging.delete_prefix(f"{STAGING_METADATA_PREFIX}{token}/")
         logger.info(
@@ -271,6 +291,30 @@ class Publisher:
         return serial
 
     # --- renders ----------------------------------------------------------------------------
+
+    def describe_release(
+        self,
+        project: str,
+        version: str,
+        token_id: str,
+        metadata: bytes | None,
+        publisher: PublisherIdentity | None = None,
+    ) -> None:
+        """Hand a committed release to the pages' render step (if one is wired)."""
+        if self._on_release is not None:
+            self._on_release(project, version, token_id, metadata, publisher)
+
+    def _release_metadata(self, files: list[FileRecord]) -> bytes | None:
+        """The core metadata of one of the release's files, a wheel's first."""
+        ordered = sorted(files, key=lambda f: not f.filename.endswith(".whl"))
+        for record in ordered:
+            if record.metadata_key:
+                try:
+                    with self._staging.open(record.metadata_key) as handle:
+                        return handle.read()
+                except Exception:
+                    logger.exception("release metadata unreadable", extra={"file": record.file_id})
+        return None
 
     def due_renders(self, before: datetime) -> list[str]:
         """Projects with a commit older than ``before`` that their pages do not show yet."""
