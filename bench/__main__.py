@@ -3,6 +3,7 @@
 from . import (
     installs,
     package,
+    pages,
     publish,
     small_releases,
     upload,
@@ -17,3 +18,4 @@ installs.main([])
 upload.main([])
 small_releases.main([])
 package.main([])
+pages.main([])
