@@ -17,6 +17,11 @@ Items (PK / SK), by aggregate; infra/template.yaml declares the key attributes.
     INDEX / SERIAL                       the index-wide serial counter
   tokens (dynamo_tokens.py)
     TOKEN#<secret hash> / TOKEN          an API token
+  pages (dynamo_pages.py)
+    PAGES#<project> / RELEASE#<version>  a release's page facts (summary, deps, publisher)
+    PAGES / <project>                    the project's latest summary (the list's filter)
+    DOWNLOADS#<project> / <day>#<version> a day's download counter (TTL-expired)
+    BROWSER#<session id hash> / BROWSER  a signed-in browser (TTL-expired)
 
 Filenames in keys are reservation names (domain.filenames.reservation_name):
 foo-1.0.0-py3-none-any.whl and foo-1.0-py3-none-any.whl are one file to an

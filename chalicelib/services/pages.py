@@ -63,7 +63,6 @@ def description_key(project: str, version: str) -> str:
 class ProjectRow:
     name: str
     summary: str
-    status: str
 
 
 @dataclass(frozen=True)
@@ -254,7 +253,7 @@ class Pages:
             summary = summaries.get(name, "")
             if needle and needle not in name.lower() and needle not in summary.lower():
                 continue
-            rows.append(ProjectRow(name=name, summary=summary, status=""))
+            rows.append(ProjectRow(name=name, summary=summary))
         return rows
 
     def project(self, principal: Principal, name: str, version: str | None = None) -> ProjectView:

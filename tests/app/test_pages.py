@@ -373,3 +373,61 @@ def test_static_files_are_served_from_the_app(http):
     assert http.get("/static/wharf.js").headers["Content-Type"].startswith("text/javascript")
     assert http.get("/static/../app.py").status_code in (403, 404)
     assert http.get("/static/nothing.js").status_code == 404
+
+
+def test_the_description_is_rendered_once_at_publish(http, issue, publish, wharf, monkeypatch):
+    publish("1.0")
+    stored = wharf.stores.objects.get("pages/acme-tools/1/description.html")
+    assert stored is not None and b"Hello <strong>world</strong>." in stored.body
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("a page view rendered the description")
+
+    monkeypatch.setattr("chalicelib.services.pages.render_description", no_rendering)
+    browser = Browser(http)
+    browser.sign_in(issue("read"))
+    assert "Hello <strong>world</strong>." in text(browser.get("/project/acme-tools/"))
+
+
+def test_a_failing_render_step_never_fails_the_publish(http, issue, publish, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr("chalicelib.services.pages.render_description", broken)
+    publish("1.0")
+    reader = basic(issue("read"))
+    assert http.get("/simple/acme-tools/", headers=reader).status_code == 200
+    page = http.get("/project/acme-tools/", headers=reader)
+    assert page.status_code == 200 and "No description was published" in text(page)
+
+
+def test_legacy_uploads_get_pages_too(http, issue):
+    from tests.app.test_legacy import post
+
+    data = wheel_bytes(metadata=metadata("1.0", "Legacy *readme*\n"))
+    assert post(http, issue("upload", ("acme-*",)), data).status_code == 200
+    page = text(http.get("/project/acme-tools/", headers=basic(issue("read"))))
+    assert "Legacy <em>readme</em>" in page and "Tools for &lt;acme&gt;" in page
+
+
+def test_the_trusted_publisher_identity_is_shown(http, issue, wharf):
+    from chalicelib.domain.identity import IssuerKind, PublisherIdentity
+
+    identity = PublisherIdentity(
+        publisher_id="p1",
+        kind=IssuerKind.GITHUB,
+        issuer="https://token.actions.githubusercontent.com",
+        repository="acme/tools",
+        workflow="release.yml",
+    )
+    from tests.app.test_legacy import post
+
+    data = wheel_bytes(metadata=metadata("1.0", "Hi\n"))
+    assert post(http, issue("upload", ("acme-*",)), data).status_code == 200
+    doc = wharf.stores.pages.releases("acme-tools")[0]
+    wharf.stores.pages.put_release(
+        doc.model_copy(update={"published_by": doc.published_by.model_copy(
+            update={"publisher": identity})})
+    )  # fmt: skip
+    page = text(http.get("/project/acme-tools/", headers=basic(issue("read"))))
+    assert "trusted publisher acme/tools (release.yml)" in page
