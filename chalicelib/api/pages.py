@@ -11,7 +11,9 @@ Authorization header (no state changes ride on it).
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
@@ -34,7 +36,7 @@ from ..domain.errors import (
     PermissionDeniedError,
     WharfError,
 )
-from ..domain.pages import PublishedBy, new_csrf_token
+from ..domain.pages import BrowserSession, PublishedBy, new_csrf_token
 from ..domain.tokens import Principal, TokenRequest
 from ..services.pages import status_choices
 from ..services.tokens import IssuedToken
@@ -108,13 +110,18 @@ _env.filters.update(when=_when, day=_day, filesize=_filesize)
 _env.globals.update(published_by=_published_by, admin_nav=ADMIN_NAV)
 
 
+@dataclass(frozen=True)
 class Viewer:
-    """Who is looking: a principal, and the CSRF token of its browser session (if any)."""
+    """Who is looking: a principal, and its browser session with the cookie's value (none
+    when the request authenticated with an Authorization header)."""
 
-    def __init__(self, principal: Principal, csrf: str | None, session_id: str | None) -> None:
-        self.principal = principal
-        self.csrf = csrf
-        self.session_id = session_id
+    principal: Principal
+    session: BrowserSession | None = None
+    session_id: str | None = None
+
+    @property
+    def csrf(self) -> str | None:
+        return self.session.csrf if self.session else None
 
 
 class _SignInNeeded(Exception):
@@ -175,12 +182,12 @@ def _viewer(request: Request) -> Viewer:
     if session_id:
         try:
             signed = container().pages.signed_in(session_id)
-            return Viewer(signed.principal, signed.session.csrf, session_id)
+            return Viewer(signed.principal, signed.session, session_id)
         except AuthenticationError:
             raise _SignInNeeded from None
     if request.headers.get("authorization"):
         secret = secret_from_authorization(request.headers.get("authorization"))
-        return Viewer(container().tokens.authenticate(secret), None, None)
+        return Viewer(container().tokens.authenticate(secret))
     raise _SignInNeeded
 
 
@@ -208,19 +215,15 @@ def _posted_viewer(request: Request) -> tuple[Viewer, dict[str, str]]:
     form = _form(request)
     viewer = _viewer(request)
     if (
-        viewer.session_id is None
+        viewer.session is None
         or not _same_origin(request)
-        or not container().pages.csrf_ok(_session_of(viewer), form.get("csrf"))
+        or not container().pages.csrf_ok(viewer.session, form.get("csrf"))
     ):
         raise PermissionDeniedError(
             "This form was not sent from a wharf page (its CSRF token is missing or wrong); "
             "reload the page and try again."
         )
     return viewer, form
-
-
-def _session_of(viewer: Viewer) -> Any:
-    return container().pages.signed_in(viewer.session_id or "").session
 
 
 def page_view(func: Callable[..., Response]) -> Callable[..., Response]:
@@ -293,7 +296,8 @@ def signin() -> Response:
         return response
     form = _form(request)
     expected = _cookies(request).get(SIGNIN_COOKIE)
-    if not _same_origin(request) or not expected or form.get("csrf") != expected:
+    presented = form.get("csrf") or ""
+    if not _same_origin(request) or not expected or not hmac.compare_digest(presented, expected):
         raise PermissionDeniedError("The sign-in form was not sent from this site; reload it.")
     secret = form.get("token", "").strip()
     try:

@@ -123,7 +123,12 @@ def test_pages_need_a_sign_in_and_simple_is_unchanged(http):
         assert response.status_code == 303
         assert response.headers["Location"].endswith("signin")
     assert http.get("/simple/").status_code == 401
-    assert http.get("/").headers["Location"] == "projects/"
+    root = http.get("/", headers=basic("wharf_secret-in-a-header"))
+    assert root.status_code == 303 and root.headers["Location"] == "projects/"
+    assert "wharf_secret" not in root.body.decode()
+    posted = http.post("/", headers=basic("wharf_secret-in-a-header"))
+    assert posted.status_code == 404
+    assert posted.headers["Content-Type"] == "application/problem+json"
 
 
 def test_sign_in_sets_a_safe_cookie_and_sign_out_ends_it(http, issue, wharf):
