@@ -361,15 +361,44 @@ def test_downloads_are_counted_for_thirty_days(http, issue, publish, clock):
     assert "0 of this version" in text(browser.get("/project/acme-tools/"))
 
 
-def test_sessions_in_progress_show_file_progress(http, admin, issue):
+def test_sessions_in_progress_show_file_progress(http, admin, issue, wharf):
+    MiB = 1024 * 1024
     uploader = UploadClient(http, issue("upload", ("acme-*",)))
     session = uploader.create(name="acme-tools", version="2.0")
     assert session.status == 201
+    file = uploader.add_file(
+        session,
+        "acme_tools-2.0-py3-none-any.whl",
+        b"",
+        size=12 * MiB,
+        mechanism="vnd-wharf-s3multipart-presigned-v1",
+        meta={"api-version": "2.0", "_wharf": {"part-size": 5 * MiB}},
+    )
+    assert file.status == 202, file
+    uploader.add_file(session, "acme_tools-2.0.tar.gz", b"small sdist")
     browser = admin_browser(http, admin)
+
+    def row(name: str) -> str:
+        page = text(browser.get("/manage/sessions?fragment=1"))
+        assert "<html" not in page
+        return page.split(name, 1)[1].split("</tr>", 1)[0]
+
+    assert "0 of 12582912 bytes" in row("acme_tools-2.0-py3-none-any.whl")
+    assert "0 of 3" in row("acme_tools-2.0-py3-none-any.whl")
+    # The parts S3 holds are read live (a client need not ask for URLs to show progress).
+    record = next(
+        f
+        for f in wharf.stores.sessions.list_files(session.json["session-token"])
+        if f.filename.endswith(".whl")
+    )
+    wharf.stores.staging.put_part(record.staged_key, record.upload_id, 1, b"x" * 5 * MiB)
+    assert "5242880 of 12582912 bytes" in row("acme_tools-2.0-py3-none-any.whl")
+    assert "1 of 3" in row("acme_tools-2.0-py3-none-any.whl")
+    assert "pending" in row("acme_tools-2.0.tar.gz")
     page = text(browser.get("/manage/sessions"))
     assert "acme-tools 2.0" in page and session.json["session-token"] not in page
-    fragment = browser.get("/manage/sessions?fragment=1")
-    assert fragment.status_code == 200 and "<html" not in text(fragment)
+    uploader.cancel(session)
+    assert "acme-tools 2.0" not in text(browser.get("/manage/sessions"))
 
 
 def test_static_files_are_served_from_the_app(http):
