@@ -155,12 +155,18 @@ class Publisher:
             return "ignored: no such session"
         if session.status is SessionStatus.PUBLISHED:
             # Redo the steps after the commit, in case a crash cut them short.
-            names = [
-                f.filename
-                for f in self._store.list_files(token)
-                if f.status is FileStatus.COMPLETED
+            completed = [
+                f for f in self._store.list_files(token) if f.status is FileStatus.COMPLETED
             ]
+            names = [f.filename for f in completed]
             self._filenames.mark_published(token, names, self._clock())
+            # The pages' render step, redone while the staged metadata is still there (a
+            # crash cut in before the staged bytes were deleted); it is idempotent.
+            metadata = self._release_metadata(completed)
+            if metadata is not None:
+                self.describe_release(
+                    session.project, session.version, session.created_by, metadata
+                )
             self.render_project(session.project)
             self.render_root()
             if session.published_serial is not None:
@@ -308,7 +314,7 @@ class Publisher:
         """The core metadata of one of the release's files, a wheel's first."""
         ordered = sorted(files, key=lambda f: not f.filename.endswith(".whl"))
         for record in ordered:
-            if record.metadata_key:
+            if record.metadata_key and self._staging.object_info(record.metadata_key):
                 try:
                     with self._staging.open(record.metadata_key) as handle:
                         return handle.read()

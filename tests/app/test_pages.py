@@ -14,7 +14,8 @@ import pytest
 
 from tests.builders import metadata_text, wheel_bytes
 from tests.conftest import basic
-from tests.upload_client import UploadClient, release
+from tests.upload_client import UploadClient, deliver_events, release
+from tests.upload_client import publish as request_publish
 
 pytestmark = pytest.mark.memory
 
@@ -465,3 +466,32 @@ def test_the_trusted_publisher_identity_is_shown(http, issue, wharf):
     )  # fmt: skip
     page = text(http.get("/project/acme-tools/", headers=basic(issue("read"))))
     assert "trusted publisher acme/tools (release.yml)" in page
+
+
+def test_a_crash_before_the_render_step_is_redone_on_redelivery(
+    http, issue, app_client, aws, wharf, monkeypatch
+):
+    from chalicelib.services.publishing import Publisher
+
+    uploader = UploadClient(http, issue("upload", ("acme-*",)))
+    session = uploader.create(name="acme-tools", version="1.0")
+    data = wheel_bytes(version="1.0", metadata=metadata("1.0", "Survives *crashes*\n"))
+    uploader.upload(session, "acme_tools-1.0-py3-none-any.whl", data)
+    deliver_events(app_client, aws)
+    assert request_publish(uploader, session).status == 202
+    token = session.json["session-token"]
+    redo = Publisher.describe_release
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the Lambda died here")
+
+    monkeypatch.setattr(Publisher, "describe_release", crash)
+    with pytest.raises(RuntimeError):
+        wharf.publisher.run(token)  # committed, then the crash
+    monkeypatch.setattr(Publisher, "describe_release", redo)
+    assert wharf.publisher.run(token) == "already published: re-rendered"
+    page = text(http.get("/project/acme-tools/", headers=basic(issue("read"))))
+    assert "Survives <em>crashes</em>" in page
+    # Once done (the staged bytes deleted), a later redelivery keeps the page as it is.
+    assert wharf.publisher.run(token) == "already published: re-rendered"
+    assert len(wharf.stores.pages.releases("acme-tools")) == 1
