@@ -15,6 +15,7 @@ from chalicelib.api import (
     files,
     legacy,
     oidc,
+    pages,
     provenance,
     reviews,
     simple,
@@ -36,6 +37,7 @@ app.register_blueprint(files.bp)
 app.register_blueprint(legacy.bp)
 app.register_blueprint(oidc.bp)
 app.register_blueprint(provenance.bp)
+app.register_blueprint(pages.bp)
 app.register_blueprint(fallback.bp)
 fallback.declare_greedy_parameter(app)
 # twine and uv send files as multipart/form-data: API Gateway must pass it through as bytes.

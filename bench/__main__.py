@@ -3,6 +3,7 @@
 from . import (
     installs,
     package,
+    pages,
     publish,
     request_cpu,
     small_releases,
@@ -19,3 +20,4 @@ installs.main([])
 upload.main([])
 small_releases.main([])
 package.main([])
+pages.main([])

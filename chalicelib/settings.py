@@ -92,6 +92,10 @@ class Settings(BaseModel):
     # A legacy upload waits this long for its review before answering 202 (twine and uv
     # take it as success); within API Gateway's 29 s.
     legacy_review_wait_seconds: float = Field(default=20.0, ge=0, le=25)
+    # The people's pages: how long a browser stays signed in, and whether its cookie is
+    # marked Secure (always, except on the local stack's plain http).
+    browser_session_seconds: int = Field(default=8 * 3600, ge=60)
+    secure_cookies: bool = True
 
 
 _ENV_NAMES = {
@@ -133,6 +137,8 @@ _ENV_NAMES = {
     "review_on_timeout": "WHARF_REVIEW_ON_TIMEOUT",
     "review_url_seconds": "WHARF_REVIEW_URL_SECONDS",
     "legacy_review_wait_seconds": "WHARF_LEGACY_REVIEW_WAIT_SECONDS",
+    "browser_session_seconds": "WHARF_BROWSER_SESSION_SECONDS",
+    "secure_cookies": "WHARF_SECURE_COOKIES",
 }
 
 

@@ -15,6 +15,7 @@ from botocore.config import Config
 from .adapters.dynamo_audit import DynamoAuditLog
 from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_filenames import DynamoFilenameRegistry
+from .adapters.dynamo_pages import DynamoPageStore
 from .adapters.dynamo_publishers import DynamoReplayGuard, DynamoTrustedPublisherStore
 from .adapters.dynamo_reviews import DynamoReviewStore
 from .adapters.dynamo_sessions import DynamoSessionRepository
@@ -25,6 +26,7 @@ from .adapters.s3_staging import S3Staging
 from .adapters.sqs_review_queue import NoReviewQueue, SqsReviewQueue
 from .domain.clock import utcnow
 from .domain.inspection.limits import Limits
+from .domain.pages import PageStore
 from .domain.ports import (
     AuditLog,
     Catalog,
@@ -48,6 +50,7 @@ from .services.file_uploads import FileUploads, UploadPolicy
 from .services.index_reader import IndexReader
 from .services.legacy import LegacyUploads
 from .services.moderation import Moderation
+from .services.pages import Pages, PagesPolicy
 from .services.provenance import Provenances
 from .services.publishing import Publisher, PublishPolicy
 from .services.repair import Repair
@@ -98,6 +101,7 @@ class Stores:
     replay: ReplayGuard
     reviews: ReviewStore
     review_queue: ReviewQueue
+    pages: PageStore
 
 
 def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
@@ -123,6 +127,7 @@ def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
             if settings.review_queue_url
             else NoReviewQueue()
         ),
+        pages=DynamoPageStore(dynamodb, table),
     )
 
 
@@ -144,6 +149,7 @@ class Container:
     trusted_publishing: TrustedPublishing
     provenance: Provenances
     reviews: Reviews
+    pages: Pages
 
 
 def audit_trail(settings: Settings, log: AuditLog, clock: Clock) -> AuditTrail:
@@ -207,6 +213,16 @@ def build(
             allow_local_versions=settings.allow_local_versions,
         ),
     )
+    pages = Pages(
+        stores.pages,
+        stores.catalog,
+        stores.objects,
+        stores.tokens,
+        stores.sessions,
+        stores.staging,
+        clock,
+        PagesPolicy(browser_session_lifetime=timedelta(seconds=settings.browser_session_seconds)),
+    )
     publisher = Publisher(
         sessions,
         stores.sessions,
@@ -221,6 +237,7 @@ def build(
             public_url=settings.public_url,
         ),
         audit,
+        on_release=pages.release_published_safely,
     )
     provenance = Provenances(
         sessions,
@@ -333,6 +350,7 @@ def build(
         ),
         provenance=provenance,
         reviews=reviews,
+        pages=pages,
     )
 
 

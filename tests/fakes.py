@@ -14,7 +14,7 @@ import io
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, BinaryIO
 
 from packaging.version import Version
@@ -60,6 +60,7 @@ from chalicelib.domain.lifecycle import (
     SESSIONS,
     FileStatus,
 )
+from chalicelib.domain.pages import BrowserSession, ReleaseDoc
 from chalicelib.domain.ports import Audited, StoredObject
 from chalicelib.domain.review import ReviewPolicy, ReviewRecord, ReviewState, ReviewVerdict
 from chalicelib.domain.sessions import FileRecord, SessionRecord, release_key
@@ -879,6 +880,56 @@ class InMemoryReviewQueue:
         self.messages.append(dict(message))
 
 
+class InMemoryPageStore:
+    def __init__(self) -> None:
+        self._releases: dict[tuple[str, str], ReleaseDoc] = {}
+        self._counts: dict[tuple[str, date, str], int] = {}
+        self._browsers: dict[str, BrowserSession] = {}
+        self._summaries: dict[str, tuple[str, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def set_summary(self, project: str, summary: str, *, at: datetime) -> None:
+        with self._lock:
+            current = self._summaries.get(project)
+            if current is None or current[1] <= at:
+                self._summaries[project] = (summary, at)
+
+    def summaries(self) -> dict[str, str]:
+        return {name: summary for name, (summary, _) in self._summaries.items()}
+
+    def put_release(self, doc: ReleaseDoc) -> None:
+        with self._lock:
+            self._releases[(doc.project, doc.version)] = doc
+
+    def releases(self, project: str) -> list[ReleaseDoc]:
+        return [doc for (p, _), doc in list(self._releases.items()) if p == project]
+
+    def count_download(self, project: str, version: str, day: date, *, expire_at: datetime) -> None:
+        with self._lock:
+            key = (project, day, version)
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def downloads(self, project: str, since: date) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for (p, day, version), n in list(self._counts.items()):
+            if p == project and day >= since:
+                counts[version] = counts.get(version, 0) + n
+        return counts
+
+    def add_browser_session(self, record: BrowserSession) -> None:
+        with self._lock:
+            if record.id_hash in self._browsers:
+                raise ConflictError("A browser session with this id exists.")
+            self._browsers[record.id_hash] = record
+
+    def browser_session(self, id_hash: str) -> BrowserSession | None:
+        return self._browsers.get(id_hash)
+
+    def end_browser_session(self, id_hash: str) -> None:
+        with self._lock:
+            self._browsers.pop(id_hash, None)
+
+
 def memory_stores() -> tuple[Stores, Memory, Bucket]:
     """One in-memory implementation of every port, sharing one memory and one bucket."""
     memory, bucket, audit = Memory(), Bucket(), InMemoryAuditLog()
@@ -894,5 +945,6 @@ def memory_stores() -> tuple[Stores, Memory, Bucket]:
         replay=InMemoryReplayGuard(),
         reviews=InMemoryReviewStore(),
         review_queue=InMemoryReviewQueue(),
+        pages=InMemoryPageStore(),
     )
     return stores, memory, bucket

@@ -146,6 +146,8 @@ def main() -> int:
         os.environ.setdefault("WHARF_PUBLIC_URL", f"https://{host}:{port}")
     # No 512 MB /tmp here: validate large files from one read of S3 too (unless told not to).
     os.environ.setdefault("WHARF_VALIDATION_SPOOL_BYTES", str(8 * 1024**3))
+    # Plain http on the local stack (unless TLS is on): a Secure cookie would never come back.
+    os.environ.setdefault("WHARF_SECURE_COOKIES", "true" if tls else "false")
     sys.path.insert(0, str(PROJECT_DIR))
     app_module = importlib.import_module("app")
 

@@ -26,6 +26,11 @@ Items (PK / SK), by aggregate; infra/template.yaml declares the key attributes.
   reviews (dynamo_reviews.py)
     REVIEW#<review id> / REVIEW          one file's review (docs/review.md)
     REVIEW-POLICY#<project> / POLICY     a project's review timeout policy
+  pages (dynamo_pages.py)
+    PAGES#<project> / RELEASE#<version>  a release's page facts (summary, deps, publisher)
+    PAGES / <project>                    the project's latest summary (the list's filter)
+    DOWNLOADS#<project> / <day>#<version> a day's download counter (TTL-expired)
+    BROWSER#<session id hash> / BROWSER  a signed-in browser (TTL-expired)
 
 Filenames in keys are reservation names (domain.filenames.reservation_name):
 foo-1.0.0-py3-none-any.whl and foo-1.0-py3-none-any.whl are one file to an

@@ -31,6 +31,9 @@ def _upload_not_found() -> Response:
 @bp.route("/", methods=ALL_METHODS, content_types=ANY_CONTENT)
 @problem_responses
 def root() -> Response:
+    # People who open the index's address in a browser land on the project list.
+    if bp.current_request.method in ("GET", "HEAD"):
+        return Response(body="", status_code=303, headers={"Location": "projects/"})
     return _not_found()
 
 

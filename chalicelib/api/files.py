@@ -38,9 +38,10 @@ def _found(url: str) -> Response:
 def published_file(project: str, filename: str) -> Response:
     method_of(bp.current_request, "GET")
     principal = principal_of(bp.current_request)
-    found = container().downloads.published(
-        principal, canonicalize_name(project), unquote(filename)
-    )
+    name, filename = canonicalize_name(project), unquote(filename)
+    found = container().downloads.published(principal, name, filename)
+    if not filename.endswith(".metadata"):
+        container().pages.count_download(name, filename)  # the pages' 30-day counts
     if isinstance(found, Inline):
         return _inline(found)
     return _found(found)

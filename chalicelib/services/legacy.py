@@ -218,6 +218,13 @@ class LegacyUploads:
         self._publish_one(
             principal, dist.project, str(dist.version), upload, verdict, sha256, dist.kind, attested
         )
+        self._publisher.describe_release(
+            dist.project,
+            str(dist.version),
+            principal.token_id,
+            verdict.metadata,
+            principal.publisher,
+        )
         return LegacyResult(published=True)
 
     def _attested(

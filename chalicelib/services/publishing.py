@@ -17,6 +17,7 @@ from ..domain.errors import (
     StateChangedError,
 )
 from ..domain.filenames import DistKind, parse_filename
+from ..domain.identity import PublisherIdentity
 from ..domain.index import (
     FileEntry,
     ProjectListing,
@@ -57,6 +58,11 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/vnd.pypi.simple.v1+json"
 
 
+# The pages' render step (services/pages.py): (project, version, token id, core metadata,
+# trusted-publisher identity) of a release just committed. It must never raise.
+ReleaseHook = Callable[[str, str, str, bytes | None, PublisherIdentity | None], None]
+
+
 @dataclass(frozen=True)
 class PublishPolicy:
     final_attempt: int  # the queue's maxReceiveCount: the last delivery turns failure into error
@@ -92,8 +98,10 @@ class Publisher:
         clock: Clock,
         policy: PublishPolicy,
         audit: AuditTrail,
+        on_release: ReleaseHook | None = None,
     ) -> None:
         self._audit = audit
+        self._on_release = on_release
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
@@ -168,12 +176,16 @@ class Publisher:
             return "ignored: no such session"
         if session.status is SessionStatus.PUBLISHED:
             # Redo the steps after the commit, in case a crash cut them short.
-            names = [
-                f.filename
-                for f in self._store.list_files(token)
-                if f.status is FileStatus.COMPLETED
+            completed = [
+                f for f in self._store.list_files(token) if f.status is FileStatus.COMPLETED
             ]
+            names = [f.filename for f in completed]
             self._filenames.mark_published(token, names, self._clock())
+            # The pages' render step, redone while the staged metadata is still there (a
+            # crash cut in before the staged bytes were deleted); it is idempotent.
+            metadata = self._release_metadata(completed)
+            if metadata is not None:
+                self._describe(session, metadata)
             self.render_project(session.project)
             self.render_root()
             if session.published_serial is not None:
@@ -253,6 +265,8 @@ class Publisher:
         )
         if serial is None:
             return "ignored: the session is no longer processing"
+        # Before the staged metadata is deleted with the rest of the session's bytes.
+        self._describe(session, self._release_metadata(files))
         self._staging.delete_prefix(f"{STAGING_PREFIX}{token}/")
         self._staging.delete_prefix(f"{STAGING_METADATA_PREFIX}{token}/")
         logger.info(
@@ -325,6 +339,43 @@ class Publisher:
         return serial
 
     # --- renders ----------------------------------------------------------------------------
+
+    def _describe(self, session: SessionRecord, metadata: bytes | None) -> None:
+        """The pages name who published: the token that asked for the publish (and the CI
+        identity behind it), or, for sessions from before that was kept, the one that
+        opened the session."""
+        by = session.publish_requested_by
+        self.describe_release(
+            session.project,
+            session.version,
+            by.token_id if by else session.created_by,
+            metadata,
+            by.publisher if by else None,
+        )
+
+    def describe_release(
+        self,
+        project: str,
+        version: str,
+        token_id: str,
+        metadata: bytes | None,
+        publisher: PublisherIdentity | None = None,
+    ) -> None:
+        """Hand a committed release to the pages' render step (if one is wired)."""
+        if self._on_release is not None:
+            self._on_release(project, version, token_id, metadata, publisher)
+
+    def _release_metadata(self, files: list[FileRecord]) -> bytes | None:
+        """The core metadata of one of the release's files, a wheel's first."""
+        ordered = sorted(files, key=lambda f: not f.filename.endswith(".whl"))
+        for record in ordered:
+            if record.metadata_key and self._staging.object_info(record.metadata_key):
+                try:
+                    with self._staging.open(record.metadata_key) as handle:
+                        return handle.read()
+                except Exception:
+                    logger.exception("release metadata unreadable", extra={"file": record.file_id})
+        return None
 
     def due_renders(self, before: datetime) -> list[str]:
         """Projects with a commit older than ``before`` that their pages do not show yet."""
