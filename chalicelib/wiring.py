@@ -14,6 +14,7 @@ from .adapters.dynamo_catalog import DynamoCatalog
 from .adapters.dynamo_filenames import DynamoFilenameRegistry
 from .adapters.dynamo_sessions import DynamoSessionRepository
 from .adapters.dynamo_tokens import DynamoTokenStore
+from .adapters.powertools_metrics import PowertoolsMetrics
 from .adapters.s3_objects import S3ObjectStore
 from .adapters.s3_staging import S3Staging
 from .domain.clock import utcnow
@@ -22,6 +23,7 @@ from .domain.ports import (
     Catalog,
     Clock,
     FilenameRegistry,
+    Metrics,
     ObjectStore,
     SessionRepository,
     StagingStorage,
@@ -102,6 +104,7 @@ class Container:
     moderation: Moderation
     legacy: LegacyUploads
     repair: Repair
+    metrics: Metrics
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -122,8 +125,12 @@ def build(
     clock: Clock = utcnow,
     *,
     stores: Stores | None = None,
+    metrics: Metrics | None = None,
 ) -> Container:
-    """Assemble the services over AWS (``clients``) or over the given ``stores``."""
+    """Assemble the services over AWS (``clients``) or over the given ``stores``; metrics
+    go out as CloudWatch EMF lines unless another ``Metrics`` is given."""
+    if metrics is None:
+        metrics = PowertoolsMetrics(settings.metrics_namespace)
     if stores is None:
         assert clients is not None, "build needs AWS clients or stores"
         stores = aws_stores(settings, clients)
@@ -150,8 +157,9 @@ def build(
         stores.objects,
         clock,
         PublishPolicy(final_attempt=settings.publish_attempts, retention=retention),
+        metrics,
     )
-    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings))
+    validator = Validator(stores.sessions, stores.staging, clock, limits_of(settings), metrics)
     return Container(
         settings=settings,
         stores=stores,
@@ -177,6 +185,7 @@ def build(
                 default_part_size=settings.default_part_size,
                 allow_local_versions=settings.allow_local_versions,
             ),
+            metrics,
         ),
         validator=validator,
         publisher=publisher,
@@ -200,6 +209,7 @@ def build(
             clock,
             inline_limit=settings.inline_limit_bytes,
             limits=limits_of(settings),
+            metrics=metrics,
         ),
         repair=Repair(
             stores.sessions,
@@ -208,7 +218,9 @@ def build(
             publisher,
             clock,
             grace=timedelta(seconds=settings.repair_after_seconds),
+            metrics=metrics,
         ),
+        metrics=metrics,
     )
 
 

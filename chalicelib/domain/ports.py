@@ -273,3 +273,19 @@ class Catalog(Protocol):
     ) -> int:
         """A new serial for a published project (and its PEP 792 status, with ``set_status``);
         ``ConflictError`` if it is not published."""
+
+
+class Metrics(Protocol):
+    """Operational metrics (CloudWatch EMF on Lambda, adapters/powertools_metrics.py)."""
+
+    def emit(
+        self,
+        name: str,
+        value: float = 1,
+        *,
+        unit: str = "Count",
+        dimensions: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record one data point under ``name``; never raises (a metric is not worth a failed
+        request). ``dimensions`` must come from a small fixed set of values (rule codes,
+        route patterns), never from user input."""

@@ -22,6 +22,7 @@ from ..domain.errors import (
 from ..domain.filenames import DistKind, FilenameError, check_upload_filename
 from ..domain.index import FileEntry
 from ..domain.inspection.limits import Limits
+from ..domain.inspection.rules import refusal_reasons
 from ..domain.inspection.sources import BytesSource
 from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import published_key, staged_key
@@ -30,6 +31,7 @@ from ..domain.ports import (
     Catalog,
     Clock,
     FilenameRegistry,
+    Metrics,
     ObjectStore,
     SessionRepository,
     StagingStorage,
@@ -87,7 +89,9 @@ class LegacyUploads:
         *,
         inline_limit: int,
         limits: Limits,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
@@ -100,6 +104,12 @@ class LegacyUploads:
         self._limits = limits
 
     def upload(self, principal: Principal, upload: LegacyUpload) -> LegacyResult:
+        result = self._upload(principal, upload)
+        outcome = "unchanged" if result.unchanged else "published" if result.published else "staged"
+        self._metrics.emit("LegacyUploads", dimensions={"outcome": outcome})
+        return result
+
+    def _upload(self, principal: Principal, upload: LegacyUpload) -> LegacyResult:
         fields = upload.fields
         if _one(fields, ":action") != "file_upload":
             raise InvalidRequestError("Unsupported :action; only file_upload is accepted.")
@@ -209,6 +219,10 @@ class LegacyUploads:
             declared_hashes={"sha256": hashlib.sha256(upload.content).hexdigest()},
             limits=self._limits,
         )
+        if not verdict.ok:
+            self._metrics.emit("LegacyUploads", dimensions={"outcome": "refused"})
+            for reason in refusal_reasons(verdict.notices):
+                self._metrics.emit("FilesRefused", dimensions={"reason": reason})
         if verdict.ok and verdict.warnings:
             logger.info(
                 "legacy upload accepted with warnings",

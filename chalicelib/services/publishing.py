@@ -40,6 +40,7 @@ from ..domain.ports import (
     Catalog,
     Clock,
     FilenameRegistry,
+    Metrics,
     ObjectStore,
     SessionRepository,
     StagingStorage,
@@ -85,7 +86,9 @@ class Publisher:
         objects: ObjectStore,
         clock: Clock,
         policy: PublishPolicy,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._sessions = sessions
         self._store = store
         self._catalog = catalog
@@ -162,7 +165,7 @@ class Publisher:
             return f"ignored: the session is {session.status}"
         files = [f for f in self._store.list_files(token) if f.status is FileStatus.COMPLETED]
         try:
-            return self._publish(session.project, session.version, token, files)
+            outcome = self._publish(session.project, session.version, token, files)
         except Exception as error:
             if attempt < self._policy.final_attempt:
                 raise
@@ -173,7 +176,19 @@ class Publisher:
                 [f.filename for f in files],
                 [f"publishing failed ({type(error).__name__}); publish again to retry"],
             )
+            if failed:
+                self._metrics.emit("PublishesFailed")
             return "error" if failed else "published; a later step failed and will be redone"
+        if outcome == "published":
+            self._metrics.emit("Publishes")
+            if session.publish_requested_at is not None:
+                waited = self._clock() - session.publish_requested_at
+                self._metrics.emit(
+                    "PublishLatency", waited.total_seconds() * 1000, unit="Milliseconds"
+                )
+        elif outcome.startswith("error"):
+            self._metrics.emit("PublishesFailed")
+        return outcome
 
     def _fail(self, token: str, project: str, filenames: list[str], notices: list[str]) -> bool:
         """``fail-publish``, then release what the publish held. The status flips first and

@@ -9,10 +9,11 @@ from packaging.version import Version
 
 from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
+from ..domain.inspection.rules import refusal_reasons
 from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
 from ..domain.lifecycle import ACCEPT, FILES, REJECT
-from ..domain.ports import Clock, SessionRepository, StagingStorage, StorageReadError
+from ..domain.ports import Clock, Metrics, SessionRepository, StagingStorage, StorageReadError
 from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
 
@@ -34,8 +35,14 @@ def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict)
 
 class Validator:
     def __init__(
-        self, store: SessionRepository, staging: StagingStorage, clock: Clock, limits: Limits
+        self,
+        store: SessionRepository,
+        staging: StagingStorage,
+        clock: Clock,
+        limits: Limits,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._staging = staging
         self._clock = clock
@@ -102,4 +109,9 @@ class Validator:
             "file validated",
             extra={"file": file_id, "outcome": outcome, "notices": verdict.notices},
         )
+        if verdict.ok:
+            self._metrics.emit("FilesCompleted")
+        else:
+            for reason in refusal_reasons(verdict.notices):
+                self._metrics.emit("FilesRefused", dimensions={"reason": reason})
         return outcome
