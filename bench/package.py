@@ -2,7 +2,8 @@
 
     python -m bench.package [--stage dev] [--runs 5]
 
-Builds the deployment package with `chalice package`, unpacks it, and imports `app` in
+Builds the deployment package as `make package` does (`chalice package`, then bytecode
+added by wharf_stack.lambda_package), unpacks it, and imports `app` in
 a clean venv (no site-packages) that holds exactly the package's contents, plus — when
 the package leaves boto3 out — the boto3 the Lambda Python runtime provides, copied
 from this venv. Before each of the fresh processes the package's files are evicted
@@ -22,6 +23,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from wharf_stack.lambda_package import add_bytecode
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -45,7 +48,9 @@ def build(stage: str, out: Path) -> Path:
         check=True,
         capture_output=True,
     )
-    return out / "deployment.zip"
+    archive = out / "deployment.zip"
+    add_bytecode(archive)
+    return archive
 
 
 def runtime_layer(target: Path) -> None:
