@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from .catalog import FilenameClaim, ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
 from .index import FileEntry
-from .inspection.verdict import ByteSource
 from .sessions import FileRecord, SessionRecord
 from .tokens import TokenRecord
+
+if TYPE_CHECKING:  # the inspector is imported only by the handlers that validate
+    from .inspection.verdict import ByteSource
 
 Clock = Callable[[], datetime]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -24,7 +25,6 @@ from ..domain.index import FileEntry
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.rules import refusal_reasons
 from ..domain.inspection.sources import BytesSource
-from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import published_key, staged_key
 from ..domain.lifecycle import FILES, STAGE_VALIDATED
 from ..domain.ports import (
@@ -50,6 +50,9 @@ from ..observability import logger
 from .publishing import Publisher
 from .sessions import PublishingSessions, SessionView, require_open_project
 from .validation import keep_metadata
+
+if TYPE_CHECKING:
+    from ..domain.inspection.verdict import Verdict
 
 
 class FileExistsError_(InvalidRequestError):
@@ -210,6 +213,9 @@ class LegacyUploads:
     def _validate(self, upload: LegacyUpload, project: str, version: Version) -> Verdict:
         """The validator Upload 2.0 uses, on the request's bytes: within the same budget, and
         at most the inline limit (4 MiB) of input, so the request's memory stays bounded."""
+        # Imported here, as in the validator: only uploads need the inspector.
+        from ..domain.inspection.verdict import validate_distribution
+
         verdict = validate_distribution(
             BytesSource(upload.content),
             filename=upload.filename,

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
 from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
 from ..domain.inspection.rules import refusal_reasons
-from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import parse_staged_key, staged_metadata_key
 from ..domain.lifecycle import ACCEPT, FILES, REJECT
 from ..domain.ports import Clock, Metrics, SessionRepository, StagingStorage, StorageReadError
 from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
+
+if TYPE_CHECKING:
+    from ..domain.inspection.verdict import Verdict
 
 
 def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
@@ -71,6 +73,10 @@ class Validator:
         if info is None:
             return "ignored: the object is gone"
         actual_size, etag = info
+        # The inspector (archive readers, metadata parsing) is imported here, by the event
+        # handler that validates, so that the API's cold start does not load it.
+        from ..domain.inspection.verdict import Verdict, validate_distribution
+
         try:
             verdict = validate_distribution(
                 self._staging.source(key, actual_size, etag),
