@@ -15,6 +15,7 @@ The issue's starting point was a 21.5 MB zip and 0.63 s.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -30,13 +31,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 ENV = {
-    "WHARF_TABLE_NAME": "bench-state",
-    "WHARF_BUCKET_NAME": "bench-packages",
-    "WHARF_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:bench-events",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
 }
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment the stage's Lambda runs with (.chalice/config.json), as Lambda sets it."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+        **ENV,
+    }
 
 
 def build(stage: str, out: Path) -> Path:
@@ -74,7 +82,9 @@ def evict(directory: Path) -> None:
                 os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
-def timed_import(python: Path, module: str, path: list[Path], evicted: list[Path]) -> float:
+def timed_import(
+    python: Path, module: str, path: list[Path], evicted: list[Path], environment: dict[str, str]
+) -> float:
     for directory in evicted:
         evict(directory)
     code = (
@@ -82,7 +92,11 @@ def timed_import(python: Path, module: str, path: list[Path], evicted: list[Path
         + module
         + "; print(time.perf_counter() - t)"
     )
-    env = {**ENV, "PYTHONPATH": os.pathsep.join(map(str, path)), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **environment,
+        "PYTHONPATH": os.pathsep.join(map(str, path)),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     result = subprocess.run(
         [str(python), "-c", code], cwd=path[0], env=env, capture_output=True, text=True
     )
@@ -112,13 +126,17 @@ def main(argv: list[str] | None = None) -> None:
             runtime_layer(layer)
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(work / "venv")])
         python = work / "venv" / "bin" / "python"
+        environment = stage_environment(args.stage)
         path = [task, layer]
-        app = statistics.median(
-            timed_import(python, "app", path, [task, layer]) for _ in range(args.runs)
-        )
-        boto = statistics.median(
-            timed_import(python, "boto3", path, [task, layer]) for _ in range(args.runs)
-        )
+
+        def median_import(module: str) -> float:
+            return statistics.median(
+                timed_import(python, module, path, [task, layer], environment)
+                for _ in range(args.runs)
+            )
+
+        app = median_import("app")
+        boto = median_import("boto3")
         size = archive.stat().st_size
     print(f"Lambda package ({args.stage}):")
     print(

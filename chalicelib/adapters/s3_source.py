@@ -77,8 +77,9 @@ class S3Source:
         kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": self._key}
         if self._etag:
             kwargs["IfMatch"] = self._etag
-        return self._client.get_object(**kwargs)["Body"]
+        body: BinaryIO = self._client.get_object(**kwargs)["Body"]
+        return body
 
     def random_access(self) -> BinaryIO:
         raw = _RangeReader(self._client, self._bucket, self._key, self._size, self._etag)
-        return io.BufferedReader(raw, buffer_size=_BUFFER)  # type: ignore[return-value]
+        return io.BufferedReader(raw, buffer_size=_BUFFER)

@@ -11,7 +11,8 @@ from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict
 
 from .errors import InvalidRequestError, SessionNotEditableError
-from .lifecycle import FileStatus, SessionStatus
+from .lifecycle import FileStatus as FileStatus
+from .lifecycle import SessionStatus as SessionStatus
 
 API_VERSION = "2.0"
 UPLOAD_MEDIA_TYPE = "application/vnd.pypi.upload.v2+json"
