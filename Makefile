@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv serve test lint bench package lock clean compat compat-clean
 
+# The Lambda's lock first (every hash checked; a lock with hashes cannot be combined with
+# unhashed requirements in one pip call), then the tools, the client and the stack.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml client/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wharf needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
-	# The Lambda's lock first (every hash checked; a lock with hashes cannot be combined with
-	# unhashed requirements in one pip call), then the tools, the client and the stack.
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e ./client -e .
 	touch $(STAMP)

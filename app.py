@@ -44,5 +44,7 @@ def expire_sessions(event: CloudWatchEvent) -> None:
     and re-drive work a crashed Lambda left half done."""
     expired = container().sessions.expire_due()
     repaired = container().repair.run()
-    if expired or any(repaired.values()):  # a sweep that found nothing is not news
-        logger.info("expired sessions swept", extra={"expired": expired, "repaired": repaired})
+    # A sweep that found nothing is not news: logged at DEBUG only (make serve stays quiet).
+    found = bool(expired or any(repaired.values()))
+    log = logger.info if found else logger.debug
+    log("expired sessions swept", extra={"expired": expired, "repaired": repaired})

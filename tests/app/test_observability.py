@@ -166,3 +166,12 @@ def test_the_api_gateway_request_id_is_the_correlation_id(issue, wharf, logs):
     lines = [line for line in logs() if "level" in line]
     assert lines
     assert {line.get("correlation_id") for line in lines} == {"c0ffee-1"}
+
+
+def test_a_sweep_that_found_nothing_says_nothing(app_client, logs):
+    event = app_client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    logs()
+    app_client.lambda_.invoke("expire_sessions", event)
+    assert [line for line in logs() if line.get("level") == "INFO"] == []
