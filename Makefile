@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv serve test lint bench package clean compat compat-clean
+.PHONY: venv serve test lint bench package lock clean compat compat-clean
 
+# The Lambda's lock first (every hash checked; a lock with hashes cannot be combined with
+# unhashed requirements in one pip call), then the tools, the client and the stack.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml client/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wharf needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e ./client -e .
 	touch $(STAMP)
 
@@ -46,8 +49,21 @@ compat: venv
 compat-clean:
 	$(PYTHON) -m compat clean
 
+# The Lambda's dependencies: requirements.in (by hand) -> requirements.txt (the lock, with
+# hashes, what `chalice package` vendors). Pins already in the lock are kept; a merge that
+# changed requirements.in reruns this. `make lock LOCK_ARGS=--upgrade` takes the newest of all.
+# Resolved for the Lambda's Python and platform, not this machine's.
+LOCK_ARGS ?=
+lock: venv
+	$(BIN)/uv pip compile requirements.in --quiet --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux2014 --custom-compile-command "make lock" \
+		$(LOCK_ARGS) -o requirements.txt
+
+# chalice package, then every module in the zip compiled to .pyc (unchecked-hash, so Lambda's
+# read-only /var/task uses them as shipped): a cold `import app` without compiling.
 package: venv
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $${STAGE:-dev} build/package
+	$(BIN)/python -m wharf_stack.lambda_package build/package/deployment.zip
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache

@@ -2,7 +2,8 @@
 
     python -m bench.package [--stage dev] [--runs 5]
 
-Builds the deployment package with `chalice package`, unpacks it, and imports `app` in
+Builds the deployment package as `make package` does (`chalice package`, then bytecode
+added by wharf_stack.lambda_package), unpacks it, and imports `app` in
 a clean venv (no site-packages) that holds exactly the package's contents, plus — when
 the package leaves boto3 out — the boto3 the Lambda Python runtime provides, copied
 from this venv. Before each of the fresh processes the package's files are evicted
@@ -14,6 +15,7 @@ The issue's starting point was a 21.5 MB zip and 0.63 s.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -23,17 +25,26 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from wharf_stack.lambda_package import add_bytecode
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 ENV = {
-    "WHARF_TABLE_NAME": "bench-state",
-    "WHARF_BUCKET_NAME": "bench-packages",
-    "WHARF_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:bench-events",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
 }
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment the stage's Lambda runs with (.chalice/config.json), as Lambda sets it."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+        **ENV,
+    }
 
 
 def build(stage: str, out: Path) -> Path:
@@ -45,7 +56,9 @@ def build(stage: str, out: Path) -> Path:
         check=True,
         capture_output=True,
     )
-    return out / "deployment.zip"
+    archive = out / "deployment.zip"
+    add_bytecode(archive)
+    return archive
 
 
 def runtime_layer(target: Path) -> None:
@@ -69,7 +82,9 @@ def evict(directory: Path) -> None:
                 os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
-def timed_import(python: Path, module: str, path: list[Path], evicted: list[Path]) -> float:
+def timed_import(
+    python: Path, module: str, path: list[Path], evicted: list[Path], environment: dict[str, str]
+) -> float:
     for directory in evicted:
         evict(directory)
     code = (
@@ -77,7 +92,11 @@ def timed_import(python: Path, module: str, path: list[Path], evicted: list[Path
         + module
         + "; print(time.perf_counter() - t)"
     )
-    env = {**ENV, "PYTHONPATH": os.pathsep.join(map(str, path)), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **environment,
+        "PYTHONPATH": os.pathsep.join(map(str, path)),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     result = subprocess.run(
         [str(python), "-c", code], cwd=path[0], env=env, capture_output=True, text=True
     )
@@ -107,13 +126,17 @@ def main(argv: list[str] | None = None) -> None:
             runtime_layer(layer)
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(work / "venv")])
         python = work / "venv" / "bin" / "python"
+        environment = stage_environment(args.stage)
         path = [task, layer]
-        app = statistics.median(
-            timed_import(python, "app", path, [task, layer]) for _ in range(args.runs)
-        )
-        boto = statistics.median(
-            timed_import(python, "boto3", path, [task, layer]) for _ in range(args.runs)
-        )
+
+        def median_import(module: str) -> float:
+            return statistics.median(
+                timed_import(python, module, path, [task, layer], environment)
+                for _ in range(args.runs)
+            )
+
+        app = median_import("app")
+        boto = median_import("boto3")
         size = archive.stat().st_size
     print(f"Lambda package ({args.stage}):")
     print(

@@ -36,6 +36,8 @@ def _environment() -> None:
         AWS_DEFAULT_REGION="us-east-1",
         WHARF_TABLE_NAME="wharf-bench-state",
         WHARF_BUCKET_NAME="wharf-bench-packages",
+        WHARF_QUEUE_ARN="arn:aws:sqs:us-east-1:000000000000:wharf-bench-events",
+        POWERTOOLS_LOG_LEVEL="WARNING",  # the bench prints its numbers, not request lines
     )
 
 

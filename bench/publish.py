@@ -178,7 +178,10 @@ def aws_calls(others: int) -> tuple[int, Counter]:
     with mock_aws():
         clients = wiring.aws_clients()
         res = create_resources(clients.s3, clients.dynamodb, clients.sqs, prefix="bench")
-        wharf = wiring.build(Settings(table_name=res.table, bucket_name=res.bucket), clients)
+        wharf = wiring.build(
+            Settings(table_name=res.table, bucket_name=res.bucket, queue_arn=res.queue_arn),
+            clients,
+        )
         table = res.table
         now = datetime.now(UTC).isoformat()
         for start in range(0, others, 25):

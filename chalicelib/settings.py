@@ -20,7 +20,11 @@ class Settings(BaseModel):
 
     table_name: str = Field(min_length=1)
     bucket_name: str = Field(min_length=1)
-    queue_arn: str = "arn:aws:sqs:us-east-1:000000000000:wharf-events"
+    # The events queue the SQS handler subscribes to: required, as a stage without it
+    # would subscribe to nothing and no upload would ever be validated.
+    queue_arn: str = Field(min_length=1)
+    # The CloudWatch namespace of wharf's metrics (one per stage: the template's NamePrefix).
+    metrics_namespace: str = Field(default="wharf", min_length=1)
     # A token's last-used time is written at most this often, so that a busy
     # installer does not turn every read into a DynamoDB write.
     token_touch_seconds: int = Field(default=300, ge=0)
@@ -102,6 +106,7 @@ _ENV_NAMES = {
     "table_name": "WHARF_TABLE_NAME",
     "bucket_name": "WHARF_BUCKET_NAME",
     "queue_arn": "WHARF_QUEUE_ARN",
+    "metrics_namespace": "WHARF_METRICS_NAMESPACE",
     "token_touch_seconds": "WHARF_TOKEN_TOUCH_SECONDS",
     "token_cache_seconds": "WHARF_TOKEN_CACHE_SECONDS",
     "validation_spool_bytes": "WHARF_VALIDATION_SPOOL_BYTES",

@@ -21,6 +21,7 @@ from .adapters.dynamo_reviews import DynamoReviewStore
 from .adapters.dynamo_sessions import DynamoSessionRepository
 from .adapters.dynamo_tokens import DynamoTokenStore
 from .adapters.oidc_http import HttpIssuerDocuments
+from .adapters.powertools_metrics import PowertoolsMetrics
 from .adapters.s3_objects import S3ObjectStore
 from .adapters.s3_staging import S3Staging
 from .adapters.sqs_review_queue import NoReviewQueue, SqsReviewQueue
@@ -33,6 +34,7 @@ from .domain.ports import (
     Clock,
     FilenameRegistry,
     IssuerDocuments,
+    Metrics,
     ObjectStore,
     ReplayGuard,
     ReviewQueue,
@@ -150,6 +152,7 @@ class Container:
     provenance: Provenances
     reviews: Reviews
     pages: Pages
+    metrics: Metrics
 
 
 def audit_trail(settings: Settings, log: AuditLog, clock: Clock) -> AuditTrail:
@@ -192,8 +195,12 @@ def build(
     stores: Stores | None = None,
     issuer_documents: IssuerDocuments | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    metrics: Metrics | None = None,
 ) -> Container:
-    """Assemble the services over AWS (``clients``) or over the given ``stores``."""
+    """Assemble the services over AWS (``clients``) or over the given ``stores``; metrics
+    go out as CloudWatch EMF lines unless another ``Metrics`` is given."""
+    if metrics is None:
+        metrics = PowertoolsMetrics(settings.metrics_namespace)
     if stores is None:
         assert clients is not None, "build needs AWS clients or stores"
         stores = aws_stores(settings, clients)
@@ -237,6 +244,7 @@ def build(
             public_url=settings.public_url,
         ),
         audit,
+        metrics,
         on_release=pages.release_published_safely,
     )
     provenance = Provenances(
@@ -279,6 +287,7 @@ def build(
         audit=audit,
         provenance=provenance,
         reviews=reviews,
+        metrics=metrics,
     )
     return Container(
         settings=settings,
@@ -301,6 +310,7 @@ def build(
                 allow_local_versions=settings.allow_local_versions,
             ),
             audit,
+            metrics,
         ),
         validator=validator,
         publisher=publisher,
@@ -329,6 +339,7 @@ def build(
             reviews=reviews,
             review_wait=timedelta(seconds=settings.legacy_review_wait_seconds),
             sleep=sleep,
+            metrics=metrics,
         ),
         repair=Repair(
             stores.sessions,
@@ -337,6 +348,7 @@ def build(
             publisher,
             clock,
             grace=timedelta(seconds=settings.repair_after_seconds),
+            metrics=metrics,
         ),
         audit=audit,
         trusted_publishing=TrustedPublishing(
@@ -351,6 +363,7 @@ def build(
         provenance=provenance,
         reviews=reviews,
         pages=pages,
+        metrics=metrics,
     )
 
 

@@ -19,6 +19,7 @@ OUTPUT_TO_ENV = {
     "TableName": "WHARF_TABLE_NAME",
     "BucketName": "WHARF_BUCKET_NAME",
     "QueueArn": "WHARF_QUEUE_ARN",
+    "MetricsNamespace": "WHARF_METRICS_NAMESPACE",
 }
 
 

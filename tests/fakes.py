@@ -948,3 +948,33 @@ def memory_stores() -> tuple[Stores, Memory, Bucket]:
         pages=InMemoryPageStore(),
     )
     return stores, memory, bucket
+
+
+@dataclass
+class RecordedMetrics:
+    """The ``Metrics`` port in memory: every data point, in order."""
+
+    points: list[tuple[str, float, str, dict[str, str]]] = field(default_factory=list)
+
+    def emit(
+        self,
+        name: str,
+        value: float = 1,
+        *,
+        unit: str = "Count",
+        dimensions: Mapping[str, str] | None = None,
+    ) -> None:
+        self.points.append((name, value, unit, dict(dimensions or {})))
+
+    def named(self, name: str) -> list[tuple[str, float, str, dict[str, str]]]:
+        return [point for point in self.points if point[0] == name]
+
+
+def lambda_sqs_attributes(receive_count: int = 1) -> dict[str, str]:
+    """The ``attributes`` of an SQS record as Lambda's event source mapping hands it over."""
+    return {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": "978350400000",
+        "SenderId": "AIDAEXAMPLE",
+        "ApproximateFirstReceiveTimestamp": "978350400001",
+    }

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 from tests.builders import sha256
 from tests.conftest import basic
+from tests.fakes import lambda_sqs_attributes
 
 V2 = "application/vnd.pypi.upload.v2+json"
 META = {"api-version": "2.0"}
@@ -138,7 +139,7 @@ def _deliver_memory_events(app_client, world) -> int:
                         "messageId": f"m-{delivered}-{number}",
                         "receiptHandle": "r",
                         "body": body,
-                        "attributes": {},
+                        "attributes": lambda_sqs_attributes(),
                         "messageAttributes": {},
                         "md5OfBody": "0",
                         "eventSource": "aws:sqs",
@@ -170,7 +171,7 @@ def deliver_events(app_client, aws) -> int:
                         "messageId": message["MessageId"],
                         "receiptHandle": message["ReceiptHandle"],
                         "body": message["Body"],
-                        "attributes": {},
+                        "attributes": lambda_sqs_attributes(),
                         "messageAttributes": {},
                         "md5OfBody": message["MD5OfBody"],
                         "eventSource": "aws:sqs",

@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     client = boto3.session.Session(region_name=args.region).client("dynamodb")
-    settings = Settings(table_name=args.table, bucket_name="unused")
+    # Only the audit settings matter here: the bootstrap writes a token and its event.
+    settings = Settings(table_name=args.table, bucket_name="unused", queue_arn="unused")
     service = TokenService(
         DynamoTokenStore(client, args.table),
         utcnow,

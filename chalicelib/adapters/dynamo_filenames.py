@@ -63,7 +63,7 @@ def release(table: Table, holder: str, filenames: Iterable[str]) -> None:
             table.write(Action("claim", "Delete", filename_key(name), ours_unpublished))
 
 
-def _claim(item: dict) -> FilenameClaim:
+def _claim(item: dict[str, Any]) -> FilenameClaim:
     return FilenameClaim(
         filename=item[PK].removeprefix("FILENAME#"),
         holder=item.get("session", ""),

@@ -69,7 +69,7 @@ from .dynamo_table import (
 
 
 def _session_item(record: SessionRecord) -> dict[str, Any]:
-    values = storable(record.model_dump())
+    values: dict[str, Any] = storable(record.model_dump())
     if not record.status.terminal:
         values[GSI1_PK] = EXPIRING
         values[GSI1_SK] = _expiring(record.expires_at, record.token)
@@ -77,7 +77,8 @@ def _session_item(record: SessionRecord) -> dict[str, Any]:
 
 
 def _file_item(record: FileRecord) -> dict[str, Any]:
-    return storable(record.model_dump())
+    stored: dict[str, Any] = storable(record.model_dump())
+    return stored
 
 
 def _expiring(expires_at: datetime, token: str) -> str:

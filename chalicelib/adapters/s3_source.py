@@ -219,7 +219,7 @@ class S3Source:
                     spool.close()
 
     def stream(self) -> BinaryIO:
-        return io.BufferedReader(_BlockStream(self._blocks()), buffer_size=_BUFFER)  # type: ignore[return-value]
+        return io.BufferedReader(_BlockStream(self._blocks()), buffer_size=_BUFFER)
 
     def random_access(self) -> BinaryIO:
         raw: io.RawIOBase
@@ -227,7 +227,7 @@ class S3Source:
             raw = _SpoolReader(self._spool.fileno(), self._size)
         else:
             raw = _RangeReader(self._client, self._bucket, self._key, self._size, self._etag)
-        return io.BufferedReader(raw, buffer_size=_BUFFER)  # type: ignore[return-value]
+        return io.BufferedReader(raw, buffer_size=_BUFFER)
 
     def close(self) -> None:
         """Delete the spool file (the garbage collector would, a little later)."""

@@ -119,4 +119,5 @@ class S3Staging:
         self._client.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
 
     def open(self, key: str) -> BinaryIO:
-        return self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+        body: BinaryIO = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+        return body

@@ -49,7 +49,10 @@ def published_file(project: str, filename: str) -> Response:
 
 def _inline(found: Inline) -> Response:
     """Core metadata in the response (PEP 658): immutable, as its filename is never reused."""
-    headers = {"ETag": found.etag, "Cache-Control": "private, max-age=300"}
+    headers: dict[str, str | list[str]] = {
+        "ETag": found.etag,
+        "Cache-Control": "private, max-age=300",
+    }
     if bp.current_request.headers.get("if-none-match") == found.etag:
         return Response(body="", status_code=304, headers=headers)
     return Response(

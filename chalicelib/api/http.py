@@ -21,6 +21,13 @@ ANY_CONTENT = ["*/*"]
 MAX_JSON_BODY = 64 * 1024
 
 
+def body_bytes(request: Request) -> bytes:
+    """The request body. Chalice types ``raw_body`` as text or bytes; wharf's routes get
+    bytes from API Gateway (and chalice local), text only from a hand-built event."""
+    raw = request.raw_body or b""
+    return raw.encode("utf-8") if isinstance(raw, str) else raw
+
+
 def method_of(request: Request, *allowed: str) -> str:
     """The method to act on, or ``MethodNotAllowedError`` (405 with ``Allow``).
 
@@ -33,7 +40,7 @@ def method_of(request: Request, *allowed: str) -> str:
     method = request.method
     if method not in offered:
         error = MethodNotAllowedError(f"{method} is not allowed here; use {', '.join(offered)}.")
-        error.headers = {"Allow": ", ".join(offered)}  # type: ignore[attr-defined]
+        error.headers = {"Allow": ", ".join(offered)}
         raise error
     return "GET" if method == "HEAD" else method
 
@@ -104,7 +111,7 @@ def json_object(request: Request, *, media_type: str = "application/json") -> di
         raise UnsupportedMediaTypeError(
             f"Send the request body as {media_type} (got {content_type or 'no content type'})."
         )
-    raw = request.raw_body or b""
+    raw = body_bytes(request)
     if len(raw) > MAX_JSON_BODY:
         raise PayloadTooLargeError(f"A request body may be at most {MAX_JSON_BODY} bytes.")
     return parse_json_object(raw)

@@ -19,7 +19,7 @@ from ..observability import logger
 from ..services.legacy import LegacyUpload
 from ..wiring import container
 from .auth import principal_of
-from .http import ALL_METHODS, ANY_CONTENT, method_of
+from .http import ALL_METHODS, ANY_CONTENT, body_bytes, method_of
 from .problems import WWW_AUTHENTICATE, _status_for
 from .upload_http import base_url, session_body, upload_response
 
@@ -42,7 +42,9 @@ def parse_form(content_type: str, body: bytes) -> LegacyUpload:
         name = part.get_param("name", header="content-disposition")
         if not name:
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # a part that is itself multipart has no bytes
+            payload = b""
         if name == "content":
             filename = part.get_filename()
             content = payload
@@ -68,7 +70,7 @@ def legacy_upload() -> Response:
     try:
         method_of(request, "POST")
         principal = principal_of(request)
-        body = request.raw_body or b""
+        body = body_bytes(request)
         if len(body) > MAX_FORM_BYTES:
             raise PayloadTooLargeError(
                 "The upload is too large for the legacy API; use `wharf upload`."

@@ -20,7 +20,7 @@ from ..domain.trusted_publishers import INVALID_PAYLOAD, MintRefused, PublisherR
 from ..observability import logger
 from ..wiring import container
 from .auth import principal_of, source_of
-from .http import ALL_METHODS, ANY_CONTENT, json_object, method_of
+from .http import ALL_METHODS, ANY_CONTENT, body_bytes, json_object, method_of
 from .problems import problem_responses
 from .schemas import parse_body
 
@@ -70,7 +70,7 @@ def _jwt_of(raw: bytes) -> str:
 def _mint() -> Response:
     method_of(bp.current_request, "POST")
     try:
-        minted = container().trusted_publishing.mint(_jwt_of(bp.current_request.raw_body or b""))
+        minted = container().trusted_publishing.mint(_jwt_of(body_bytes(bp.current_request)))
     except MintRefused as refused:
         # The reason is logged by code only: which claim failed to match stays unsaid, as
         # in the answer (an attacker probing the registry learns nothing from either).
@@ -119,7 +119,7 @@ def _require_admin() -> Principal:
 
 
 def publisher_json(publisher: Any) -> dict[str, Any]:
-    body = publisher.model_dump(mode="json", exclude_none=True)
+    body: dict[str, Any] = publisher.model_dump(mode="json", exclude_none=True)
     body["created_at"] = rfc3339_seconds(publisher.created_at)
     body["projects"] = list(publisher.projects)
     return body

@@ -41,7 +41,7 @@ from ..domain.tokens import Principal, TokenRequest
 from ..services.pages import status_choices
 from ..services.tokens import IssuedToken
 from ..wiring import container
-from .http import ALL_METHODS, ANY_CONTENT, method_of, original_path
+from .http import ALL_METHODS, ANY_CONTENT, body_bytes, method_of, original_path
 from .upload_http import base_url
 
 bp = Blueprint(__name__)
@@ -171,7 +171,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def _redirect(location: str, *, cookie: str | None = None) -> Response:
-    headers = {"Location": location, **SECURITY_HEADERS}
+    headers: dict[str, str | list[str]] = {"Location": location, **SECURITY_HEADERS}
     if cookie:
         headers["Set-Cookie"] = cookie
     return Response(body="", status_code=303, headers=headers)
@@ -196,14 +196,18 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if not origin:
         return True
-    return urlsplit(origin).netloc == request.headers.get("host")
+    return bool(urlsplit(origin).netloc == request.headers.get("host"))
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (request.query_params or {}).items()}
 
 
 def _form(request: Request) -> dict[str, str]:
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return {}
-    raw = request.raw_body or b""
+    raw = body_bytes(request)
     if len(raw) > MAX_FORM_BYTES:
         return {}
     fields = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
@@ -273,7 +277,7 @@ def static_file(name: str) -> Response:
     if name not in STATIC:
         raise NotFoundError("No such file.")
     body = (HERE / "static" / name).read_text(encoding="utf-8")
-    headers = {**SECURITY_HEADERS, "Content-Type": STATIC[name]}
+    headers: dict[str, str | list[str]] = {**SECURITY_HEADERS, "Content-Type": STATIC[name]}
     headers["Cache-Control"] = "public, max-age=300"
     return Response(body=body, status_code=200, headers=headers)
 
@@ -339,7 +343,7 @@ def projects() -> Response:
     if not original_path(request).endswith("/"):
         return _redirect(original_path(request) + "/")
     viewer = _viewer(request)
-    query = ((request.query_params or {}).get("q") or "")[:200]
+    query = (_params(request).get("q") or "")[:200]
     rows = container().pages.project_rows(viewer.principal, query)
     return render(request, "projects.html", viewer=viewer, rows=rows, query=query)
 
@@ -391,6 +395,8 @@ def download(name: str, filename: str) -> Response:
     viewer = _viewer(request)
     canonical, filename = _canonical(name), unquote(filename)
     url = container().downloads.published(viewer.principal, canonical, filename)
+    if not isinstance(url, str):  # inline .metadata: the file route serves it
+        raise NotFoundError("Open the file itself; its metadata is served by /files.")
     container().pages.count_download(canonical, filename)
     return Response(
         body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"}
@@ -462,7 +468,7 @@ def manage_sessions() -> Response:
     viewer = _viewer(request)
     _admin(viewer)
     sessions = container().pages.sessions_in_progress(viewer.principal)
-    fragment = (request.query_params or {}).get("fragment")
+    fragment = _params(request).get("fragment")
     template = "sessions_table.html" if fragment else "sessions.html"
     return render(request, template, viewer=viewer, sessions=sessions)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec
 
 from chalice import Response
 
@@ -36,6 +36,8 @@ from ..domain.errors import (
     WharfError,
 )
 from ..observability import logger
+
+P = ParamSpec("P")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Problem types are documented in docs/problems.md, one heading per slug.
@@ -98,7 +100,10 @@ def problem(
         "meta": meta or {},
         "errors": errors or [],
     }
-    all_headers = {"Content-Type": PROBLEM_CONTENT_TYPE, **(headers or {})}
+    all_headers: dict[str, str | list[str]] = {
+        "Content-Type": PROBLEM_CONTENT_TYPE,
+        **(headers or {}),
+    }
     if status == 401:
         all_headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     return Response(body=json.dumps(body), status_code=status, headers=all_headers)
@@ -111,16 +116,16 @@ def problem_for(error: WharfError, *, meta: dict[str, Any] | None = None) -> Res
 
 def problem_responses_with(
     meta: dict[str, Any] | None = None,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[Callable[P, Response]], Callable[P, Response]]:
     """Turn domain errors raised by a view into problem documents carrying ``meta``.
 
     Chalice's middleware never sees exceptions raised in views, so every view
     carries this decorator; anything unexpected is logged and answered 500.
     """
 
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(view: Callable[P, Response]) -> Callable[P, Response]:
         @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
             try:
                 return view(*args, **kwargs)
             except WharfError as error:

@@ -40,7 +40,7 @@ def index_response(request: Request, page: IndexPage, fmt: IndexFormat) -> Respo
     # Short enough that a new release shows within seconds for installers that honour
     # max-age (pip >= 26.2); private because every page sits behind a token.
     max_age = container().settings.index_max_age_seconds
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": fmt.content_type,
         "Vary": "Accept",
         "ETag": page.etag,

@@ -18,7 +18,7 @@ from ..domain.tokens import Principal
 from ..services.mechanisms import ENDPOINTS, TransferRequest
 from ..wiring import container
 from .auth import principal_of
-from .http import ALL_METHODS, ANY_CONTENT, method_of
+from .http import ALL_METHODS, ANY_CONTENT, body_bytes, method_of
 from .schemas import CreateFile, CreateSession, Extend, parse_body
 from .upload_http import (
     base_url,
@@ -76,11 +76,11 @@ def root() -> Response:
             truncated=len(views) > MAX_LISTED_SESSIONS,
         )
         return upload_response(body, 200)
-    body = parse_body(CreateSession, upload_json(bp.current_request), what="session request")
+    wanted = parse_body(CreateSession, upload_json(bp.current_request), what="session request")
     try:
-        session = container().sessions.create(principal, body.name, body.version)
+        session = container().sessions.create(principal, wanted.name, wanted.version)
     except SessionExistsError as error:
-        error.headers = {"Location": session_url(base, error.token)}  # type: ignore[attr-defined]
+        error.headers = {"Location": session_url(base, error.token)}
         raise
     view = container().sessions.view(principal, session.token)
     return upload_response(
@@ -201,7 +201,7 @@ def mechanism_endpoint(token: str, file_id: str, rest: str) -> Response:
     transfer = TransferRequest(
         method=method,
         content_type=content_type,
-        body=request.raw_body or b"",
+        body=body_bytes(request),
         json=lambda: upload_json(request),
     )
     reply = container().files.transfer(

@@ -76,7 +76,7 @@ def upload_json(request: Request) -> dict[str, Any]:
 def upload_response(
     body: dict[str, Any] | None, status: int, headers: dict[str, str] | None = None
 ) -> Response:
-    all_headers = {"Cache-Control": "no-store", **(headers or {})}
+    all_headers: dict[str, str | list[str]] = {"Cache-Control": "no-store", **(headers or {})}
     if body is None:
         return Response(body="", status_code=status, headers=all_headers)
     all_headers["Content-Type"] = UPLOAD_MEDIA_TYPE

@@ -16,6 +16,8 @@ class WharfError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        # Headers the problem response carries besides its body (Allow on a 405, Location).
+        self.headers: dict[str, str] = {}
 
 
 class InvalidRequestError(WharfError):

@@ -105,15 +105,15 @@ class Lifecycle(Generic[S]):
     ) -> None:
         self.name = name
         self.states: tuple[S, ...] = tuple(states)
-        self.initial = initial
-        self.visible = dict(visible)
-        self.transitions = {t.name: t for t in transitions}
-        self.guards = {g.name: g for g in guards}
+        self.initial: S = initial
+        self.visible: dict[S, str] = dict(visible)
+        self.transitions: dict[str, Transition[S]] = {t.name: t for t in transitions}
+        self.guards: dict[str, Guard[S]] = {g.name: g for g in guards}
         missing = set(self.states) - set(self.visible)
         assert not missing, f"{name}: no visible status for {missing}"
         assert not set(self.transitions) & set(self.guards), "names are shared"
         outgoing = {s for t in self.transitions.values() for s in t.sources}
-        self.terminal = frozenset(s for s in self.states if s not in outgoing)
+        self.terminal: frozenset[S] = frozenset(s for s in self.states if s not in outgoing)
 
     def __getitem__(self, name: str) -> Transition[S]:
         return self.transitions[name]

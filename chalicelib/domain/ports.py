@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from .audit import AuditEvent, AuditPage, AuditQuery, ReleasePublisher
 from .catalog import FilenameClaim, ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
 from .index import FileEntry
-from .inspection.verdict import ByteSource
 from .review import ReviewPolicy, ReviewRecord, ReviewState, ReviewVerdict
 from .sessions import FileRecord, SessionRecord
 from .tokens import TokenRecord
 from .trusted_publishers import TrustedPublisher
+
+if TYPE_CHECKING:  # the inspector is imported only by the handlers that validate
+    from .inspection.verdict import ByteSource
 
 Clock = Callable[[], datetime]
 
@@ -393,3 +395,19 @@ class ReviewQueue(Protocol):
 
     def announce(self, message: Mapping[str, Any]) -> None:
         """Send one announcement (JSON); delivery is at least once."""
+
+
+class Metrics(Protocol):
+    """Operational metrics (CloudWatch EMF on Lambda, adapters/powertools_metrics.py)."""
+
+    def emit(
+        self,
+        name: str,
+        value: float = 1,
+        *,
+        unit: str = "Count",
+        dimensions: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record one data point under ``name``; never raises (a metric is not worth a failed
+        request). ``dimensions`` must come from a small fixed set of values (rule codes,
+        route patterns), never from user input."""

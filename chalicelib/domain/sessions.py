@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from .audit import ReleasePublisher
 from .errors import InvalidRequestError, SessionNotEditableError
-from .lifecycle import FileStatus, SessionStatus
+from .lifecycle import FileStatus as FileStatus
+from .lifecycle import SessionStatus as SessionStatus
 
 API_VERSION = "2.0"
 UPLOAD_MEDIA_TYPE = "application/vnd.pypi.upload.v2+json"

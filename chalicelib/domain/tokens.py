@@ -51,7 +51,7 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def normalize_pattern(pattern: str) -> str:
+def normalize_pattern(pattern: object) -> str:
     """Validate a project-name pattern and return its normalised form.
 
     Raises ``ValueError`` with a sentence for a person.

@@ -21,7 +21,14 @@ from ..domain.errors import (
 from ..domain.filenames import FilenameError, check_upload_filename
 from ..domain.layout import stored_key
 from ..domain.lifecycle import COMPLETE, FILES, REFUSE_TRANSFER
-from ..domain.ports import Catalog, Clock, FilenameRegistry, SessionRepository, StagingStorage
+from ..domain.ports import (
+    Catalog,
+    Clock,
+    FilenameRegistry,
+    Metrics,
+    SessionRepository,
+    StagingStorage,
+)
 from ..domain.sessions import (
     HTTP_POST_BYTES,
     CreatedVia,
@@ -73,7 +80,9 @@ class FileUploads:
         clock: Clock,
         policy: UploadPolicy,
         audit: AuditTrail,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._audit = audit
         self._sessions = sessions
         self._store = store
@@ -162,6 +171,7 @@ class FileUploads:
         except Exception:
             self._staging.abort_upload(key, upload_id)
             raise
+        self._metrics.emit("UploadsStarted", dimensions={"mechanism": chosen.identifier})
         return FileView(session=session, file=record, status=record.status)
 
     def view(self, principal: Principal, token: str, file_id: str) -> FileView:
@@ -224,6 +234,7 @@ class FileUploads:
         # The object appears only now, and the marker's event starts the validator.
         finish_and_announce(self._staging, record)
         logger.info("file upload completed", extra={"file": record.file_id, "bytes": received})
+        self._metrics.emit("BytesReceived", received, unit="Bytes")
         return FileView(current.session, processing, processing.status)
 
     def cancel(self, principal: Principal, token: str, file_id: str) -> None:
@@ -262,6 +273,8 @@ class FileUploads:
             raise FileNotPendingError(f"The file upload session is {current.status}, not pending.")
 
     def _refuse(self, record: FileRecord, notices: list[str]) -> None:
+        # The transfer's own problems carry no rule code: they count as "transfer".
+        self._metrics.emit("FilesRefused", dimensions={"reason": "transfer"})
         with contextlib.suppress(StateChangedError):  # a concurrent request decided first
             self._store.move_file(
                 record, REFUSE_TRANSFER, at=self._clock(), changes={"notices": tuple(notices)}

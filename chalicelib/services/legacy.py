@@ -30,8 +30,8 @@ from ..domain.errors import (
 from ..domain.filenames import DistKind, FilenameError, check_upload_filename
 from ..domain.index import FileEntry
 from ..domain.inspection.limits import Limits
+from ..domain.inspection.rules import refusal_reasons
 from ..domain.inspection.sources import BytesSource
-from ..domain.inspection.verdict import Verdict, validate_distribution
 from ..domain.layout import (
     published_key,
     published_provenance_key,
@@ -43,6 +43,7 @@ from ..domain.ports import (
     Catalog,
     Clock,
     FilenameRegistry,
+    Metrics,
     ObjectStore,
     SessionRepository,
     StagingStorage,
@@ -67,6 +68,9 @@ from .validation import file_event, keep_metadata
 
 if TYPE_CHECKING:
     from .provenance import Provenance, Provenances
+
+if TYPE_CHECKING:
+    from ..domain.inspection.verdict import Verdict
 
 
 class FileExistsError_(InvalidRequestError):
@@ -122,7 +126,9 @@ class LegacyUploads:
         reviews: Reviews,
         review_wait: timedelta = timedelta(seconds=20),
         sleep: Callable[[float], None] = time.sleep,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._audit = audit
         self._provenance = provenance
         self._sessions = sessions
@@ -140,6 +146,12 @@ class LegacyUploads:
         self._sleep = sleep
 
     def upload(self, principal: Principal, upload: LegacyUpload) -> LegacyResult:
+        result = self._upload(principal, upload)
+        outcome = "unchanged" if result.unchanged else "published" if result.published else "staged"
+        self._metrics.emit("LegacyUploads", dimensions={"outcome": outcome})
+        return result
+
+    def _upload(self, principal: Principal, upload: LegacyUpload) -> LegacyResult:
         fields = upload.fields
         if _one(fields, ":action") != "file_upload":
             raise InvalidRequestError("Unsupported :action; only file_upload is accepted.")
@@ -274,6 +286,9 @@ class LegacyUploads:
     def _validate(self, upload: LegacyUpload, project: str, version: Version) -> Verdict:
         """The validator Upload 2.0 uses, on the request's bytes: within the same budget, and
         at most the inline limit (4 MiB) of input, so the request's memory stays bounded."""
+        # Imported here, as in the validator: only uploads need the inspector.
+        from ..domain.inspection.verdict import validate_distribution
+
         verdict = validate_distribution(
             BytesSource(upload.content),
             filename=upload.filename,
@@ -283,6 +298,10 @@ class LegacyUploads:
             declared_hashes={"sha256": hashlib.sha256(upload.content).hexdigest()},
             limits=self._limits,
         )
+        if not verdict.ok:
+            self._metrics.emit("LegacyUploads", dimensions={"outcome": "refused"})
+            for reason in refusal_reasons(verdict.notices):
+                self._metrics.emit("FilesRefused", dimensions={"reason": reason})
         if verdict.ok and verdict.warnings:
             logger.info(
                 "legacy upload accepted with warnings",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..domain.errors import MissingPermissionError, PermissionDeniedError
 from ..domain.lifecycle import Actor, Transition
 from ..domain.sessions import SessionRecord
@@ -10,7 +12,7 @@ from ..domain.tokens import Principal
 
 def require_actor(
     principal: Principal,
-    transition: Transition[object],  # type: ignore[type-var]
+    transition: Transition[Any],
     session: SessionRecord,
     *,
     own_cancel_allowed: bool = False,

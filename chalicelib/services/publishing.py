@@ -44,6 +44,7 @@ from ..domain.ports import (
     Catalog,
     Clock,
     FilenameRegistry,
+    Metrics,
     ObjectStore,
     SessionRepository,
     StagingStorage,
@@ -98,8 +99,10 @@ class Publisher:
         clock: Clock,
         policy: PublishPolicy,
         audit: AuditTrail,
+        metrics: Metrics,
         on_release: ReleaseHook | None = None,
     ) -> None:
+        self._metrics = metrics
         self._audit = audit
         self._on_release = on_release
         self._sessions = sessions
@@ -195,7 +198,7 @@ class Publisher:
             return f"ignored: the session is {session.status}"
         files = [f for f in self._store.list_files(token) if f.status is FileStatus.COMPLETED]
         try:
-            return self._publish(session, files)
+            outcome = self._publish(session, files)
         except Exception as error:
             if attempt < self._policy.final_attempt:
                 raise
@@ -206,7 +209,19 @@ class Publisher:
                 [f.filename for f in files],
                 [f"publishing failed ({type(error).__name__}); publish again to retry"],
             )
+            if failed:
+                self._metrics.emit("PublishesFailed")
             return "error" if failed else "published; a later step failed and will be redone"
+        if outcome == "published":
+            self._metrics.emit("Publishes")
+            if session.publish_requested_at is not None:
+                waited = self._clock() - session.publish_requested_at
+                self._metrics.emit(
+                    "PublishLatency", waited.total_seconds() * 1000, unit="Milliseconds"
+                )
+        elif outcome.startswith("error"):
+            self._metrics.emit("PublishesFailed")
+        return outcome
 
     def _fail(self, token: str, project: str, filenames: list[str], notices: list[str]) -> bool:
         """``fail-publish``, then release what the publish held. The status flips first and

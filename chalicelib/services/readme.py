@@ -42,7 +42,7 @@ def render_description(text: str, declared_type: str | None) -> str:
     else:
         html = readme_renderer.rst.render(text)
     if html is None:
-        html = readme_renderer.txt.render(text)
+        html = readme_renderer.txt.render(text) or ""
     if truncated:
         html += "\n<p><em>(The description is longer than this page shows.)</em></p>"
     return html

@@ -17,7 +17,7 @@ from ..domain.clock import iso
 from ..domain.errors import StateChangedError
 from ..domain.layout import publish_request_key
 from ..domain.lifecycle import REJECT
-from ..domain.ports import Clock, SessionRepository, StagingStorage
+from ..domain.ports import Clock, Metrics, SessionRepository, StagingStorage
 from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
 from .publishing import Publisher
@@ -35,7 +35,9 @@ class Repair:
         clock: Clock,
         *,
         grace: timedelta,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._staging = staging
         self._validator = validator
@@ -69,6 +71,9 @@ class Repair:
                     "application/json",
                 )
                 counts["publishes"] += 1
+        for kind, count in counts.items():
+            if count:
+                self._metrics.emit("SweeperRepairs", count, dimensions={"kind": kind})
         return counts
 
     def _finish(self, record: FileRecord) -> None:

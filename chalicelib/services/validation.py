@@ -10,10 +10,17 @@ from packaging.version import Version
 from ..domain.audit import AuditEvent, AuditKind, session_key, session_ref
 from ..domain.errors import StateChangedError
 from ..domain.inspection.limits import Limits
-from ..domain.inspection.verdict import Verdict, validate_distribution
+from ..domain.inspection.rules import refusal_reasons
 from ..domain.layout import UPLOADED, parse_staged_key, staged_metadata_key, stored_folder
 from ..domain.lifecycle import ACCEPT, FILES, REJECT, FileStatus
-from ..domain.ports import Catalog, Clock, SessionRepository, StagingStorage, StorageReadError
+from ..domain.ports import (
+    Catalog,
+    Clock,
+    Metrics,
+    SessionRepository,
+    StagingStorage,
+    StorageReadError,
+)
 from ..domain.sessions import FileRecord, SessionRecord, SessionStatus
 from ..observability import logger
 from .attestation_verifier import AttestationRefused
@@ -23,6 +30,9 @@ from .stored_bytes import discard_bytes
 
 if TYPE_CHECKING:
     from .provenance import Provenances
+
+if TYPE_CHECKING:
+    from ..domain.inspection.verdict import Verdict
 
 
 def keep_metadata(staging: StagingStorage, record: FileRecord, verdict: Verdict) -> dict[str, Any]:
@@ -75,8 +85,10 @@ class Validator:
         limits: Limits,
         audit: AuditTrail,
         reviews: Reviews,
+        metrics: Metrics,
         provenance: Provenances | None = None,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._staging = staging
         self._catalog = catalog
@@ -127,6 +139,10 @@ class Validator:
         if info is None:
             return "ignored: the object is gone"
         actual_size, etag = info
+        # The inspector (archive readers, metadata parsing) is imported here, by the event
+        # handler that validates, so that the API's cold start does not load it.
+        from ..domain.inspection.verdict import Verdict, validate_distribution
+
         source = self._staging.source(key, actual_size, etag)
         try:
             verdict = validate_distribution(
@@ -183,4 +199,9 @@ class Validator:
             "file validated",
             extra={"file": file_id, "outcome": outcome, "notices": verdict.notices},
         )
+        if verdict.ok:
+            self._metrics.emit("FilesCompleted")
+        else:
+            for reason in refusal_reasons(verdict.notices):
+                self._metrics.emit("FilesRefused", dimensions={"reason": reason})
         return outcome

@@ -71,7 +71,11 @@ def backend(request) -> Backend:
         stores, memory, _ = memory_stores()
         return Backend("memory", stores, memory=memory)
     aws = request.getfixturevalue("aws")
-    settings = Settings(table_name=aws.resources.table, bucket_name=aws.resources.bucket)
+    settings = Settings(
+        table_name=aws.resources.table,
+        bucket_name=aws.resources.bucket,
+        queue_arn=aws.resources.queue_arn,
+    )
     return Backend("aws", wiring.aws_stores(settings, aws.clients), aws=aws)
 
 

@@ -43,7 +43,11 @@ def test_twenty_parallel_publishes_converge(stack):
         dynamodb=boto3.client("dynamodb", **kwargs),
         sqs=boto3.client("sqs", **kwargs),
     )
-    settings = Settings(table_name="wharf-local-state", bucket_name="wharf-local-packages")
+    settings = Settings(
+        table_name="wharf-local-state",
+        bucket_name="wharf-local-packages",
+        queue_arn="arn:aws:sqs:us-east-1:123456789012:wharf-local-events",
+    )
     local = wiring.build(settings, clients)
     barrier = threading.Barrier(RELEASES)
     errors: list[BaseException] = []

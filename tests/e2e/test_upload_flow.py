@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.builders import sdist_bytes, sha256, wheel_bytes
-from tests.e2e.conftest import run_wharf
+from tests.e2e.conftest import run_wharf, start_stack
 
 pytestmark = pytest.mark.e2e
 V2 = "application/vnd.pypi.upload.v2+json"
@@ -140,5 +140,10 @@ def test_bad_wheel_ends_in_error_with_notice(stack, upload_token):
     assert any("after the end of its zip archive" in n for n in status["notices"])
 
 
-def test_scheduler_runs_in_the_local_stack(stack):
-    stack.wait_for_log("expired sessions swept", timeout=20)
+def test_scheduler_runs_in_the_local_stack(tmp_path):
+    # A sweep that finds nothing logs at DEBUG only, so `make serve` stays quiet (issue 14).
+    local = start_stack(tmp_path, admin_token=None, extra_env={"POWERTOOLS_LOG_LEVEL": "DEBUG"})
+    try:
+        local.wait_for_log("expired sessions swept", timeout=20)
+    finally:
+        local.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.events.storage import ObjectCreated, objects_created
+from tests.fakes import lambda_sqs_attributes
 
 EVENTS = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 
@@ -19,7 +20,7 @@ def sqs_event(*bodies: str) -> dict:
                 "messageId": f"m-{i}",
                 "receiptHandle": "r",
                 "body": body,
-                "attributes": {},
+                "attributes": lambda_sqs_attributes(),
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",

@@ -32,6 +32,7 @@ from chalicelib.domain.tokens import Role, TokenRequest
 from chalicelib.settings import Settings
 from tests.builders import metadata_text, sdist_bytes, sha256, wheel_bytes
 from tests.conftest import EPOCH, FakeClock, basic
+from tests.fakes import lambda_sqs_attributes
 from tests.faults.harness import check_invariants, table_items
 from tests.upload_client import META, UploadClient
 from wharf_stack.resources import create_resources
@@ -300,7 +301,7 @@ class Protocol(RuleBasedStateMachine):
                     "messageId": message["MessageId"],
                     "receiptHandle": message["ReceiptHandle"],
                     "body": message["Body"],
-                    "attributes": {},
+                    "attributes": lambda_sqs_attributes(),
                     "messageAttributes": {},
                     "md5OfBody": message["MD5OfBody"],
                     "eventSource": "aws:sqs",

@@ -65,5 +65,5 @@ class World:
 @pytest.fixture
 def world(clock) -> World:
     stores, memory, bucket = memory_stores()
-    settings = Settings(table_name="unused", bucket_name="unused")
+    settings = Settings(table_name="unused", bucket_name="unused", queue_arn="unused")
     return World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)

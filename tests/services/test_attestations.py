@@ -36,7 +36,12 @@ PUBLIC = "https://wharf.example.com"
 class Attesting:
     def __init__(self, clock, **settings) -> None:
         self.stores, self.memory, self.bucket = memory_stores()
-        base = Settings(table_name="unused", bucket_name="unused", public_url=PUBLIC)
+        base = Settings(
+            queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
+            table_name="unused",
+            bucket_name="unused",
+            public_url=PUBLIC,
+        )
         self.wharf = wiring.build(base.model_copy(update=settings), clock=clock, stores=self.stores)
 
     def deliver(self) -> list[str]:

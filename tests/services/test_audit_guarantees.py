@@ -83,7 +83,11 @@ def broken(clock) -> World:
     stores, memory, bucket = memory_stores()
     stores = replace(stores, audit=BrokenLog(stores.audit))
     stores.tokens._audit = stores.audit  # the token store writes through the same log
-    settings = Settings(table_name="unused", bucket_name="unused")
+    settings = Settings(
+        queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
+        table_name="unused",
+        bucket_name="unused",
+    )
     return World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)
 
 

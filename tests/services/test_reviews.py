@@ -25,6 +25,7 @@ from tests.services.conftest import UPLOADER, WHEEL, World
 def reviewed(clock) -> World:
     stores, memory, bucket = memory_stores()
     settings = Settings(
+        queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
         table_name="unused",
         bucket_name="unused",
         reviewers="scanner,human",
@@ -242,6 +243,7 @@ class Reviewer:
 def legacy_world(clock, decision, reason=None) -> tuple[World, Reviewer]:
     stores, memory, bucket = memory_stores()
     settings = Settings(
+        queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
         table_name="unused",
         bucket_name="unused",
         reviewers="scanner",
@@ -307,7 +309,12 @@ def test_reviewers_need_a_queue_and_plain_names():
     from chalicelib.domain.review import parse_reviewers
     from chalicelib.settings import settings_from
 
-    settings = Settings(table_name="t", bucket_name="b", reviewers="example")
+    settings = Settings(
+        queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
+        table_name="t",
+        bucket_name="b",
+        reviewers="example",
+    )
     nothing = wiring.AwsClients(s3=None, dynamodb=None, sqs=None)
     with pytest.raises(ValueError, match="WHARF_REVIEW_QUEUE_URL"):
         wiring.aws_stores(settings, nothing)
@@ -347,7 +354,12 @@ def flaky_world(clock, port: str, method: str) -> World:
 
     stores, memory, bucket = memory_stores()
     stores = dataclasses.replace(stores, **{port: FailsOnce(getattr(stores, port), method)})
-    settings = Settings(table_name="unused", bucket_name="unused", reviewers="scanner")
+    settings = Settings(
+        queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
+        table_name="unused",
+        bucket_name="unused",
+        reviewers="scanner",
+    )
     return World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)
 
 

@@ -27,7 +27,12 @@ def world():
     github, gitlab = TestIssuer(GITHUB), TestIssuer("https://gitlab.example.com")
     documents = StaticIssuerDocuments({**github.documents(), **gitlab.documents()})
     stores, _, _ = memory_stores()
-    settings = Settings(table_name="t", bucket_name="b", oidc_audience="wharf-acme")
+    settings = Settings(
+        queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
+        table_name="t",
+        bucket_name="b",
+        oidc_audience="wharf-acme",
+    )
     wharf = wiring.build(settings, clock=clock, stores=stores, issuer_documents=documents)
     return wharf, clock, github, gitlab, documents
 
@@ -319,12 +324,22 @@ def test_registration_refuses_incomplete_publishers(fields, problem):
 def test_audiences_every_client_maps_alike(audience):
     # GitLab's <AUD>_ID_TOKEN variable is named differently by `id` and by uv for these.
     with pytest.raises(ValueError):
-        Settings(table_name="t", bucket_name="b", oidc_audience=audience)
+        Settings(
+            queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
+            table_name="t",
+            bucket_name="b",
+            oidc_audience=audience,
+        )
 
 
 def test_minted_lifetime_is_at_most_fifteen_minutes():
     with pytest.raises(ValueError):
-        Settings(table_name="t", bucket_name="b", oidc_token_seconds=901)
+        Settings(
+            queue_arn="arn:aws:sqs:us-east-1:000000000000:wharf",
+            table_name="t",
+            bucket_name="b",
+            oidc_token_seconds=901,
+        )
 
 
 def test_cold_starts_do_not_import_the_jose_library():
@@ -336,7 +351,9 @@ def test_cold_starts_do_not_import_the_jose_library():
         "from chalicelib import wiring\n"
         "from chalicelib.settings import Settings\n"
         "from tests.fakes import memory_stores\n"
-        "wiring.build(Settings(table_name='t', bucket_name='b'), stores=memory_stores()[0])\n"
+        "settings = Settings(queue_arn='arn:aws:sqs:us-east-1:0:q', table_name='t', "
+        "bucket_name='b')\n"
+        "wiring.build(settings, stores=memory_stores()[0])\n"
         "print(sorted(m for m in ('joserfc', 'cryptography') if m in sys.modules))\n"
     )
     result = subprocess.run(

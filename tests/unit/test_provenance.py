@@ -139,7 +139,12 @@ def test_the_request_path_does_not_import_the_verifier():
         "print(sorted(m for m in ('sigstore', 'pypi_attestations', 'cryptography') "
         "if m in sys.modules))"
     )
-    env = {"WHARF_TABLE_NAME": "t", "WHARF_BUCKET_NAME": "b", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        "WHARF_TABLE_NAME": "t",
+        "WHARF_BUCKET_NAME": "b",
+        "WHARF_QUEUE_ARN": "arn:aws:sqs:us-east-1:000000000000:q",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )

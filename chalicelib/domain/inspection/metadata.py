@@ -79,7 +79,8 @@ def check_metadata(
     ``has_file`` tells whether the archive holds a path; License-File entries are looked
     up under ``license_dir``.
     """
-    fields, unparsed = parse_email(raw)
+    parsed, unparsed = parse_email(raw)
+    fields: dict[str, Any] = dict(parsed)
     for key in unparsed:
         if key in _EMAIL_NAMES:
             found.note("metadata-invalid", f"{source}: {key!r} has invalid data")

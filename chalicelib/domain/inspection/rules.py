@@ -189,3 +189,16 @@ def notice(code: str, text: str) -> str:
     """A notice as stored and shown: the rule's code, then the sentence for a person."""
     rule(code)
     return f"{code}: {text}"
+
+
+def refusal_reasons(notices: list[str] | tuple[str, ...]) -> list[str]:
+    """The distinct rule codes of a refusal's notices, for metrics: a notice without a rule
+    code (an interrupted transfer, an uninspectable file) counts as ``unclassified``, so the
+    set of values stays the rule table's."""
+    reasons = []
+    for text in notices:
+        code = text.split(":", 1)[0]
+        reason = code if code in RULES else "unclassified"
+        if reason not in reasons:
+            reasons.append(reason)
+    return reasons or ["unclassified"]

@@ -135,6 +135,7 @@ def _inspect(
         reader = source.stream()
         try:
             hashing = _HashingReader(reader, hasher)
+            # The sdist reader only calls read(), all _HashingReader offers of a BinaryIO.
             found = inspect_sdist(hashing, source.size, dist, limits)  # type: ignore[arg-type]
             hashing.drain()
         finally:

@@ -65,7 +65,10 @@ class Mechanism(Protocol):
     # Whether S3 verifies each part's SHA-256 (parts PUT by clients to presigned URLs
     # carry no checksum header, so for them it cannot).
     checksummed_parts: bool
-    endpoints: Mapping[str, Endpoint]
+
+    @property
+    def endpoints(self) -> Mapping[str, Endpoint]:
+        """Its endpoints under the file's URL, by path segment."""
 
     def part_size(self, size: int, hint: int | None, policy: TransferPolicy) -> int | None:
         """The part size to record on a new file (``None`` when the mechanism has none)."""
