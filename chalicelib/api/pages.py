@@ -37,6 +37,7 @@ from ..domain.errors import (
     WharfError,
 )
 from ..domain.pages import BrowserSession, PublishedBy, new_csrf_token
+from ..domain.provenance import published_from
 from ..domain.tokens import Principal, TokenRequest
 from ..services.pages import status_choices
 from ..services.tokens import IssuedToken
@@ -107,7 +108,7 @@ _env = Environment(
     auto_reload=False,
 )
 _env.filters.update(when=_when, day=_day, filesize=_filesize)
-_env.globals.update(published_by=_published_by, admin_nav=ADMIN_NAV)
+_env.globals.update(published_by=_published_by, published_from=published_from, admin_nav=ADMIN_NAV)
 
 
 @dataclass(frozen=True)

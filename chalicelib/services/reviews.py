@@ -171,8 +171,9 @@ class Reviews:
             ),
             "metadata": metadata,
             "metadata_url": metadata_url,
-            # The verified PEP 740 provenance, once attestations are accepted (issue 17).
-            "provenance": None,
+            # The verified PEP 740 provenance (its publisher, and the object itself), if the
+            # file came with attestations: reviewers may weigh where it was built.
+            "provenance": _provenance(self._objects, record, expires),
             "verdicts_path": f"/admin/reviews/{review.review_id}/verdicts",
         }
 
@@ -370,4 +371,17 @@ def review_json(review: ReviewRecord) -> dict[str, Any]:
         },
         "deadline": iso(review.deadline),
         "on_timeout": str(review.on_timeout),
+    }
+
+
+def _provenance(objects: ObjectStore, record: FileRecord, expires: int) -> dict[str, Any] | None:
+    if not (record.provenance_publisher and record.provenance_key):
+        return None
+    try:
+        publisher = json.loads(record.provenance_publisher)
+    except ValueError:
+        publisher = None
+    return {
+        "publisher": publisher,
+        "url": objects.presigned_get(record.provenance_key, expires=expires),
     }

@@ -102,6 +102,12 @@ def test_upload_2_attested_file_is_served_with_provenance(http, app_client, aws,
     assert entry["provenance"] == url
     html = http.get(f"/simple/{GITLAB.project}/", headers=basic(secret)).body.decode()
     assert f'data-provenance="{url}"' in html
+    # The project page, for people: where the file was built, linked.
+    shown = http.get(f"/project/{GITLAB.project}/", headers=basic(secret)).body.decode()
+    assert (
+        '<a href="https://gitlab.com/facutuesca/gitlab-oidc-project" rel="noopener">'
+        "published from facutuesca/gitlab-oidc-project by .gitlab-ci.yml</a>"
+    ) in shown
 
 
 def test_a_reader_of_another_project_gets_404(http, app_client, aws, minted, issue):

@@ -448,3 +448,21 @@ def test_a_staged_legacy_upload_is_held_for_review_and_a_retry_adds_nothing(cloc
     assert not review.publish_when_approved
     world.wharf.reviews.give_verdict(review.review_id, "scanner", Decision.APPROVE, None)
     assert published(world) == []  # a staged release waits for its publisher
+
+
+def test_an_announcement_carries_the_verified_provenance(reviewed):
+    token = reviewed.session()
+    file_id = reviewed.upload(token)
+    record = file_of(reviewed, token, file_id)
+    review = reviewed.wharf.stores.reviews.get_review(record.review_id)
+    plain = reviewed.wharf.reviews.announcement(review, record)
+    assert plain["provenance"] is None
+    attested = record.model_copy(
+        update={
+            "provenance_key": "staging-provenance/x/provenance.json",
+            "provenance_publisher": '{"kind":"GitHub","repository":"acme/tools"}',
+        }
+    )
+    shown = reviewed.wharf.reviews.announcement(review, attested)["provenance"]
+    assert shown["publisher"] == {"kind": "GitHub", "repository": "acme/tools"}
+    assert shown["url"].startswith("memory://bucket/staging-provenance/x/provenance.json")
