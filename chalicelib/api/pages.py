@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from packaging.utils import InvalidName, canonicalize_name
 from pydantic import ValidationError
 
+from ..domain.audit import AuditQuery
 from ..domain.catalog import ProjectStatus
 from ..domain.credentials import secret_from_authorization
 from ..domain.errors import (
@@ -69,7 +70,10 @@ SECURITY_HEADERS = {
 }
 # Hook points for pages built on other branches (trusted publishers, the audit trail):
 # each adds (label, path) here when its module exists; the nav shows only what is present.
-ADMIN_NAV: list[dict[str, str]] = []
+ADMIN_NAV: list[dict[str, str]] = [
+    {"path": "manage/publishers", "label": "Trusted publishers"},
+    {"path": "manage/audit", "label": "Audit trail"},
+]
 
 
 def _when(value: datetime | str | None) -> str:
@@ -438,6 +442,9 @@ def manage_tokens() -> Response:
             projects=form.get("projects", "").replace(",", " ").split(),
             description=form.get("description", ""),
             expires_days=int(form["expires_days"]) if form.get("expires_days") else None,
+            # Unchecked: an upload token that stages but may not publish (release managers
+            # publish); only upload tokens show the choice.
+            publish=form.get("role") != "upload" or form.get("publish") == "yes",
         )
     except ValidationError as invalid:
         message = "; ".join(
@@ -447,7 +454,7 @@ def manage_tokens() -> Response:
     except ValueError:
         message = "the expiry must be a number of days"
         return _tokens_page(viewer, error=f"The token was not created: {message}.")
-    return _tokens_page(viewer, issued=container().tokens.issue(token_request))
+    return _tokens_page(viewer, issued=container().tokens.issue(token_request, by=viewer.principal))
 
 
 @bp.route("/manage/tokens/{token_id}/revoke", methods=ALL_METHODS, content_types=ANY_CONTENT)
@@ -457,8 +464,60 @@ def manage_revoke(token_id: str) -> Response:
     method_of(request, "POST")
     viewer, _ = _posted_viewer(request)
     _admin(viewer)
-    container().tokens.revoke(token_id)
+    container().tokens.revoke(token_id, by=viewer.principal)
     return _redirect(_base(request) + "manage/tokens")
+
+
+@bp.route("/manage/publishers", methods=ALL_METHODS, content_types=ANY_CONTENT)
+@page_view
+def manage_publishers() -> Response:
+    """The trusted publishers, with a remove button each (register them with `wharf
+    publisher add` or the admin API: their claims want the care of a written command)."""
+    request = bp.current_request
+    method_of(request, "GET")
+    viewer = _viewer(request)
+    _admin(viewer)
+    publishers = container().trusted_publishing.list()
+    return render(request, "publishers.html", viewer=viewer, publishers=publishers)
+
+
+@bp.route(
+    "/manage/publishers/{publisher_id}/remove", methods=ALL_METHODS, content_types=ANY_CONTENT
+)
+@page_view
+def manage_remove_publisher(publisher_id: str) -> Response:
+    request = bp.current_request
+    method_of(request, "POST")
+    viewer, _ = _posted_viewer(request)
+    _admin(viewer)
+    container().trusted_publishing.remove(publisher_id, by=viewer.principal)
+    return _redirect(_base(request) + "manage/publishers")
+
+
+@bp.route("/manage/audit", methods=ALL_METHODS, content_types=ANY_CONTENT)
+@page_view
+def manage_audit() -> Response:
+    """The audit trail, newest first, a page at a time, filtered by project or actor."""
+    request = bp.current_request
+    method_of(request, "GET")
+    viewer = _viewer(request)
+    _admin(viewer)
+    params = _params(request)
+    project = params.get("project", "").strip()[:200] or None
+    actor = params.get("actor", "").strip()[:200] or None
+    query = AuditQuery(
+        project=canonicalize_name(project) if project else None, actor=actor, limit=100
+    )
+    page = container().audit.page(query, params.get("cursor") or None)
+    return render(
+        request,
+        "audit.html",
+        viewer=viewer,
+        events=page.events,
+        cursor=page.cursor,
+        project=project or "",
+        actor=actor or "",
+    )
 
 
 @bp.route("/manage/sessions", methods=ALL_METHODS, content_types=ANY_CONTENT)
@@ -485,7 +544,7 @@ def manage_yank(name: str) -> Response:
     version = form.get("version", "")
     yanked = form.get("action") != "unyank"
     reason = form.get("reason", "")[:500]
-    container().moderation.yank(canonical, version, reason, yanked=yanked)
+    container().moderation.yank(canonical, version, reason, yanked=yanked, by=viewer.principal)
     return _redirect(f"{_base(request)}project/{canonical}/{quote(version)}/")
 
 
@@ -501,5 +560,7 @@ def manage_status(name: str) -> Response:
         status = ProjectStatus(form.get("status", ""))
     except ValueError:
         raise NotFoundError("No such project status.") from None
-    container().moderation.set_status(canonical, status, form.get("reason", "")[:500] or None)
+    container().moderation.set_status(
+        canonical, status, form.get("reason", "")[:500] or None, by=viewer.principal
+    )
     return _redirect(f"{_base(request)}project/{canonical}/")

@@ -495,3 +495,53 @@ def test_a_crash_before_the_render_step_is_redone_on_redelivery(
     # Once done (the staged bytes deleted), a later redelivery keeps the page as it is.
     assert wharf.publisher.run(token) == "already published: re-rendered"
     assert len(wharf.stores.pages.releases("acme-tools")) == 1
+
+
+def test_an_upload_only_token_from_the_page_and_the_trail_names_the_admin(http, admin, wharf):
+    browser = admin_browser(http, admin)
+    csrf = browser.csrf("/manage/tokens")
+    created = browser.post(
+        "/manage/tokens",
+        {"csrf": csrf, "role": "upload", "projects": "acme-*", "description": "ci"},
+    )
+    assert created.status_code == 201
+    secret = re.search(r'id="new-secret">([^<]+)<', text(created)).group(1)
+    assert wharf.tokens.authenticate(secret).may_publish is False  # the box was unchecked
+    trail = text(browser.get("/manage/audit"))
+    admin_id = wharf.tokens.authenticate(admin).token_id
+    assert "token.created" in trail and admin_id in trail
+    assert secret not in trail
+
+
+def test_admin_sees_and_removes_trusted_publishers(http, admin, wharf):
+    from chalicelib.domain.trusted_publishers import PublisherRequest
+
+    registered = wharf.trusted_publishing.register(
+        PublisherRequest(
+            kind="github",
+            repository="acme/tools",
+            repository_owner_id="42",
+            workflow="release.yml",
+            projects=["acme-*"],
+        )
+    )
+    browser = admin_browser(http, admin)
+    listed = text(browser.get("/manage/publishers"))
+    assert registered.id in listed and "acme/tools" in listed and "release.yml" in listed
+    csrf = browser.csrf("/manage/publishers")
+    assert browser.post(f"/manage/publishers/{registered.id}", {"csrf": csrf}).status_code in (
+        404,
+        405,
+    )
+    forged = browser.post(f"/manage/publishers/{registered.id}/remove", {"csrf": "nope"})
+    assert forged.status_code == 403 and wharf.trusted_publishing.list()
+    removed = browser.post(f"/manage/publishers/{registered.id}/remove", {"csrf": csrf})
+    assert removed.status_code == 303
+    assert wharf.trusted_publishing.list() == []
+    assert "publisher.removed" in text(browser.get("/manage/audit"))
+
+
+def test_only_admins_see_the_admin_pages(http, issue):
+    reader = issue("read")
+    for path in ("/manage/publishers", "/manage/audit"):
+        assert http.get(path, headers=basic(reader)).status_code == 403
