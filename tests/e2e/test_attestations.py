@@ -184,15 +184,26 @@ def test_upload_2_refuses_a_tampered_file_with_a_notice(stack, mint):
     assert _call(stack, secret, "DELETE", links["session"]).status_code == 200
 
 
-def test_upload_2_attested_release_served_with_provenance(stack, mint):
+def test_upload_2_attested_release_served_with_provenance(stack, mint, tmp_path):
+    """`wharf upload dist/*` sends the attestations lying beside the dist, as uv does."""
     secret = mint(GITLAB.publisher, GITLAB.project)
-    links, file = upload_2(stack, secret, GITLAB, GITLAB.data, GITLAB.attestations_json().encode())
-    assert file["status"] == "completed", file
-    assert _call(stack, secret, "POST", links["publish"], {}).status_code == 202
-    _wait(
-        lambda: _call(stack, secret, "GET", links["session"]).json()["status"] == "published",
-        "publishing",
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    shutil.copy(GITLAB.path, dist)
+    shutil.copy(GITLAB.attestation_path, dist)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_")}
+    env.update(WHARF_URL=stack.url, WHARF_TOKEN=secret)
+    uploaded = subprocess.run(
+        [str(BIN / "wharf"), "upload", "--json", *sorted(str(p) for p in dist.iterdir())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
+    assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+    events = [json.loads(line) for line in uploaded.stdout.splitlines() if line.startswith("{")]
+    sent = [e for e in events if e.get("event") == "attestations-sent"]
+    assert [(e["file"], e["count"]) for e in sent] == [(GITLAB.filename, 1)]
 
     served = provenance_of(stack, secret, GITLAB)
     assert served.status_code == 200

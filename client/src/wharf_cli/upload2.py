@@ -5,6 +5,8 @@ This module speaks the protocol; ``release.py`` decides what to do with a releas
 
 from __future__ import annotations
 
+import glob
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -190,6 +192,7 @@ class Upload2:
                 self._send_parts(file, dist)
             else:
                 self._send_bytes(file, dist)
+            self._send_attestations(file, dist)
             reply = self.call("POST", file["links"]["complete"], {"meta": META})
             if reply.status_code not in (201, 202):
                 raise error_from(reply, dist.filename)
@@ -199,6 +202,27 @@ class Upload2:
             if self.file_status(link)["status"] not in ("processing", "completed"):
                 raise
         self.reporter.event("file-sent", file=dist.filename)
+
+    def _send_attestations(self, file: dict[str, Any], dist: Dist) -> None:
+        """PEP 740 attestations lying beside the dist (``<dist>.<type>.attestation``, as
+        ``python -m pypi_attestations sign`` writes them), sent as ``uv publish`` sends them:
+        by themselves, before the file is completed."""
+        found = sorted(dist.path.parent.glob(glob.escape(dist.filename) + ".*.attestation"))
+        if not found:
+            return
+        url = file["mechanism"].get("attestations_url")
+        if not url:
+            raise ClientError(f"{dist.filename}: this index takes no attestations")
+        try:
+            body = [json.loads(path.read_text(encoding="utf-8")) for path in found]
+        except (OSError, ValueError) as error:
+            problem = f"{dist.filename}: an attestation file is not JSON ({error})"
+            raise ClientError(problem) from None
+        reply = self.call(
+            "POST", url, data=json.dumps(body), headers={"Content-Type": "application/json"}
+        )
+        self.ok(reply, 200, context=f"{dist.filename}: attestations")
+        self.reporter.event("attestations-sent", file=dist.filename, count=len(found))
 
     def _mechanism(self, session: dict[str, Any], dist: Dist) -> str:
         offered = session.get("mechanisms", [])

@@ -174,6 +174,8 @@ def _reporter(args: argparse.Namespace) -> Reporter:
 def _releases(paths: list[Path]) -> dict[tuple[str, str], list[Dist]]:
     groups: dict[tuple[str, str], list[Dist]] = defaultdict(list)
     for path in paths:
+        if path.name.endswith(".attestation"):
+            continue  # sent with the dist it sits beside (`wharf upload dist/*` passes both)
         if not path.is_file():
             raise ClientError(f"{path}: no such file")
         try:
