@@ -70,8 +70,17 @@ def shot(driver, tmp_path: Path, name: str, *, docs: bool = False) -> Path:
 
 
 def wait_for(driver, condition, timeout: float = 20):
-    # WebDriverWait polls with time.sleep (safe under libfaketime).
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    # WebDriverWait polls with time.sleep (safe under libfaketime). The uploads page
+    # replaces its list every 2 s, so an element found just before a refresh goes stale:
+    # that poll is retried, not a failure.
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    return WebDriverWait(
+        driver,
+        timeout,
+        poll_frequency=0.2,
+        ignored_exceptions=(StaleElementReferenceException,),
+    ).until(condition)
 
 
 @pytest.fixture(scope="module")
