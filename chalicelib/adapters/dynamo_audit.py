@@ -27,6 +27,7 @@ from .dynamo_table import (
     SK,
     TTL_ATTRIBUTE,
     Action,
+    ConditionFailed,
     Table,
     TransactionRefused,
     Update,
@@ -64,6 +65,23 @@ def _item(entry: Audited) -> dict[str, Any]:
         item[GSI1_PK] = _project_partition(event.project)
         item[GSI1_SK] = _sort_key(event)
     return item
+
+
+def write_audited(table: Table, action: Action, audit: Audited | None, refused: Exception) -> None:
+    """``action`` and its audit event together (fail closed: no token or publisher changes
+    without its record in the trail); ``refused`` is raised when the action's own condition
+    fails, under its name."""
+    try:
+        if audit is None:
+            table.write(action)
+        else:
+            table.transact([action, *audit_actions(audit)])
+    except ConditionFailed as error:
+        raise refused from error
+    except TransactionRefused as error:
+        if error.condition_failed(action.name):
+            raise refused from error
+        raise
 
 
 def audit_actions(entry: Audited) -> list[Action]:

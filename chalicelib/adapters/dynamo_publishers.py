@@ -14,7 +14,7 @@ from typing import Any
 from ..domain.errors import ConflictError, NotFoundError
 from ..domain.ports import Audited
 from ..domain.trusted_publishers import TrustedPublisher
-from .dynamo_audit import audit_actions
+from .dynamo_audit import write_audited
 from .dynamo_table import (
     PK,
     SK,
@@ -23,7 +23,6 @@ from .dynamo_table import (
     ConditionFailed,
     Key,
     Table,
-    TransactionRefused,
     absent,
     exists,
     storable,
@@ -51,23 +50,12 @@ class DynamoTrustedPublisherStore:
     def add(self, publisher: TrustedPublisher, *, audit: Audited | None = None) -> None:
         item = storable(publisher.model_dump())
         put = Action("publisher", "Put", publisher_key(publisher.id), absent(), item=item)
-        self._write_audited(
-            put, audit, ConflictError("A trusted publisher with this id already exists.")
+        write_audited(
+            self._table,
+            put,
+            audit,
+            ConflictError("A trusted publisher with this id already exists."),
         )
-
-    def _write_audited(self, action: Action, audit: Audited | None, refused: Exception) -> None:
-        """The change and its audit event together (fail closed), as for tokens."""
-        try:
-            if audit is None:
-                self._table.write(action)
-            else:
-                self._table.transact([action, *audit_actions(audit)])
-        except ConditionFailed as error:
-            raise refused from error
-        except TransactionRefused as error:
-            if error.condition_failed("publisher"):
-                raise refused from error
-            raise
 
     def all(self) -> list[TrustedPublisher]:
         records = [_record(item) for item in self._table.query(PUBLISHERS)]
@@ -79,7 +67,7 @@ class DynamoTrustedPublisherStore:
         if item is None:
             raise missing
         delete = Action("publisher", "Delete", publisher_key(publisher_id), exists())
-        self._write_audited(delete, audit, missing)
+        write_audited(self._table, delete, audit, missing)
         return _record(item)
 
 

@@ -14,17 +14,15 @@ from ..domain.clock import iso
 from ..domain.errors import ConflictError, NotFoundError
 from ..domain.ports import Audited
 from ..domain.tokens import TokenRecord
-from .dynamo_audit import audit_actions
+from .dynamo_audit import write_audited
 from .dynamo_table import (
     GSI1_PK,
     GSI1_SK,
     TOKENS,
     TTL_ATTRIBUTE,
     Action,
-    ConditionFailed,
     Expr,
     Table,
-    TransactionRefused,
     Update,
     absent,
     exists,
@@ -52,22 +50,9 @@ class DynamoTokenStore:
             TTL_ATTRIBUTE: int(expire_at.timestamp()) if expire_at else None,
         }
         put = Action("token", "Put", token_key(record.secret_hash), absent(), item=item)
-        self._write_audited(put, audit, ConflictError("A token with this secret already exists."))
-
-    def _write_audited(self, action: Action, audit: Audited | None, refused: Exception) -> None:
-        """The change and its audit event together: a token is never created or revoked
-        without its record in the trail (fail closed)."""
-        try:
-            if audit is None:
-                self._table.write(action)
-            else:
-                self._table.transact([action, *audit_actions(audit)])
-        except ConditionFailed as error:
-            raise refused from error
-        except TransactionRefused as error:
-            if error.condition_failed("token"):
-                raise refused from error
-            raise
+        write_audited(
+            self._table, put, audit, ConflictError("A token with this secret already exists.")
+        )
 
     def get_by_hash(self, secret_hash: str) -> TokenRecord | None:
         item = self._table.get(token_key(secret_hash))
@@ -91,7 +76,7 @@ class DynamoTokenStore:
         update = Update().set("revoked_at", iso(at)).set(TTL_ATTRIBUTE, int(expire_at.timestamp()))
         live = exists() & absent("revoked_at")
         action = Action("token", "Update", token_key(secret_hash), live, update)
-        self._write_audited(action, audit, NotFoundError("No live token with this id."))
+        write_audited(self._table, action, audit, NotFoundError("No live token with this id."))
 
     def touch(self, secret_hash: str, at: datetime, *, not_since: datetime) -> None:
         stale = Expr(
