@@ -42,16 +42,13 @@ def _get_range(client: Any, bucket: str, key: str, etag: str | None, start: int,
         raise StorageReadError(f"cannot read s3://{bucket}/{key}") from error
 
 
-class _RangeReader(io.RawIOBase):
-    """Seekable reads of one object version through ranged GETs (for zip's random access)."""
+class _PositionedReader(io.RawIOBase):
+    """A seekable reader of ``size`` bytes with a position of its own; subclasses say how
+    to read at a position (zip's random access needs nothing more)."""
 
-    def __init__(self, client: Any, bucket: str, key: str, size: int, etag: str | None) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._client = client
-        self._bucket = bucket
-        self._key = key
         self._size = size
-        self._etag = etag
         self._pos = 0
 
     def readable(self) -> bool:
@@ -74,46 +71,40 @@ class _RangeReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self._pos >= self._size or len(buffer) == 0:
             return 0
-        end = min(self._pos + len(buffer), self._size) - 1
-        data = _get_range(self._client, self._bucket, self._key, self._etag, self._pos, end)
+        data = self._read_at(self._pos, min(len(buffer), self._size - self._pos))
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
 
+    def _read_at(self, position: int, length: int) -> bytes:
+        raise NotImplementedError
 
-class _SpoolReader(io.RawIOBase):
-    """A reader of the spool file with a position of its own (``os.pread``), so readers
-    never disturb each other or the spool's writer."""
+
+class _RangeReader(_PositionedReader):
+    """Reads of one object version through ranged GETs."""
+
+    def __init__(self, client: Any, bucket: str, key: str, size: int, etag: str | None) -> None:
+        super().__init__(size)
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._etag = etag
+
+    def _read_at(self, position: int, length: int) -> bytes:
+        end = position + length - 1
+        return _get_range(self._client, self._bucket, self._key, self._etag, position, end)
+
+
+class _SpoolReader(_PositionedReader):
+    """Reads of the spool file (``os.pread``), so readers never disturb each other or the
+    spool's writer."""
 
     def __init__(self, fd: int, size: int) -> None:
-        super().__init__()
+        super().__init__(size)
         self._fd = fd
-        self._size = size
-        self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise OSError(22, "Invalid argument: negative seek position")
-        self._pos = base + offset
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        if self._pos >= self._size or len(buffer) == 0:
-            return 0
-        data = os.pread(self._fd, min(len(buffer), self._size - self._pos), self._pos)
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
+    def _read_at(self, position: int, length: int) -> bytes:
+        return os.pread(self._fd, length, position)
 
 
 class _BlockStream(io.RawIOBase):
