@@ -416,6 +416,14 @@ def _admin(viewer: Viewer) -> None:
         raise PermissionDeniedError("Only an admin token may use this page.")
 
 
+def _admin_form(request: Request) -> tuple[Viewer, dict[str, str]]:
+    """An admin page's POST: its signed-in admin (CSRF checked) and the form."""
+    method_of(request, "POST")
+    viewer, form = _posted_viewer(request)
+    _admin(viewer)
+    return viewer, form
+
+
 def _tokens_page(viewer: Viewer, issued: IssuedToken | None = None, error: str = "") -> Response:
     request = bp.current_request
     tokens = container().tokens.list()
@@ -461,9 +469,7 @@ def manage_tokens() -> Response:
 @page_view
 def manage_revoke(token_id: str) -> Response:
     request = bp.current_request
-    method_of(request, "POST")
-    viewer, _ = _posted_viewer(request)
-    _admin(viewer)
+    viewer, _ = _admin_form(request)
     container().tokens.revoke(token_id, by=viewer.principal)
     return _redirect(_base(request) + "manage/tokens")
 
@@ -487,9 +493,7 @@ def manage_publishers() -> Response:
 @page_view
 def manage_remove_publisher(publisher_id: str) -> Response:
     request = bp.current_request
-    method_of(request, "POST")
-    viewer, _ = _posted_viewer(request)
-    _admin(viewer)
+    viewer, _ = _admin_form(request)
     container().trusted_publishing.remove(publisher_id, by=viewer.principal)
     return _redirect(_base(request) + "manage/publishers")
 
@@ -537,9 +541,7 @@ def manage_sessions() -> Response:
 @page_view
 def manage_yank(name: str) -> Response:
     request = bp.current_request
-    method_of(request, "POST")
-    viewer, form = _posted_viewer(request)
-    _admin(viewer)
+    viewer, form = _admin_form(request)
     canonical = _canonical(name)
     version = form.get("version", "")
     yanked = form.get("action") != "unyank"
@@ -552,9 +554,7 @@ def manage_yank(name: str) -> Response:
 @page_view
 def manage_status(name: str) -> Response:
     request = bp.current_request
-    method_of(request, "POST")
-    viewer, form = _posted_viewer(request)
-    _admin(viewer)
+    viewer, form = _admin_form(request)
     canonical = _canonical(name)
     try:
         status = ProjectStatus(form.get("status", ""))
