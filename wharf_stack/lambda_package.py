@@ -27,6 +27,10 @@ from pathlib import Path
 LAMBDA_PYTHON = (3, 11)
 
 
+def is_bytecode(name: str) -> bool:
+    return name.endswith(".pyc") or "/__pycache__/" in f"/{name}"
+
+
 def add_bytecode(archive: Path) -> int:
     """Compile every module in ``archive`` and add the .pyc files; returns how many."""
     if sys.version_info[:2] != LAMBDA_PYTHON:
@@ -36,9 +40,13 @@ def add_bytecode(archive: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
         with zipfile.ZipFile(archive) as source:
-            if any(name.endswith(".pyc") for name in source.namelist()):
-                return 0  # already compiled
-            source.extractall(tree)
+            # Chalice copies chalicelib/ as it lies, with whatever __pycache__ the working
+            # tree holds: bytecode of other versions of the sources, compiled elsewhere.
+            # It is dropped and everything compiled afresh (which also makes a second run
+            # on the same zip give the same zip).
+            kept = [i for i in source.infolist() if not is_bytecode(i.filename)]
+            for info in kept:
+                source.extract(info, tree)
         compileall.compile_dir(
             tree,
             quiet=2,
@@ -52,7 +60,7 @@ def add_bytecode(archive: Path) -> int:
             zipfile.ZipFile(archive) as source,
             zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target,
         ):
-            for info in source.infolist():
+            for info in kept:
                 target.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
             for path in compiled:
                 target.write(path, path.relative_to(tree).as_posix())
