@@ -171,10 +171,11 @@ def aws_calls(others: int) -> tuple[int, Counter]:
     from chalicelib.domain.tokens import Principal, Role
     from chalicelib.settings import Settings
     from tests.builders import metadata_text, sha256, wheel_bytes
-    from wharf_stack import moto_fidelity
+    from wharf_stack import moto_fidelity, moto_speed
     from wharf_stack.resources import create_resources
 
     moto_fidelity.apply()
+    moto_speed.apply()
     with mock_aws():
         clients = wiring.aws_clients()
         res = create_resources(clients.s3, clients.dynamodb, clients.sqs, prefix="bench")

@@ -27,10 +27,11 @@ from moto import mock_aws  # noqa: E402
 from chalicelib import wiring  # noqa: E402
 from chalicelib.domain.tokens import Role, TokenRequest  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
-from wharf_stack import gateway_fidelity, moto_fidelity, moto_storage  # noqa: E402
+from wharf_stack import gateway_fidelity, moto_fidelity, moto_speed, moto_storage  # noqa: E402
 from wharf_stack.resources import LocalResources, create_resources  # noqa: E402
 
 moto_fidelity.apply()
+moto_speed.apply()
 moto_storage.apply()
 gateway_fidelity.apply()
 

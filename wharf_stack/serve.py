@@ -109,9 +109,10 @@ def main() -> int:
     # moto's and chalice's per-request access lines would drown the app's own log.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    from . import gateway_fidelity, moto_fidelity, moto_storage
+    from . import gateway_fidelity, moto_fidelity, moto_speed, moto_storage
 
     moto_fidelity.apply()
+    moto_speed.apply()
     moto_storage.apply()
     gateway_fidelity.apply()
 

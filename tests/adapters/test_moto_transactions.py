@@ -1,5 +1,5 @@
 """The local stack's DynamoDB transactions: all or nothing, at a cost that does not grow
-with the table (wharf_stack.moto_fidelity.transactions_keep_only_their_items)."""
+with the table (wharf_stack.moto_speed.transactions_keep_only_their_items)."""
 
 from __future__ import annotations
 
