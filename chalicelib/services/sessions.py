@@ -157,7 +157,7 @@ class PublishingSessions:
             raise NotFoundError("No such publishing session.")
         if not principal.can_upload(session.project):
             raise PermissionDeniedError(f"This token may not upload to {session.project!r}.")
-        session = self._expire_if_due(token) or session
+        session = self._expire_if_due(token, session) or session
         if session.terminal_at and self._clock() > session.terminal_at + self._policy.retention:
             raise NotFoundError("No such publishing session.")
         return session
@@ -258,8 +258,13 @@ class PublishingSessions:
                 self._clean_up(session)
         return count
 
-    def _expire_if_due(self, token: str) -> SessionRecord | None:
-        session = self._store.get_session(token)
+    def _expire_if_due(
+        self, token: str, session: SessionRecord | None = None
+    ) -> SessionRecord | None:
+        """The session canceled now if it is past its expiry (``None`` if it is not).
+        ``session`` is the record just read, when the caller has it; the conditional
+        write refuses a stale one."""
+        session = session or self._store.get_session(token)
         if session is None or not session.status.editable:
             return None
         if self._clock() < session.expires_at:
