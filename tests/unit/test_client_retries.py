@@ -100,7 +100,7 @@ def test_a_servers_retry_after_is_capped():
     assert policy.get_retry_after(soon) == 2
 
 
-def test_polls_start_fast_and_back_off_to_half_the_retry_after():
+def test_polls_are_quick_for_the_first_moments_then_back_off_to_half_the_retry_after():
     from requests import Response
 
     from wharf_cli.upload2 import Backoff
@@ -108,7 +108,9 @@ def test_polls_start_fast_and_back_off_to_half_the_retry_after():
     reply = Response()
     reply.headers["Retry-After"] = "1"
     backoff = Backoff()
-    assert [backoff.delay(reply) for _ in range(6)] == [0.05, 0.1, 0.2, 0.4, 0.5, 0.5]
+    quick = [backoff.delay(reply) for _ in range(Backoff.QUICK_POLLS)]
+    assert quick == [0.05] * 16
+    assert [backoff.delay(reply) for _ in range(4)] == [0.1, 0.2, 0.4, 0.5]
     backoff.reset()
-    assert backoff.delay(reply) == 0.05
+    assert [backoff.delay(reply) for _ in range(17)][-2:] == [0.05, 0.1]
     assert [Backoff().delay() for _ in range(2)] == [0.05, 0.05]

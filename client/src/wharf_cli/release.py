@@ -108,14 +108,14 @@ class ReleaseUpload:
                 workers=self.options.file_workers,
                 stop=self.api.stop,
             )
-            rejected = self._verdicts(session, pending)
+            rejected, seen = self._verdicts(session, pending)
             if rejected:
                 left = self._drop_if_empty(session)
                 return Result("rejected", left, skipped=skipped, rejected=rejected)
             names = [d.filename for d in pending]
             if self.options.stage:
                 return Result("staged", session, names, skipped)
-            published = self._publish(session, set(names))
+            published = self._publish(seen, set(names))
             if published is not None:
                 return Result("published", published, names, skipped)
         raise ClientError(
@@ -244,9 +244,12 @@ class ReleaseUpload:
                 return self._register_one(now, dist)
         raise error_from(reply, dist.filename)
 
-    def _verdicts(self, session: dict[str, Any], dists: list[Dist]) -> dict[str, list[str]]:
+    def _verdicts(
+        self, session: dict[str, Any], dists: list[Dist]
+    ) -> tuple[dict[str, list[str]], dict[str, Any]]:
         """Wait for the validator's verdict on each of our files; the rejected ones (with
-        their notices) are deleted from the session so they hold up no other job."""
+        their notices) are deleted from the session so they hold up no other job. Returns
+        them, and the session as last seen (publishing starts from it, without a GET)."""
         url = session["links"]["session"]
         waiting = {d.filename for d in dists}
         rejected: dict[str, list[str]] = {}
@@ -280,7 +283,7 @@ class ReleaseUpload:
                 )
             if waiting:
                 self.api.stop.sleep(backoff.delay(reply))
-        return rejected
+        return rejected, current
 
     def _drop_if_empty(self, session: dict[str, Any]) -> dict[str, Any] | None:
         """Cancel a session that holds no file any more, rather than leave it open; a job
@@ -291,12 +294,14 @@ class ReleaseUpload:
         reply = self.api.call("DELETE", current["links"]["session"])
         return current if reply.status_code != 200 else None
 
-    def _publish(self, session: dict[str, Any], ours: set[str]) -> dict[str, Any] | None:
-        """Publish once every file in the session is completed (other jobs' too).
+    def _publish(self, seen: dict[str, Any], ours: set[str]) -> dict[str, Any] | None:
+        """Publish once every file in the session is completed (other jobs' too), starting
+        from the session as ``seen`` last.
 
         Returns the published session; ``None`` if it was published without our files.
         """
-        url = session["links"]["session"]
+        url = seen["links"]["session"]
+        pending: dict[str, Any] | None = seen
         requested = False
         refused = 0
         last: object = None
@@ -304,7 +309,7 @@ class ReleaseUpload:
         deadline = time.monotonic() + self.options.wait
         backoff = Backoff()
         while True:
-            current = self.api.session_status(url)
+            current, pending = pending or self.api.session_status(url), None
             status, files = current["status"], current.get("files", {})
             state = (status, sorted((n, f["status"]) for n, f in files.items()))
             if state != last:
