@@ -31,6 +31,10 @@ class Settings(BaseModel):
     # A warm instance trusts a token it read this recently (revocations made elsewhere take
     # up to this long to apply there); 0 reads the token on every request.
     token_cache_seconds: int = Field(default=5, ge=0, le=60)
+    # A warm instance serves a published file's entry (and its project's standing) it read
+    # this recently; a quarantine or deletion takes up to this long to apply on other
+    # warm instances. 0 reads them on every request.
+    read_cache_seconds: int = Field(default=5, ge=0, le=60)
     # The validator keeps a local copy of files up to this size, so it reads them from S3
     # once (Lambda's /tmp holds 512 MB); larger files are read from S3 a second time.
     validation_spool_bytes: int = Field(default=384 * 1024**2, ge=0)
@@ -109,6 +113,7 @@ _ENV_NAMES = {
     "metrics_namespace": "WHARF_METRICS_NAMESPACE",
     "token_touch_seconds": "WHARF_TOKEN_TOUCH_SECONDS",
     "token_cache_seconds": "WHARF_TOKEN_CACHE_SECONDS",
+    "read_cache_seconds": "WHARF_READ_CACHE_SECONDS",
     "validation_spool_bytes": "WHARF_VALIDATION_SPOOL_BYTES",
     "token_retention_days": "WHARF_TOKEN_RETENTION_DAYS",
     "public_url": "WHARF_PUBLIC_URL",

@@ -321,6 +321,7 @@ def build(
             publisher,
             clock,
             expires=settings.download_url_seconds,
+            cache_seconds=settings.read_cache_seconds,
         ),
         moderation=Moderation(stores.catalog, publisher, audit),
         legacy=LegacyUploads(

@@ -13,11 +13,16 @@ from ..domain.ports import Catalog, Clock, ObjectStore, SessionRepository
 from ..domain.sessions import FileStatus, SessionRecord, SessionStatus
 from ..domain.tokens import Principal
 from .publishing import Publisher, _entry
+from .read_cache import Immutable, Recent
 
 METADATA_SUFFIX = ".metadata"
 # Core metadata this small is answered in the response itself: an install fetches one
 # .metadata per candidate, and a redirect would cost each a second round trip to S3.
 INLINE_METADATA_BYTES = 256 * 1024
+# What a warm instance keeps between requests (read_cache): enough for the files of a
+# large install and the metadata of its candidates.
+CACHED_ENTRIES = 4096
+CACHED_METADATA_CHARS = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Downloads:
         clock: Clock,
         *,
         expires: int,
+        cache_seconds: float = 0,
     ) -> None:
         self._catalog = catalog
         self._store = store
@@ -45,6 +51,11 @@ class Downloads:
         self._publisher = publisher
         self._clock = clock
         self._expires = expires
+        self._serving: Recent[str, bool] = Recent(clock, cache_seconds, CACHED_ENTRIES)
+        self._files: Recent[tuple[str, str], FileEntry] = Recent(
+            clock, cache_seconds, CACHED_ENTRIES
+        )
+        self._metadata: Immutable[str] = Immutable(CACHED_METADATA_CHARS)
 
     def published(self, principal: Principal, project: str, name: str) -> str | Inline:
         """A presigned URL for a published file, its small ``.metadata`` itself; 404 for
@@ -52,28 +63,51 @@ class Downloads:
         not read."""
         if not principal.can_read(project):
             raise NotFoundError("No such file.")
-        if not _serves_files(self._catalog.project(project)):
+        if not self._serves_files(project):
             raise NotFoundError("No such file.")
         if name.endswith(METADATA_SUFFIX):
-            entry = self._catalog.published_file(project, name.removesuffix(METADATA_SUFFIX))
+            entry = self._published_file(project, name.removesuffix(METADATA_SUFFIX))
             if entry is not None and entry.metadata_sha256:
                 inline = self._inline(entry.key, project, name)
                 if inline is not None:
                     return inline
         return self._published_url(project, name)
 
+    def _serves_files(self, project: str) -> bool:
+        if self._serving.get(project):
+            return True
+        serving = _serves_files(self._catalog.project(project))
+        if serving:
+            self._serving.put(project, True)
+        return serving
+
+    def _published_file(self, project: str, filename: str) -> FileEntry | None:
+        entry = self._files.get((project, filename))
+        if entry is None:
+            entry = self._catalog.published_file(project, filename)
+            if entry is not None:
+                self._files.put((project, filename), entry)
+        return entry
+
     def _inline(self, key: str | None, project: str, name: str) -> Inline | None:
+        """Older releases' metadata lies at a key a later publish could rewrite: only the
+        stored-in-place key (``key``, unique to one upload) is remembered."""
+        if key is not None and (known := self._metadata.get(key)) is not None:
+            return Inline(body=known[0], etag=known[1])
         stored = self._objects.get(key + METADATA_SUFFIX if key else published_key(project, name))
         if stored is None or len(stored.body) > INLINE_METADATA_BYTES:
             return None
         try:
-            return Inline(body=stored.body.decode("utf-8"), etag=stored.etag)
+            inline = Inline(body=stored.body.decode("utf-8"), etag=stored.etag)
         except UnicodeDecodeError:
             return None  # served as it is stored, by S3
+        if key is not None:
+            self._metadata.put(key, inline.body, inline.etag)
+        return inline
 
     def _published_url(self, project: str, name: str) -> str:
         filename = name.removesuffix(METADATA_SUFFIX)
-        entry = self._catalog.published_file(project, filename)
+        entry = self._published_file(project, filename)
         if entry is None:
             raise NotFoundError("No such file.")
         key = entry.key or published_key(project, filename)

@@ -1,0 +1,139 @@
+"""A warm instance answers repeated downloads from what it read moments ago
+(services/read_cache.py): fewer DynamoDB and S3 reads per install, never a refusal of a
+file published since, and a quarantine applied everywhere within WHARF_READ_CACHE_SECONDS."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.domain.catalog import ProjectStatus
+from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.tokens import Principal, Role
+from chalicelib.services.downloads import Inline
+from chalicelib.settings import Settings
+from tests.fakes import memory_stores
+from tests.services.conftest import UPLOADER, WHEEL, World
+
+READER = Principal(token_id="reader", role=Role.READ, projects=("acme-*",))
+ADMIN = Principal(token_id="admin", role=Role.ADMIN)
+METADATA = f"{WHEEL}.metadata"
+
+
+class Counted:
+    """A port that records which of its methods were called (and passes them on)."""
+
+    def __init__(self, inner: object, calls: list[str]) -> None:
+        self._inner = inner
+        self._calls = calls
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            self._calls.append(name)
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def counted(clock):
+    def build(cache_seconds: int = 5) -> tuple[World, list[str]]:
+        stores, memory, bucket = memory_stores()
+        calls: list[str] = []
+        stores = dataclasses.replace(
+            stores,
+            catalog=Counted(stores.catalog, calls),
+            objects=Counted(stores.objects, calls),
+        )
+        settings = Settings(
+            table_name="unused",
+            bucket_name="unused",
+            queue_arn="unused",
+            read_cache_seconds=cache_seconds,
+        )
+        world = World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)
+        return world, calls
+
+    return build
+
+
+def publish(world: World) -> None:
+    token = world.session()
+    world.upload(token)
+    world.wharf.publisher.request(UPLOADER, token)
+    assert world.deliver() == ["published"]
+
+
+def reads(calls: list[str]) -> list[str]:
+    return [c for c in calls if c != "presigned_get"]  # signing is local work, not a read
+
+
+def test_repeated_downloads_within_the_cache_seconds_read_nothing(counted, clock):
+    world, calls = counted()
+    publish(world)
+    first = world.wharf.downloads.published(READER, "acme-tools", METADATA)
+    world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+    assert isinstance(first, Inline)
+    assert reads(calls)
+
+    calls.clear()
+    clock.advance(seconds=4)
+    assert world.wharf.downloads.published(READER, "acme-tools", METADATA) == first
+    url = world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+
+    assert reads(calls) == []
+    assert isinstance(url, str) and WHEEL in url
+
+
+def test_after_the_cache_seconds_they_are_read_again(counted, clock):
+    world, calls = counted()
+    publish(world)
+    world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+    calls.clear()
+
+    clock.advance(seconds=5)
+    world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+
+    assert "project" in calls and "published_file" in calls
+
+
+def test_with_no_cache_seconds_every_download_reads(counted):
+    world, calls = counted(cache_seconds=0)
+    publish(world)
+    world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+    calls.clear()
+
+    world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+
+    assert reads(calls) == ["project", "published_file"]
+
+
+def test_a_file_asked_for_before_it_was_published_is_served_right_after(counted):
+    world, _ = counted()
+    token = world.session()
+    world.upload(token)
+    with pytest.raises(NotFoundError):
+        world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+
+    world.wharf.publisher.request(UPLOADER, token)
+    world.deliver()
+
+    assert WHEEL in world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+
+
+def test_a_quarantine_applies_once_the_cache_seconds_have_passed(counted, clock):
+    world, _ = counted()
+    publish(world)
+    world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+
+    world.wharf.moderation.set_status("acme-tools", ProjectStatus.QUARANTINED, "malware", by=ADMIN)
+    clock.advance(seconds=5)
+
+    with pytest.raises(NotFoundError):
+        world.wharf.downloads.published(READER, "acme-tools", WHEEL)
