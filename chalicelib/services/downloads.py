@@ -90,19 +90,20 @@ class Downloads:
         return entry
 
     def _inline(self, key: str | None, project: str, name: str) -> Inline | None:
-        """Older releases' metadata lies at a key a later publish could rewrite: only the
-        stored-in-place key (``key``, unique to one upload) is remembered."""
-        if key is not None and (known := self._metadata.get(key)) is not None:
+        """Remembered under its S3 key: a filename is published once, forever, so the
+        metadata under a published file's key never changes (and ``_published_file``
+        has said, moments ago at most, that the file is published)."""
+        metadata_key = key + METADATA_SUFFIX if key else published_key(project, name)
+        if (known := self._metadata.get(metadata_key)) is not None:
             return Inline(body=known[0], etag=known[1])
-        stored = self._objects.get(key + METADATA_SUFFIX if key else published_key(project, name))
+        stored = self._objects.get(metadata_key)
         if stored is None or len(stored.body) > INLINE_METADATA_BYTES:
             return None
         try:
             inline = Inline(body=stored.body.decode("utf-8"), etag=stored.etag)
         except UnicodeDecodeError:
             return None  # served as it is stored, by S3
-        if key is not None:
-            self._metadata.put(key, inline.body, inline.etag)
+        self._metadata.put(metadata_key, inline.body, inline.etag)
         return inline
 
     def _published_url(self, project: str, name: str) -> str:

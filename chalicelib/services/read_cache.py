@@ -9,8 +9,8 @@ take them off the common path:
   only, so a file published a moment ago is never refused from memory. What a change
   elsewhere (quarantine, a deleted release) costs is that long on other warm instances,
   the trade-off `WHARF_TOKEN_CACHE_SECONDS` makes for revocations;
-- ``Immutable``: values that never change under their key (a stored file's metadata, at
-  a key derived from the upload's id), bounded in bytes, least recently used out first.
+- ``Immutable``: values that never change under their key (a published file's metadata:
+  a filename is published once, forever), bounded in size, least recently used out first.
 
 Small and local rather than a library: the Lambda's dependencies are kept to what it
 must have (issue 14), and both need only an OrderedDict.
