@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
                 headers={"Accept": "application/vnd.pypi.simple.v1+json"},
                 timeout=30,
             ).json()
-            assert wheel.name in [f["filename"] for f in page["files"]], page
+            assert wheel.name in [f["filename"] for f in page.get("files", [])], page
         finally:
             stack.stop()
 

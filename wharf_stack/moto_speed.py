@@ -9,7 +9,12 @@ taken out here, with what a client sees unchanged:
   with 1,000 and 380 ms with 5,000, so the stack grew slower with every release it held;
 - about 60% of moto's time in a GetItem or Query went to its generic response
   serializer, which walks the botocore output shape of a result that is already
-  DynamoDB JSON.
+  DynamoDB JSON;
+- every ListObjectVersions deep-copied every object in the bucket, bytes and all (a
+  FakeKey's copy reads its whole value into a new temporary file), whatever the prefix:
+  with one 512 MiB upload held, each publish's clean-up read and wrote a gigabyte;
+- CompleteMultipartUpload read every part twice and copied the whole object four times
+  in memory (the object, a second copy for its checksum, and a ``bytes`` of each).
 
 Applied by the local stack and by the test suite, like ``moto_fidelity``.
 """
@@ -137,6 +142,104 @@ def dynamodb_items_as_json() -> None:
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
 
+def _nothing(*_: Any, **__: Any) -> None:
+    return None
+
+
+def listing_copies_no_bytes() -> None:
+    """ListObjectVersions takes its copies of the versions without their bytes.
+
+    It copies them only to mark each copy ``is_latest``; a copy that shares the
+    original's (read-only) value buffer serves that as well.
+    """
+    import moto.s3.models as s3_models
+    from moto.s3.models import FakeDeleteMarker, FakeKey
+
+    if getattr(s3_models.copy, "_wharf_patched", False):
+        return
+
+    twins: dict[type, type] = {}
+
+    def shallow(version: Any) -> Any:
+        """The version's attributes, sharing its buffer; dropping it closes nothing (a
+        FakeKey closes its buffer when collected)."""
+        kind = type(version)
+        if kind not in twins:
+            twins[kind] = type(kind.__name__, (kind,), {"__del__": _nothing, "dispose": _nothing})
+        twin = object.__new__(twins[kind])
+        twin.__dict__.update(version.__dict__)
+        return twin
+
+    class _CopyWithoutBytes:
+        """What the S3 models module sees as ``copy``."""
+
+        _wharf_patched = True
+        copy = staticmethod(copy.copy)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if isinstance(value, list) and all(
+                isinstance(v, FakeKey | FakeDeleteMarker) for v in value
+            ):
+                return [shallow(v) for v in value]
+            return copy.deepcopy(value, memo)
+
+    s3_models.copy = _CopyWithoutBytes  # type: ignore[assignment]
+
+
+def multipart_completion_copies_once() -> None:
+    """FakeMultipart.complete as moto has it (same checks, ETag and checksum), reading
+    each part once and building the object in one buffer, which the checksum reads too."""
+    import codecs
+
+    from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
+    from moto.s3.models import FakeMultipart, MultipartChecksumBuilder
+    from moto.s3.utils import compute_checksum
+    from moto.settings import S3_UPLOAD_PART_MIN_SIZE
+    from moto.utilities.utils import md5_hash
+
+    original = FakeMultipart.complete
+    if getattr(original, "_wharf_patched", False):
+        return
+    decode_hex = codecs.getdecoder("hex_codec")
+
+    def complete(self: Any, body: Any) -> tuple[bytearray, str, tuple[str, str, int] | None]:
+        builder = MultipartChecksumBuilder(
+            self.metadata.get("x-amz-checksum-algorithm"),
+            self.metadata.get("x-amz-checksum-type"),
+        )
+        total, md5s = bytearray(), bytearray()
+        last, count = None, 0
+        for number, etag in body:
+            part = self.parts.get(number)
+            if part is None or part.etag.replace('"', "") != etag.replace('"', ""):
+                raise InvalidPart()
+            if last is not None and last.contentsize < S3_UPLOAD_PART_MIN_SIZE:
+                raise EntityTooSmall()
+            md5s.extend(decode_hex(part.etag.replace('"', ""))[0])
+            value = part.value
+            total.extend(value)
+            if builder.checksum_type == "COMPOSITE":
+                builder.addPart(value)
+            last, count = part, count + 1
+        if count == 0:
+            raise MalformedXML
+        if builder.checksum_type == "COMPOSITE":
+            checksum = builder.build()
+        else:
+            algorithm = builder.checksum_algorithm
+            checksum = (builder.checksum_type, compute_checksum(total, algorithm).decode(), 1)
+        full_etag = md5_hash()
+        full_etag.update(bytes(md5s))
+        return total, f"{full_etag.hexdigest()}-{count}", checksum
+
+    complete._wharf_patched = True  # type: ignore[attr-defined]
+    complete._wharf_original = original  # type: ignore[attr-defined]  (the tests compare)
+    FakeMultipart.complete = complete  # type: ignore[method-assign]
+
+
 def apply() -> None:
     transactions_keep_only_their_items()
     dynamodb_items_as_json()
+    listing_copies_no_bytes()
+    multipart_completion_copies_once()

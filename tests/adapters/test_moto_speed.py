@@ -90,3 +90,123 @@ def test_every_item_operation_reads_back_what_was_written(client):
         TransactItems=[{"Delete": {"TableName": "t", "Key": {**key, "SK": {"S": "C"}}}}]
     )
     assert client.scan(TableName="t")["Items"] == []
+
+
+def test_listing_object_versions_answers_the_same_without_reading_any_bytes(monkeypatch):
+    from moto.s3.models import FakeKey
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="wharf-bucket")
+        s3.put_bucket_versioning(
+            Bucket="wharf-bucket", VersioningConfiguration={"Status": "Enabled"}
+        )
+        first = s3.put_object(Bucket="wharf-bucket", Key="staging/a", Body=b"one")["VersionId"]
+        second = s3.put_object(Bucket="wharf-bucket", Key="staging/a", Body=b"two!")["VersionId"]
+        s3.put_object(Bucket="wharf-bucket", Key="staging/b", Body=b"x")
+        s3.delete_object(Bucket="wharf-bucket", Key="staging/b")
+        s3.put_object(Bucket="wharf-bucket", Key="files/big", Body=b"y" * 100_000)
+
+        def no_reads(self):
+            raise AssertionError("a listing read an object's bytes")
+
+        monkeypatch.setattr(FakeKey, "__getstate__", no_reads)
+        listed = s3.list_object_versions(Bucket="wharf-bucket", Prefix="staging/")
+
+    versions = [(v["Key"], v["VersionId"], v["IsLatest"], v["Size"]) for v in listed["Versions"]]
+    assert versions[:2] == [("staging/a", second, True, 4), ("staging/a", first, False, 3)]
+    assert [v[0] for v in versions] == ["staging/a", "staging/a", "staging/b"]
+    assert [(m["Key"], m["IsLatest"]) for m in listed["DeleteMarkers"]] == [("staging/b", True)]
+
+
+def test_objects_listed_keep_their_bytes():
+    import gc
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="wharf-bucket")
+        s3.put_object(Bucket="wharf-bucket", Key="files/a", Body=b"payload")
+        for _ in range(3):
+            s3.list_object_versions(Bucket="wharf-bucket")
+        gc.collect()
+
+        body = s3.get_object(Bucket="wharf-bucket", Key="files/a")["Body"].read()
+
+    assert body == b"payload"
+
+
+def _multipart(s3, parts: list[bytes], **extra) -> tuple[str, list[dict]]:
+    upload = s3.create_multipart_upload(Bucket="wharf-bucket", Key="files/big", **extra)
+    done = []
+    for number, data in enumerate(parts, start=1):
+        kwargs = {"ChecksumAlgorithm": extra["ChecksumAlgorithm"]} if extra else {}
+        reply = s3.upload_part(
+            Bucket="wharf-bucket",
+            Key="files/big",
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=data,
+            **kwargs,
+        )
+        entry = {"PartNumber": number, "ETag": reply["ETag"]}
+        if extra:
+            entry["ChecksumSHA256"] = reply["ChecksumSHA256"]
+        done.append(entry)
+    return upload["UploadId"], done
+
+
+@pytest.mark.parametrize("checksum", [{}, {"ChecksumAlgorithm": "SHA256"}])
+def test_a_completed_multipart_upload_is_what_motos_own_completion_makes(checksum):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import FakeMultipart, s3_backends
+
+    parts = [b"a" * 5 * 1024 * 1024, b"b" * 5 * 1024 * 1024, b"tail"]
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="wharf-bucket")
+        upload_id, done = _multipart(s3, parts, **checksum)
+        bucket = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].get_bucket("wharf-bucket")
+        multipart = bucket.multiparts[upload_id]
+        listed = [(p["PartNumber"], p["ETag"]) for p in done]
+
+        value, etag, summed = FakeMultipart.complete(multipart, iter(listed))
+        expected = FakeMultipart.complete._wharf_original(multipart, iter(listed))
+
+        s3.complete_multipart_upload(
+            Bucket="wharf-bucket",
+            Key="files/big",
+            UploadId=upload_id,
+            MultipartUpload={"Parts": done},
+        )
+        body = s3.get_object(Bucket="wharf-bucket", Key="files/big")["Body"].read()
+
+    assert (bytes(value), etag, summed) == expected
+    assert body == b"".join(parts)
+
+
+def test_a_completion_with_a_wrong_or_small_part_is_refused():
+    from botocore.exceptions import ClientError
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="wharf-bucket")
+        upload_id, done = _multipart(s3, [b"a" * 5 * 1024 * 1024, b"b"])
+        wrong = [done[0], {**done[1], "ETag": '"0000"'}]
+        with pytest.raises(ClientError) as caught:
+            s3.complete_multipart_upload(
+                Bucket="wharf-bucket",
+                Key="files/big",
+                UploadId=upload_id,
+                MultipartUpload={"Parts": wrong},
+            )
+        assert caught.value.response["Error"]["Code"] == "InvalidPart"
+
+        upload_id, done = _multipart(s3, [b"small", b"b"])
+        with pytest.raises(ClientError) as caught:
+            s3.complete_multipart_upload(
+                Bucket="wharf-bucket",
+                Key="files/big",
+                UploadId=upload_id,
+                MultipartUpload={"Parts": done},
+            )
+        assert caught.value.response["Error"]["Code"] == "EntityTooSmall"
