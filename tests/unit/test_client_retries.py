@@ -68,7 +68,7 @@ def test_a_refused_presigned_url_is_renewed_and_a_5xx_retried(server, tmp_path):
     script.answers[("PUT", "/s3/fresh")] = [(500, {}, b""), (200, {}, b"")]
     reporter = Recorder()
     api = Upload2(url, ("__token__", "t"), reporter)
-    dist = Dist(Path(tmp_path / "a.whl"), "a", "1.0", 5, "", "", "")
+    dist = Dist(Path(tmp_path / "a.whl"), "a", "1.0", 5, "")
     uploader = PartUploader(api, api._s3, f"{url}/parts", dist, 5, read=lambda o, n: b"12345")
     uploader.put(1, f"{url}/s3/stale")
     assert [(m, p) for m, p, _ in script.seen] == [
@@ -86,7 +86,7 @@ def test_a_part_refused_every_time_is_one_error(server, tmp_path):
     script.answers[("PUT", "/s3/p")] = [(403, {}, b"")] * 4
     script.answers[("POST", "/parts")] = [(200, {}, again)] * 3
     api = Upload2(url, ("__token__", "t"), Recorder())
-    dist = Dist(Path(tmp_path / "a.whl"), "a", "1.0", 5, "", "", "")
+    dist = Dist(Path(tmp_path / "a.whl"), "a", "1.0", 5, "")
     uploader = PartUploader(api, api._s3, f"{url}/parts", dist, 5, read=lambda o, n: b"12345")
     with pytest.raises(ClientError, match=r"part 1: storage refused 4 presigned URLs \(HTTP 403\)"):
         uploader.put(1, f"{url}/s3/p")

@@ -24,12 +24,21 @@ class Dist:
     version: str
     size: int
     sha256: str
-    md5: str
-    blake2_256: str
 
     @property
     def filename(self) -> str:
         return self.path.name
+
+    def legacy_digests(self) -> tuple[str, str]:
+        """(md5, blake2b-256): what the legacy form repeats beside the SHA-256. Computed
+        only for the legacy door (files of 4 MiB at most): Upload 2.0 needs the SHA-256
+        alone, and hashing a 512 MiB file three times took a second before the upload."""
+        md5, blake = hashlib.md5(), hashlib.blake2b(digest_size=32)
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                md5.update(chunk)
+                blake.update(chunk)
+        return md5.hexdigest(), blake.hexdigest()
 
     @property
     def filetype(self) -> str:
@@ -48,23 +57,15 @@ def release_of(filename: str) -> tuple[NormalizedName, Version]:
 
 
 def inspect(path: Path) -> Dist:
-    """Parse the filename and hash the file once, streaming."""
+    """Parse the filename and hash the file (SHA-256), streaming."""
     project, version = release_of(path.name)
-    sha256, md5, blake = hashlib.sha256(), hashlib.md5(), hashlib.blake2b(digest_size=32)
-    size = 0
+    digest, size = hashlib.sha256(), 0
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             size += len(chunk)
-            for hasher in (sha256, md5, blake):
-                hasher.update(chunk)
+            digest.update(chunk)
     return Dist(
-        path=path,
-        project=str(project),
-        version=str(version),
-        size=size,
-        sha256=sha256.hexdigest(),
-        md5=md5.hexdigest(),
-        blake2_256=blake.hexdigest(),
+        path=path, project=str(project), version=str(version), size=size, sha256=digest.hexdigest()
     )
 
 

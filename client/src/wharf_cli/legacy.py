@@ -36,6 +36,7 @@ def upload(
     ``url`` is tried as given; a wharf base URL gets ``/legacy/``.
     """
     metadata = core_metadata(dist)
+    md5, blake2_256 = dist.legacy_digests()
     data: list[tuple[str, str]] = [
         (":action", "file_upload"),
         ("protocol_version", "1"),
@@ -45,8 +46,8 @@ def upload(
         ("pyversion", _pyversion(dist)),
         ("metadata_version", metadata.get("metadata_version", "2.1")),
         ("sha256_digest", dist.sha256),
-        ("md5_digest", dist.md5),
-        ("blake2_256_digest", dist.blake2_256),
+        ("md5_digest", md5),
+        ("blake2_256_digest", blake2_256),
     ]
     single = {
         "summary": metadata.get("summary"),
