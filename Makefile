@@ -67,11 +67,14 @@ lock: venv
 	$(LOCK) requirements-provenance.in --constraint requirements.txt $(LOCK_ARGS) \
 		-o requirements-provenance.txt
 
-# chalice package, then every module in the zip compiled to .pyc (unchecked-hash, so Lambda's
-# read-only /var/task uses them as shipped): a cold `import app` without compiling.
+# chalice package, then the modules `import app` loads compiled to .pyc (unchecked-hash, so
+# Lambda's read-only /var/task uses them as shipped): a cold `import app` without compiling.
+# Beside it, the provenance layer (requirements-provenance.txt minus what the zip holds),
+# to publish as a layer version (README, "Deploy").
 package: venv
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $${STAGE:-dev} build/package
-	$(BIN)/python -m wharf_stack.lambda_package build/package/deployment.zip
+	$(BIN)/python -m wharf_stack.lambda_package build/package/deployment.zip \
+		--stage $${STAGE:-dev} --layer build/package/provenance-layer.zip
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache

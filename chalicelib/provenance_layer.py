@@ -38,7 +38,7 @@ def require_provenance_layer() -> None:
         logger.error(
             "provenance layer missing: attach the wharf provenance layer to this function "
             "(.chalice/config.json, lambda_functions.<function>.layers; README, "
-            "'The Lambda package'); the event is left for SQS to deliver again",
+            "'The Lambda package')",
             extra={"missing_modules": missing},
         )
         raise ProvenanceLayerMissing(
