@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# isort: off
+from chalicelib import coldstart  # first: no garbage collection while the app loads
+# isort: on
+
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
@@ -70,3 +74,6 @@ def expire_sessions(event: CloudWatchEvent) -> None:
         "expired sessions swept",
         extra={"expired": expired, "repaired": repaired, "reviews_timed_out": reviews_timed_out},
     )
+
+
+coldstart.loaded()

@@ -137,6 +137,28 @@ def _cached(relative: str) -> str:
     return f"{directory}/{cached}" if directory else cached
 
 
+def _is_shared_library(name: str) -> bool:
+    return name.endswith(".so") or ".so." in name.rpartition("/")[2]
+
+
+def _stripped(data: bytes) -> bytes:
+    """A shared library without its symbol tables (``strip --strip-unneeded``: what the
+    dynamic loader needs stays). Unchanged where binutils' strip is missing or refuses."""
+    strip = shutil.which("strip")
+    if strip is None:
+        return data
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Path(tmp) / "library.so"
+        library.write_bytes(data)
+        result = subprocess.run(
+            [strip, "--strip-unneeded", str(library)], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            return data
+        smaller = library.read_bytes()
+    return smaller if len(smaller) < len(data) else data
+
+
 def _check_python() -> None:
     if sys.version_info[:2] != LAMBDA_PYTHON:
         raise SystemExit(
@@ -182,7 +204,10 @@ def add_bytecode(archive: Path, environment: dict[str, str] | None = None) -> in
             for info in kept:
                 if info.filename in sourceless:
                     continue
-                target.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
+                data = source.read(info)
+                if _is_shared_library(info.filename):
+                    data = _stripped(data)
+                target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
             for name, path in sorted(compiled.items()):
                 target.write(path, name)
         shutil.move(rewritten, archive)
@@ -246,6 +271,9 @@ def build_layer(layer: Path, *, lock: Path, core_lock: Path) -> int:
         if installed.returncode != 0:
             raise SystemExit(f"the provenance layer could not be installed:\n{installed.stderr}")
         shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: not for Lambda
+        for path in sorted(site.rglob("*")):
+            if path.is_file() and _is_shared_library(path.name):
+                path.write_bytes(_stripped(path.read_bytes()))
         for path in sorted(site.rglob("*.py")):
             relative = path.relative_to(site).as_posix()
             _compile(path, site / _cached(relative), f"{LAYER}/{relative}")

@@ -20,6 +20,7 @@ def build_zip(path: Path) -> None:
         archive.writestr("lib/__init__.py", "from . import used\n")
         archive.writestr("lib/used.py", "VALUE = 1\n")
         archive.writestr("lib/unused.py", "VALUE = 3\n")
+        archive.writestr("lib/_native.so", b"not a shared library strip can read")
         archive.writestr("chalicelib/__init__.py", "")
         archive.writestr("chalicelib/thing.py", "VALUE = 2\n")
         # What chalice copies from a developer's working tree: stale bytecode.
@@ -48,9 +49,11 @@ def test_stale_bytecode_is_replaced_and_the_modules_loaded_at_start_compiled(tmp
     ]
     with zipfile.ZipFile(archive) as built:
         sources = sorted(n for n in built.namelist() if n.endswith(".py"))
+        native = built.read("lib/_native.so")
     # wharf's own sources stay for its tracebacks; a library's loaded module is bytecode
     # only; a module not loaded at start stays a source.
     assert sources == ["app.py", "chalicelib/__init__.py", "chalicelib/thing.py", "lib/unused.py"]
+    assert native == b"not a shared library strip can read"  # shipped as it was
     for data in compiled.values():
         assert data[:4] == TAG
         assert int.from_bytes(data[4:8], "little") == 0b01  # PEP 552 unchecked hash
