@@ -129,6 +129,28 @@ def _compile(source: Path, target: Path, shown_as: str) -> None:
     )
 
 
+_COMPILE_JOBS = """
+import json, py_compile, sys
+for source, target, shown in json.load(sys.stdin):
+    py_compile.compile(source, cfile=target, dfile=shown, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+"""
+
+
+def _compile_without_columns(jobs: list[tuple[Path, Path, str]]) -> None:
+    """Compile without the column tables (``-X no_debug_ranges``): for sourceless modules,
+    whose tracebacks cannot underline a source they do not have; ~20% smaller bytecode."""
+    encoded = json.dumps([[str(s), str(t), shown] for s, t, shown in jobs])
+    result = subprocess.run(
+        [sys.executable, "-X", "no_debug_ranges", "-c", _COMPILE_JOBS],
+        input=encoded,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"compiling the package's libraries failed:\n{result.stderr}")
+
+
 def _cached(relative: str) -> str:
     """``pkg/mod.py`` -> ``pkg/__pycache__/mod.cpython-311.pyc``."""
     directory, _, name = relative.rpartition("/")
@@ -186,16 +208,21 @@ def add_bytecode(archive: Path, environment: dict[str, str] | None = None) -> in
         loaded = modules_loaded_at_start(tree, environment or {**FAKE_AWS})
         compiled: dict[str, Path] = {}  # name in the zip -> compiled file
         sourceless: set[str] = set()
+        libraries: list[tuple[Path, Path, str]] = []
         for relative in sorted(loaded):
             shown = f"{TASK}/{relative}"
             if relative.startswith(OWN):
                 name = _cached(relative)
+                target = Path(tmp) / "bytecode" / name
+                _compile(tree / relative, target, shown)
             else:
                 name = relative + "c"  # sourceless: found where the .py was
                 sourceless.add(relative)
-            target = Path(tmp) / "bytecode" / name
-            _compile(tree / relative, target, shown)
+                target = Path(tmp) / "bytecode" / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                libraries.append((tree / relative, target, shown))
             compiled[name] = target
+        _compile_without_columns(libraries)
         rewritten = Path(tmp) / "deployment.zip"
         with (
             zipfile.ZipFile(archive) as source,
