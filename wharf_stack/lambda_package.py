@@ -15,26 +15,35 @@ matter.
 
 Only the modules a cold start imports get bytecode: the build imports `app` from the
 unpacked zip (the stage's environment, boto3 from this venv as the runtime provides it)
-and records which of the zip's modules were loaded. Bytecode for every module would add
-~4 MB to the zip for modules most sandboxes never import; one that does (the mint path's
-cryptography, the event handler's validators) compiles it once, in memory, when first
-imported — one process lives as long as its sandbox, so a ``PYTHONPYCACHEPREFIX`` under
-/tmp would not be read again, and it would make Python ignore the bytecode shipped in
-``__pycache__``: it is not set.
+and records which of the zip's modules were loaded (~200). Bytecode for every module would
+add ~4 MB to the zip for modules most sandboxes never import; one that does (the mint
+path's cryptography, the event handler's validators) is compiled once, in memory, when
+first imported. ``PYTHONPYCACHEPREFIX`` is not set: Python then looks for bytecode only
+under the prefix, ignoring what is shipped in ``__pycache__``, and a new sandbox's /tmp is
+empty, so every cold start would compile wharf's own modules (measured: `import app`
+1.1 s instead of 0.3 s); one process lives as long as its sandbox, so what it wrote there
+would not be read again.
 
 The trade-off on tracebacks: wharf's own modules (app.py, chalicelib/) keep their sources
-and get their bytecode in ``__pycache__``, so their tracebacks show the failing line. A
-third-party module that gets bytecode ships *only* it (a sourceless ``module.pyc`` where
-``module.py`` was): its traceback frames still name the file and line, which the locked
-version pins down (requirements.txt), but show no source text, and ``inspect.getsource``
-fails on it. That keeps the zip under its 10 MB goal (sources plus bytecode were ~0.7 MB
-over); none of the libraries imported at start reads its own sources.
+and get their bytecode in ``__pycache__``, so their tracebacks show the failing line,
+underlined. A third-party module that gets bytecode ships *only* it (a sourceless
+``module.pyc`` where ``module.py`` was), compiled without column tables
+(``-X no_debug_ranges``: there is no source line to underline): its traceback frames
+still name the file and line, which the locked version pins down (requirements.txt), but
+show no source text, and ``inspect.getsource`` fails on it (none of the libraries
+imported at start reads its own sources). Sources plus bytecode were 10.4 MB; this is
+what keeps the zip under its 10 MB goal, with the libraries' shared objects stripped of
+their symbol tables (``strip --strip-unneeded``, as serverless-python-requirements does:
+cryptography's is 14 MB unstripped, 0.5 MB of the zip; a native crash's backtrace then
+shows addresses, not function names). Zip entries get a fixed date: the same inputs give
+the same zips.
 
 **The provenance layer** (``--layer``): the packages of requirements-provenance.txt that the
 function zip does not already hold, installed for the Lambda's platform under ``python/``
 (where Lambda puts a layer on ``sys.path``), every module with bytecode (a layer is not
 imported at start, and its size is not the function's). It is attached only to the
-functions that verify attestations or render descriptions (.chalice/config.json).
+functions whose code can verify attestations or render a description
+(.chalice/config.json; chalicelib/provenance_layer.py says what happens without it).
 """
 
 from __future__ import annotations
@@ -159,6 +168,13 @@ def _cached(relative: str) -> str:
     return f"{directory}/{cached}" if directory else cached
 
 
+def _add(archive: zipfile.ZipFile, name: str, path: Path) -> None:
+    """A file added with a fixed date: two builds of the same inputs give the same zip."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
+    archive.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+
+
 def _is_shared_library(name: str) -> bool:
     return name.endswith(".so") or ".so." in name.rpartition("/")[2]
 
@@ -236,7 +252,7 @@ def add_bytecode(archive: Path, environment: dict[str, str] | None = None) -> in
                     data = _stripped(data)
                 target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
             for name, path in sorted(compiled.items()):
-                target.write(path, name)
+                _add(target, name, path)
         shutil.move(rewritten, archive)
     return len(compiled)
 
@@ -308,7 +324,7 @@ def build_layer(layer: Path, *, lock: Path, core_lock: Path) -> int:
         with zipfile.ZipFile(layer, "w", zipfile.ZIP_DEFLATED) as target:
             for path in sorted(site.rglob("*")):
                 if path.is_file():
-                    target.write(path, path.relative_to(site.parent).as_posix())
+                    _add(target, path.relative_to(site.parent).as_posix(), path)
     return len(wanted)
 
 

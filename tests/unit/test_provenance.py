@@ -148,9 +148,9 @@ NOT_AT_START = (
 
 
 def test_the_request_path_does_not_import_the_verifier():
-    """sigstore and pypi-attestations cost ~200 ms CPU of cold start, the readme renderer
-    ~60 ms, and both are the provenance layer's, which the API function may not have: only
-    a file with attestations, or a release to publish, may load them."""
+    """sigstore and pypi-attestations cost ~0.4 s of a cold start, the readme renderer
+    ~0.09 s (docs/operations.md): only a file with attestations, or a release to publish,
+    may load them."""
     code = f"import sys, app; print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))"
     env = {
         "WHARF_TABLE_NAME": "t",
