@@ -8,7 +8,10 @@ description. So the storage-event handler checks for the layer before it touches
 without it every delivery fails with an error log naming what is missing, SQS delivers the
 message again and then to the dead-letter queue (the Lambda-errors and DLQ alarms fire),
 nothing is accepted, refused or published, and a redrive once the layer is attached
-finishes the work.
+finishes the work. The verifier and the renderer check too, for the other functions that
+reach them: a legacy upload with attestations then fails with a 500 before anything is
+stored, and the sweeper's repair of a stuck attested file fails (and is retried on the
+next sweep).
 """
 
 from __future__ import annotations
