@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# isort: off
+from chalicelib import coldstart  # first: no garbage collection while the app loads
+# isort: on
+
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
@@ -21,6 +25,7 @@ from chalicelib.api import (
 from chalicelib.domain.layout import loggable_key
 from chalicelib.events.storage import handle_staged_object, objects_created
 from chalicelib.observability import logger
+from chalicelib.provenance_layer import require_provenance_layer
 from chalicelib.settings import get_settings
 from chalicelib.wiring import container
 
@@ -44,6 +49,7 @@ app.api.binary_types.append("multipart/form-data")
 @app.on_sqs_message(queue_arn=get_settings().queue_arn, batch_size=1)
 def on_storage_event(event: SQSEvent) -> None:
     """S3 → SQS: a completed upload to validate, or a publish request to carry out."""
+    require_provenance_layer()  # else nothing is done and SQS delivers the event again
     for created in objects_created(event.to_dict()):
         outcome = handle_staged_object(
             container(), created.key, created.size, attempt=created.attempt
@@ -68,3 +74,6 @@ def expire_sessions(event: CloudWatchEvent) -> None:
         "expired sessions swept",
         extra={"expired": expired, "repaired": repaired, "reviews_timed_out": reviews_timed_out},
     )
+
+
+coldstart.loaded()

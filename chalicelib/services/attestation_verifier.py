@@ -5,6 +5,8 @@
 that carries attestations needs them. Verification is offline: the trust root is the one
 the pinned sigstore release ships (how it is kept current: docs/attestations.md). sigstore
 keeps a copy of it under ``$XDG_CACHE_HOME`` (``/tmp`` on Lambda, .chalice/config.json).
+Both come from the provenance layer on Lambda (chalicelib/provenance_layer.py): without it,
+``verify`` raises ``ProvenanceLayerMissing`` (after an error log) and nothing is decided.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..domain.provenance import (
     subject_of,
 )
 from ..observability import logger
+from ..provenance_layer import require_provenance_layer
 
 NOTICE_CODE = "attestation-refused"
 # Library messages can embed a certificate extension's repr; a notice stays readable.
@@ -68,6 +71,7 @@ class AttestationVerifier:
         """``expected`` is the trusted publisher's PEP 740 publisher object; ``None`` (a plain
         token the operator lets attest) records the signer the certificate names instead.
         Raises ``AttestationRefused`` with one notice per failing attestation."""
+        require_provenance_layer()
         from pydantic import TypeAdapter, ValidationError
         from pypi_attestations import Attestation, Distribution, Publisher, VerificationError
 

@@ -14,7 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from packaging.metadata import parse_email
 from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
 
@@ -173,6 +172,9 @@ class Pages:
         """Extract a release's page facts from its core metadata, render its long description
         (sanitised) to the bucket, and store the facts. Idempotent: a redelivery rewrites the
         same values."""
+        # Imported here: packaging.metadata (email.policy) is ~35 ms of an API cold start.
+        from packaging.metadata import parse_email
+
         raw, _ = parse_email(metadata or b"")
         summary = str(raw.get("summary") or "").strip()
         key = None

@@ -4,15 +4,18 @@ readme_renderer is Warehouse's own renderer: reStructuredText (raw HTML and file
 off), Markdown (GitHub-flavoured) or plain text, and every result sanitised by nh3 (no
 script, no event handlers, no ``javascript:`` links). Text that fails to render as its
 declared type is shown as plain text, as PyPI does.
+
+readme_renderer (docutils, pygments, nh3, comrak) is imported inside ``render_description``
+only: it is the provenance layer's (requirements-provenance.in), attached to the functions
+that publish, and an API cold start that never publishes must not pay for it. Without the
+layer a render raises ``ProvenanceLayerMissing`` (after an error log).
 """
 
 from __future__ import annotations
 
 from email.message import Message
 
-import readme_renderer.markdown
-import readme_renderer.rst
-import readme_renderer.txt
+from ..provenance_layer import require_provenance_layer
 
 # Bounds the work of one render (the validator already caps metadata at 2 MiB by default).
 MAX_DESCRIPTION_CHARS = 512 * 1024
@@ -31,6 +34,11 @@ def render_description(text: str, declared_type: str | None) -> str:
     """Sanitised HTML for a long description (empty for none)."""
     if not text.strip():
         return ""
+    require_provenance_layer()
+    import readme_renderer.markdown
+    import readme_renderer.rst
+    import readme_renderer.txt
+
     truncated = len(text) > MAX_DESCRIPTION_CHARS
     text = text[:MAX_DESCRIPTION_CHARS]
     media_type, variant = content_type_of(declared_type)

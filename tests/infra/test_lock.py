@@ -1,5 +1,6 @@
-"""requirements.txt is the lock of requirements.in: every package the Lambda gets, pinned and
-hashed, nothing else; `make lock` writes it (README, "The Lambda package")."""
+"""requirements.txt is the lock of requirements.in: every package the function zip gets,
+pinned and hashed, nothing else; requirements-provenance.txt is the same for the provenance
+layer, consistent with the first. `make lock` writes both (README, "The Lambda package")."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import re
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
+CORE = "requirements"
+PROVENANCE = "requirements-provenance"
+# What only the provenance layer may bring: the attestation verifier and the renderer.
+PROVENANCE_ONLY = {"pypi-attestations", "sigstore", "readme-renderer", "docutils", "pygments"}
 # The Lambda's interpreter, as `make lock` resolves for it.
 LAMBDA_ENV = {
     **default_environment(),
@@ -31,14 +37,14 @@ def _logical_lines(text: str) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in joined.splitlines()]
 
 
-def _inputs() -> list[Requirement]:
-    text = (ROOT / "requirements.in").read_text()
+def _inputs(lock: str = CORE) -> list[Requirement]:
+    text = (ROOT / f"{lock}.in").read_text()
     return [Requirement(line) for line in _logical_lines(text) if line]
 
 
-def _lock() -> dict[str, tuple[Version, list[str]]]:
+def _lock(lock: str = CORE) -> dict[str, tuple[Version, list[str]]]:
     pins = {}
-    for line in _logical_lines((ROOT / "requirements.txt").read_text()):
+    for line in _logical_lines((ROOT / f"{lock}.txt").read_text()):
         if not line:
             continue
         requirement, *options = line.split()
@@ -70,27 +76,46 @@ def _closure(roots: list[Requirement]) -> set[str]:
     return seen
 
 
-def test_every_locked_package_is_pinned_and_hashed():
-    lock = _lock()
+@pytest.mark.parametrize("name", [CORE, PROVENANCE])
+def test_every_locked_package_is_pinned_and_hashed(name):
+    lock = _lock(name)
     assert lock
-    for name, (_, hashes) in lock.items():
-        assert hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), name
+    for package, (_, hashes) in lock.items():
+        assert hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), package
 
 
-def test_the_lock_satisfies_requirements_in_and_holds_exactly_what_it_needs():
-    lock = _lock()
-    inputs = _inputs()
+@pytest.mark.parametrize("name", [CORE, PROVENANCE])
+def test_the_lock_satisfies_its_inputs_and_holds_exactly_what_they_need(name):
+    lock = _lock(name)
+    inputs = _inputs(name)
     for requirement in inputs:
         version, _ = lock[canonicalize_name(requirement.name)]
         assert requirement.specifier.contains(version, prereleases=True), requirement
-    assert set(lock) == _closure(inputs), "requirements.in changed: run `make lock`"
+    assert set(lock) == _closure(inputs), f"{name}.in changed: run `make lock`"
 
 
-def test_the_dev_venv_runs_the_locked_versions():
-    for name, (version, _) in _lock().items():
-        assert Version(metadata.version(name)) == version, name
+def test_the_provenance_packages_are_not_in_the_function_zip():
+    core = set(_lock(CORE))
+    assert not core & PROVENANCE_ONLY
+    assert not core & {canonicalize_name(r.name) for r in _inputs(PROVENANCE)}
+
+
+def test_a_package_in_both_locks_has_one_version():
+    """The layer leaves out what the function zip holds, so the zip's version is what runs."""
+    core, provenance = _lock(CORE), _lock(PROVENANCE)
+    shared = set(core) & set(provenance)
+    assert {"cryptography", "pydantic", "pydantic-core"} <= shared
+    for name in shared:
+        assert core[name] == provenance[name], name
+
+
+@pytest.mark.parametrize("name", [CORE, PROVENANCE])
+def test_the_dev_venv_runs_the_locked_versions(name):
+    for package, (version, _) in _lock(name).items():
+        assert Version(metadata.version(package)) == version, package
 
 
 def test_boto3_comes_from_the_lambda_runtime():
-    assert not {"boto3", "botocore", "s3transfer"} & set(_lock())
-    assert "make lock" in (ROOT / "requirements.txt").read_text()
+    for name in (CORE, PROVENANCE):
+        assert not {"boto3", "botocore", "s3transfer"} & set(_lock(name))
+        assert "make lock" in (ROOT / f"{name}.txt").read_text()
