@@ -85,7 +85,8 @@ def build_wheel(directory: Path, size: int, version: str = "1.0") -> Path:
 
 @dataclass
 class Disk:
-    """What a process holds in temporary files (open, even unlinked) and has written."""
+    """What a process and its children (the stack runs moto in one) hold in temporary
+    files (open, even unlinked) and have written."""
 
     pid: int
     peak: int = 0
@@ -94,24 +95,34 @@ class Disk:
     written: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
+    def _pids(self) -> list[int]:
+        children = []
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            children += (task / "children").read_text().split()
+        return [self.pid, *map(int, children)]
+
     def _written(self) -> int:
-        for line in Path(f"/proc/{self.pid}/io").read_text().splitlines():
-            if line.startswith("wchar:"):
-                return int(line.split()[1])
-        return 0
+        total = 0
+        for pid in self._pids():
+            for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+                if line.startswith("wchar:"):
+                    total += int(line.split()[1])
+        return total
 
     def _held(self) -> int:
         total = 0
-        fd_dir = Path(f"/proc/{self.pid}/fd")
-        for fd in os.listdir(fd_dir):
-            try:
-                target = os.readlink(fd_dir / fd)
-                if target.startswith(("/tmp", tempfile.gettempdir())) or "(deleted)" in target:
-                    stat = os.stat(fd_dir / fd)
-                    if stat.st_mode & 0o170000 == 0o100000:
-                        total += stat.st_size
-            except OSError:
-                continue
+        for pid in self._pids():
+            fd_dir = Path(f"/proc/{pid}/fd")
+            for fd in os.listdir(fd_dir):
+                try:
+                    target = os.readlink(fd_dir / fd)
+                    temporary = target.startswith(("/tmp", tempfile.gettempdir()))
+                    if temporary or "(deleted)" in target:
+                        stat = os.stat(fd_dir / fd)
+                        if stat.st_mode & 0o170000 == 0o100000:
+                            total += stat.st_size
+                except OSError:
+                    continue
         return total
 
     def _sample(self) -> None:

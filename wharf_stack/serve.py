@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import signal
 import ssl
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -62,29 +62,28 @@ def _event_handlers(app_module: Any, queue_arn: str) -> list[Any]:
     ]
 
 
-def _moto_server(**kwargs: Any) -> Any:
-    """moto's threaded server, with presigned URLs that expire as on S3."""
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+class MotoProcess:
+    """moto in a process of its own (moto_process): it ends when this process does."""
 
-    from .moto_fidelity import presigned_expiry
-    from .moto_storage import ranged_reads
+    def __init__(self, host: str, port: int) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "wharf_stack.moto_process", host, str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.startswith("moto listening on "):
+            self._process.kill()
+            raise SystemExit(f"moto did not start: {line!r}")
+        self.host, port_text = line.removeprefix("moto listening on ").strip().rsplit(":", 1)
+        self.port = int(port_text)
 
-    class Server(ThreadedMotoServer):
-        def _server_entry(self) -> None:
-            app = ranged_reads(presigned_expiry(DomainDispatcherApplication(create_backend_app)))
-            self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    return Server(**kwargs)
+    def stop(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()  # moto_process serves until its input ends
+        self._process.wait()
 
 
 def tls_context() -> ssl.SSLContext | None:
@@ -106,21 +105,12 @@ def main() -> int:
     host = "127.0.0.1"
     _isolate_from_real_aws()
 
-    # moto's and chalice's per-request access lines would drown the app's own log.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from . import gateway_fidelity
 
-    from . import gateway_fidelity, moto_fidelity, moto_speed, moto_storage
-
-    moto_fidelity.apply()
-    moto_speed.apply()
-    moto_storage.apply()
     gateway_fidelity.apply()
 
-    moto = _moto_server(
-        ip_address=host, port=int(os.environ.get("WHARF_MOTO_PORT", "0")), verbose=False
-    )
-    moto.start()
-    moto_host, moto_port = moto.get_host_and_port()
+    moto = MotoProcess(host, int(os.environ.get("WHARF_MOTO_PORT", "0")))
+    moto_host, moto_port = moto.host, moto.port
     os.environ["AWS_ENDPOINT_URL"] = f"http://{moto_host}:{moto_port}"
 
     import boto3
