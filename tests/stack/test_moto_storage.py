@@ -10,12 +10,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from wharf_stack.serve import _moto_server
+from wharf_stack.moto_process import _moto_server
 
 
 @pytest.fixture(scope="module")
 def s3():
-    server = _moto_server(ip_address="127.0.0.1", port=0, verbose=False)
+    server = _moto_server("127.0.0.1", 0)
     server.start()
     host, port = server.get_host_and_port()
     client = boto3.client(
