@@ -135,8 +135,9 @@ def main() -> int:
     if tls:
         # Upload 2.0 links are built from the request; behind TLS they must say https.
         os.environ.setdefault("WHARF_PUBLIC_URL", f"https://{host}:{port}")
-    # No 512 MB /tmp here: validate large files from one read of S3 too (unless told not to).
-    os.environ.setdefault("WHARF_VALIDATION_SPOOL_BYTES", str(8 * 1024**3))
+    # WHARF_VALIDATION_SPOOL_BYTES as on Lambda (384 MiB): a larger file is inspected through
+    # ranged GETs rather than spooled, which moto (in its own process) serves from the
+    # object's own file: a 512 MiB upload no longer writes a third copy to disk.
     # Plain http on the local stack (unless TLS is on): a Secure cookie would never come back.
     os.environ.setdefault("WHARF_SECURE_COOKIES", "true" if tls else "false")
     sys.path.insert(0, str(PROJECT_DIR))
