@@ -63,7 +63,7 @@ class Downloads:
         not read."""
         if not principal.can_read(project):
             raise NotFoundError("No such file.")
-        if not self._serves_files(project):
+        if not self._project_serves_files(project):
             raise NotFoundError("No such file.")
         if name.endswith(METADATA_SUFFIX):
             entry = self._published_file(project, name.removesuffix(METADATA_SUFFIX))
@@ -73,7 +73,7 @@ class Downloads:
                     return inline
         return self._published_url(project, name)
 
-    def _serves_files(self, project: str) -> bool:
+    def _project_serves_files(self, project: str) -> bool:
         if self._serving.get(project):
             return True
         serving = _serves_files(self._catalog.project(project))

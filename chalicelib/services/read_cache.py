@@ -52,9 +52,6 @@ class Recent(Generic[K, V]):
         while len(self._items) > self._entries:
             self._items.popitem(last=False)
 
-    def forget(self, key: K) -> None:
-        self._items.pop(key, None)
-
 
 class Immutable(Generic[K]):
     """Text values by key, at most ``limit`` characters in all."""

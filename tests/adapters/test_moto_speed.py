@@ -1,10 +1,14 @@
-"""The local stack's fast DynamoDB responses (wharf_stack.moto_speed) say what moto's own
-shape serializer says, for every kind of attribute value and item operation."""
+"""The local stack's moto speed-ups (wharf_stack.moto_speed) answer what moto itself
+answers: DynamoDB item responses, object listings, multipart completions, and
+transactions that are all or nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 ITEM = {
@@ -22,24 +26,29 @@ ITEM = {
 }
 
 
+def new_table() -> Any:
+    """A DynamoDB client (inside mock_aws) with table ``t``, keyed on PK and SK as wharf's."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return dynamodb
+
+
 @pytest.fixture
 def client(monkeypatch):
     monkeypatch.setenv("WHARF_MOTO_SPEED_CHECK", "1")  # each response checked against moto's
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="t",
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield dynamodb
+        yield new_table()
 
 
 def test_every_item_operation_reads_back_what_was_written(client):
@@ -185,8 +194,6 @@ def test_a_completed_multipart_upload_is_what_motos_own_completion_makes(checksu
 
 
 def test_a_completion_with_a_wrong_or_small_part_is_refused():
-    from botocore.exceptions import ClientError
-
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="wharf-bucket")
@@ -210,3 +217,109 @@ def test_a_completion_with_a_wrong_or_small_part_is_refused():
                 MultipartUpload={"Parts": done},
             )
         assert caught.value.response["Error"]["Code"] == "EntityTooSmall"
+
+
+# --- transactions (transactions_keep_only_their_items): all or nothing, at a cost that
+# does not grow with the table ----------------------------------------------------------
+
+
+@pytest.fixture
+def table():
+    with mock_aws():
+        client = new_table()
+        client.put_item(
+            TableName="t",
+            Item={
+                "PK": {"S": "A"},
+                "SK": {"S": "1"},
+                "state": {"S": "open"},
+                "files": {"M": {"x.whl": {"L": [{"N": "1"}, {"S": "ok"}]}}},
+            },
+        )
+        client.put_item(TableName="t", Item={"PK": {"S": "B"}, "SK": {"S": "1"}})
+        yield client
+
+
+def items(client):
+    return sorted(client.scan(TableName="t")["Items"], key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
+
+
+def test_a_canceled_transaction_leaves_every_item_as_it_was(table):
+    before = items(table)
+
+    with pytest.raises(ClientError) as caught:
+        table.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"PK": {"S": "C"}, "SK": {"S": "1"}}}},
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"PK": {"S": "A"}, "SK": {"S": "1"}},
+                        "UpdateExpression": "SET #s = :s REMOVE files",
+                        "ExpressionAttributeNames": {"#s": "state"},
+                        "ExpressionAttributeValues": {":s": {"S": "published"}},
+                    }
+                },
+                {"Delete": {"TableName": "t", "Key": {"PK": {"S": "B"}, "SK": {"S": "1"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "t",
+                        "Key": {"PK": {"S": "Z"}, "SK": {"S": "1"}},
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+            ]
+        )
+
+    assert caught.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [r["Code"] for r in caught.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert items(table) == before
+
+
+def test_a_transaction_that_passes_writes_every_item(table):
+    table.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "t", "Item": {"PK": {"S": "C"}, "SK": {"S": "1"}}}},
+            {"Delete": {"TableName": "t", "Key": {"PK": {"S": "B"}, "SK": {"S": "1"}}}},
+            {
+                "Update": {
+                    "TableName": "t",
+                    "Key": {"PK": {"S": "A"}, "SK": {"S": "1"}},
+                    "UpdateExpression": "SET #s = :s",
+                    "ConditionExpression": "#s = :open",
+                    "ExpressionAttributeNames": {"#s": "state"},
+                    "ExpressionAttributeValues": {":s": {"S": "published"}, ":open": {"S": "open"}},
+                }
+            },
+        ]
+    )
+
+    assert [(i["PK"]["S"], i.get("state", {}).get("S")) for i in items(table)] == [
+        ("A", "published"),
+        ("C", None),
+    ]
+
+
+def test_a_transaction_does_not_copy_the_table(table, monkeypatch):
+    """moto's own way deep-copied the whole table per item: 380 ms a transaction at 5,000
+    items. Counted here rather than timed."""
+    import copy
+
+    from moto.dynamodb.models.table import Table
+
+    copied = []
+    real = copy.deepcopy
+    monkeypatch.setattr(
+        copy, "deepcopy", lambda value, memo=None: copied.append(type(value)) or real(value, memo)
+    )
+
+    table.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "t", "Item": {"PK": {"S": "C"}, "SK": {"S": "1"}}}},
+            {"Put": {"TableName": "t", "Item": {"PK": {"S": "D"}, "SK": {"S": "1"}}}},
+        ]
+    )
+
+    assert len(items(table)) == 4
+    assert not any(issubclass(kind, Table) for kind in copied)
