@@ -34,7 +34,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args(argv)
-    import boto3
     from chalice.test import Client
     from moto import mock_aws
 
@@ -50,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
 
     wheel = "acme_tools-1.0-py3-none-any.whl"
     with mock_aws():
-        clients = wiring.aws_clients(boto3.session.Session())
+        clients = wiring.aws_clients()
         resources = create_resources(clients.s3, clients.dynamodb, clients.sqs, prefix="bench")
         settings = Settings(
             table_name=resources.table, bucket_name=resources.bucket, queue_arn=resources.queue_arn

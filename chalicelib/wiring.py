@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from .adapters.dynamo_audit import DynamoAuditLog
@@ -71,19 +71,22 @@ class AwsClients:
     sqs: Any
 
 
-def aws_clients(session: boto3.session.Session | None = None) -> AwsClients:
-    """boto3 clients for the current environment (``AWS_ENDPOINT_URL`` points them at moto).
+def aws_clients(session: botocore.session.Session | None = None) -> AwsClients:
+    """AWS clients for the current environment (``AWS_ENDPOINT_URL`` points them at moto).
 
-    Presigned S3 URLs must be SigV4, which boto3 uses only when asked. A session passed in
-    lends its loaded service models (tests build many clients; loading is the slow part).
+    Made with botocore's session, which is what ``boto3.client`` wraps: importing boto3
+    itself would add its resource layer and s3transfer to every cold start (~25 ms,
+    ``python -m bench.package``), and wharf uses neither at start. Presigned S3 URLs must
+    be SigV4, which botocore uses only when asked. A session passed in lends its loaded
+    service models (tests build many clients; loading is the slow part).
     """
-    session = session or boto3.session.Session()
+    session = session or botocore.session.get_session()
     retries = Config(retries={"mode": "standard", "max_attempts": 5})
     s3_config = retries.merge(Config(signature_version="s3v4"))
     return AwsClients(
-        s3=session.client("s3", config=s3_config),
-        dynamodb=session.client("dynamodb", config=retries),
-        sqs=session.client("sqs", config=retries),
+        s3=session.create_client("s3", config=s3_config),
+        dynamodb=session.create_client("dynamodb", config=retries),
+        sqs=session.create_client("sqs", config=retries),
     )
 
 

@@ -57,11 +57,11 @@ class AwsStack:
 
 @pytest.fixture(scope="session")
 def boto_session():
-    """One boto3 session for the run: it caches the service models every client loads
+    """One botocore session for the run: it caches the service models every client loads
     (about half a second a test otherwise). Each test still gets clients of its own."""
-    import boto3
+    import botocore.session
 
-    return boto3.session.Session()
+    return botocore.session.get_session()
 
 
 @dataclass

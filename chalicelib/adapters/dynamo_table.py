@@ -55,13 +55,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ..domain.clock import iso
 from ..domain.errors import StateChangedError
 from ..domain.filenames import reservation_name
 from .aws_errors import condition_failed, error_code
+from .dynamo_values import from_attribute, to_attribute
 
 PK = "PK"
 SK = "SK"
@@ -130,18 +130,15 @@ def token_key(secret_hash: str) -> Key:
 
 # --- (de)serialisation -------------------------------------------------------------------------
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
     """A plain mapping as a DynamoDB item; ``None`` values are left out."""
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    return {k: to_attribute(v) for k, v in values.items() if v is not None}
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     """An item as plain values; numbers become ``int`` (wharf stores no fractions)."""
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: from_attribute(v) for k, v in item.items()}
 
 
 def storable(value: Any) -> Any:
@@ -155,16 +152,6 @@ def storable(value: Any) -> Any:
         return [storable(v) for v in value]
     if isinstance(value, dict):
         return {k: storable(v) for k, v in value.items()}
-    return value
-
-
-def _plain(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, set):
-        return {_plain(v) for v in value}
     return value
 
 

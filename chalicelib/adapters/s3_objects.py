@@ -68,13 +68,19 @@ class S3ObjectStore:
 
     def copy(self, source_key: str, dest_key: str) -> None:
         """Server-side copy (multipart for large objects), with a fresh whole-object SHA-256
-        checksum: the staged object's is a multipart composite that does not carry over."""
-        self._client.copy(
-            {"Bucket": self._bucket, "Key": source_key},
-            self._bucket,
-            dest_key,
-            ExtraArgs={"ChecksumAlgorithm": "SHA256"},
-        )
+        checksum: the staged object's is a multipart composite that does not carry over.
+
+        s3transfer's manager is what boto3's ``client.copy`` runs; it is imported here, not
+        at start, because only old sessions' publishes and rejected reviews copy."""
+        from s3transfer.manager import TransferManager
+
+        with TransferManager(self._client) as manager:
+            manager.copy(
+                {"Bucket": self._bucket, "Key": source_key},
+                self._bucket,
+                dest_key,
+                extra_args={"ChecksumAlgorithm": "SHA256"},
+            ).result()
 
     def presigned_get(self, key: str, *, expires: int, filename: str | None = None) -> str:
         params = {"Bucket": self._bucket, "Key": key}
