@@ -8,9 +8,10 @@ from typing import Any
 
 from chalice import Blueprint, Response
 from packaging.utils import canonicalize_name
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from ..domain.errors import NotFoundError, PermissionDeniedError
+from ..domain.model import WharfModel
 from ..domain.review import MAX_REASON_LENGTH, Decision, ReviewPolicy
 from ..services.reviews import review_json
 from ..wiring import container
@@ -25,7 +26,7 @@ bp = Blueprint(__name__)
 _REVIEW_ID_LENGTH = 32
 
 
-class VerdictRequest(BaseModel):
+class VerdictRequest(WharfModel):
     """``POST /admin/reviews/<id>/verdicts``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

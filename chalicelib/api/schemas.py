@@ -23,6 +23,7 @@ from pydantic import (
 from ..domain.catalog import ProjectStatus
 from ..domain.errors import InvalidRequestError
 from ..domain.hashes import HashError, normalize_hashes
+from ..domain.model import WharfModel
 from ..domain.sessions import MAX_NAME_LENGTH, MAX_VERSION_LENGTH
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -50,7 +51,7 @@ def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
     return out
 
 
-class _Body(BaseModel):
+class _Body(WharfModel):
     # Index-specific keys (PEP 694 lets clients add them) are ignored, not refused.
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
@@ -94,7 +95,7 @@ class Extend(_Body):
     extend_for: StrictInt = Field(alias="extend-for", ge=1)
 
 
-class Yank(BaseModel):
+class Yank(WharfModel):
     """``POST /admin/projects/<name>/yank`` (PEP 592)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -104,7 +105,7 @@ class Yank(BaseModel):
     yanked: StrictBool = True
 
 
-class SetProjectStatus(BaseModel):
+class SetProjectStatus(WharfModel):
     """``PUT /admin/projects/<name>/status`` (PEP 792)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -113,7 +114,7 @@ class SetProjectStatus(BaseModel):
     reason: StrictStr | None = Field(default=None, max_length=500)
 
 
-class ProjectSettings(BaseModel):
+class ProjectSettings(WharfModel):
     """``PUT /admin/projects/<name>/settings``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

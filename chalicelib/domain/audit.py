@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from .identity import PublisherIdentity
+from .model import WharfModel
 
 SYSTEM = "system"  # the actor of what wharf does by itself (validator, publisher, sweeper)
 ANONYMOUS = "anonymous"  # the actor of a failed authentication
@@ -64,7 +65,7 @@ TRANSACTIONAL = frozenset(
 )
 
 
-class ReleasePublisher(BaseModel):
+class ReleasePublisher(WharfModel):
     """Who published a release: the token that asked, and the CI identity behind a token
     minted by trusted publishing."""
 
@@ -84,7 +85,7 @@ def session_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
-class AuditEvent(BaseModel):
+class AuditEvent(WharfModel):
     """One entry of the trail.
 
     ``actor`` is a token id, ``system`` or ``anonymous``; ``publisher`` the CI identity
@@ -175,7 +176,7 @@ def auth_bucket(at: datetime, bucket: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=at.tzinfo)
 
 
-class AuditQuery(BaseModel):
+class AuditQuery(WharfModel):
     """Which events to list. ``newest_first`` is the default order."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -198,7 +199,7 @@ def _publisher_of(event: AuditEvent) -> str | None:
     return f"publisher:{event.publisher.publisher_id}" if event.publisher else None
 
 
-class AuditPage(BaseModel):
+class AuditPage(WharfModel):
     """One page of events and the cursor of the next (``None``: no more)."""
 
     model_config = ConfigDict(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from .audit import ReleasePublisher
 from .index import FileEntry
+from .model import WharfModel
 
 
 class ProjectState(StrEnum):
@@ -35,7 +36,7 @@ class ProjectStatus(StrEnum):
         return self in (ProjectStatus.ARCHIVED, ProjectStatus.QUARANTINED)
 
 
-class ProjectRecord(BaseModel):
+class ProjectRecord(WharfModel):
     """The project's one record: its state, serials and PEP 792 status."""
 
     model_config = ConfigDict(frozen=True)
@@ -55,7 +56,7 @@ class ProjectRecord(BaseModel):
         return self.state is ProjectState.PUBLISHED
 
 
-class FilenameClaim(BaseModel):
+class FilenameClaim(WharfModel):
     """A filename's one claim (keyed by its reservation name): held by a publish in
     progress, or published for ever once ``published_at`` is set."""
 
@@ -83,7 +84,7 @@ def is_legacy_holder(holder: str) -> bool:
     return holder.startswith("legacy:")
 
 
-class PublishedFile(BaseModel):
+class PublishedFile(WharfModel):
     """A release file as the catalog stores it: the index entry and who committed it."""
 
     model_config = ConfigDict(frozen=True)
@@ -92,7 +93,7 @@ class PublishedFile(BaseModel):
     entry: FileEntry
 
 
-class ReleaseCommit(BaseModel):
+class ReleaseCommit(WharfModel):
     """What one commit makes visible, in one transaction (see Catalog.commit)."""
 
     model_config = ConfigDict(frozen=True)

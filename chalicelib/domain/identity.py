@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from .model import WharfModel
 
 
 class IssuerKind(StrEnum):
@@ -18,7 +20,7 @@ class IssuerKind(StrEnum):
     OTHER = "other"
 
 
-class PublisherIdentity(BaseModel):
+class PublisherIdentity(WharfModel):
     """Where a CI upload came from: enough to match a signer and to show a person."""
 
     model_config = ConfigDict(frozen=True)

@@ -14,16 +14,17 @@ from datetime import date, datetime
 from typing import Protocol
 
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from .identity import PublisherIdentity
+from .model import WharfModel
 
 # Browser sessions: 256 random bits, kept in a cookie and stored only as a hash.
 BROWSER_SESSION_BYTES = 32
 DOWNLOAD_DAYS = 30
 
 
-class PublishedBy(BaseModel):
+class PublishedBy(WharfModel):
     """Who published a release: the token (id and description), and the CI identity when
     the token was minted by trusted publishing."""
 
@@ -34,7 +35,7 @@ class PublishedBy(BaseModel):
     publisher: PublisherIdentity | None = None
 
 
-class ReleaseDoc(BaseModel):
+class ReleaseDoc(WharfModel):
     """One release's page facts, taken from its core metadata when it was published."""
 
     model_config = ConfigDict(frozen=True)
@@ -50,7 +51,7 @@ class ReleaseDoc(BaseModel):
     description_key: str | None = None  # the rendered, sanitised HTML in the bucket
 
 
-class BrowserSession(BaseModel):
+class BrowserSession(WharfModel):
     """A signed-in browser: the token it signed in with (by hash, so a revocation ends the
     session on its next request), its CSRF token, and when it ends."""
 

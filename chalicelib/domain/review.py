@@ -8,7 +8,9 @@ import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from .model import WharfModel
 
 # A reviewer's name appears in notices and item attributes: short and plain.
 REVIEWER_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
@@ -28,7 +30,7 @@ class ReviewState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class ReviewPolicy(BaseModel):
+class ReviewPolicy(WharfModel):
     """What silence means for a project: after ``timeout_seconds`` without every verdict,
     the file is approved or rejected as ``on_timeout`` says."""
 
@@ -38,7 +40,7 @@ class ReviewPolicy(BaseModel):
     timeout_seconds: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
 
 
-class ReviewVerdict(BaseModel):
+class ReviewVerdict(WharfModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     decision: Decision
@@ -46,7 +48,7 @@ class ReviewVerdict(BaseModel):
     at: datetime
 
 
-class ReviewRecord(BaseModel):
+class ReviewRecord(WharfModel):
     """One file's review: who must decide, what they said, and when silence decides."""
 
     model_config = ConfigDict(frozen=True)

@@ -8,12 +8,13 @@ from enum import StrEnum
 
 from packaging.utils import InvalidName, canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from .audit import ReleasePublisher
 from .errors import InvalidRequestError, SessionNotEditableError
 from .lifecycle import FileStatus as FileStatus
 from .lifecycle import SessionStatus as SessionStatus
+from .model import WharfModel
 
 API_VERSION = "2.0"
 UPLOAD_MEDIA_TYPE = "application/vnd.pypi.upload.v2+json"
@@ -92,7 +93,7 @@ def release_key(version: Version) -> str:
     return canonicalize_version(version, strip_trailing_zero=True)
 
 
-class SessionRecord(BaseModel):
+class SessionRecord(WharfModel):
     model_config = ConfigDict(frozen=True)
 
     token: str
@@ -139,7 +140,7 @@ class SessionRecord(BaseModel):
             )
 
 
-class FileRecord(BaseModel):
+class FileRecord(WharfModel):
     model_config = ConfigDict(frozen=True)
 
     session_token: str

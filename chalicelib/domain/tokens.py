@@ -9,9 +9,10 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .identity import PublisherIdentity
+from .model import WharfModel
 
 # Secret scanners key on a fixed prefix; GitHub's push protection and similar
 # tools can be taught `wharf_[A-Za-z0-9_-]{43}`.
@@ -73,7 +74,7 @@ def pattern_matches(pattern: str, canonical_name: str) -> bool:
     return fnmatch.fnmatchcase(canonical_name, pattern)
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(WharfModel):
     """What an admin asks for when creating a token; every problem is reported at once."""
 
     model_config = ConfigDict(extra="forbid")
@@ -114,7 +115,7 @@ class TokenRequest(BaseModel):
         return self
 
 
-class TokenRecord(BaseModel):
+class TokenRecord(WharfModel):
     """A stored token. It never holds the secret, only its hash."""
 
     model_config = ConfigDict(frozen=True)
@@ -165,7 +166,7 @@ def new_record(request: TokenRequest, secret: str, now: datetime) -> TokenRecord
     )
 
 
-class Principal(BaseModel):
+class Principal(WharfModel):
     """Who is calling, as far as authorisation cares."""
 
     model_config = ConfigDict(frozen=True)

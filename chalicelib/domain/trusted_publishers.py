@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .identity import IssuerKind, PublisherIdentity
+from .model import WharfModel
 from .tokens import MAX_DESCRIPTION, MAX_PATTERNS, normalize_pattern
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -66,7 +67,7 @@ _GITLAB_PATH_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+\Z")
 _WORKFLOW_RE = re.compile(r"^[^/]+\.ya?ml\Z")
 
 
-class PublisherRequest(BaseModel):
+class PublisherRequest(WharfModel):
     """What an admin registers. Every problem is reported at once."""
 
     model_config = ConfigDict(extra="forbid")
@@ -152,7 +153,7 @@ class PublisherRequest(BaseModel):
         return self
 
 
-class TrustedPublisher(BaseModel):
+class TrustedPublisher(WharfModel):
     """A registered trusted publisher."""
 
     model_config = ConfigDict(frozen=True)

@@ -150,18 +150,42 @@ NOT_AT_START = (
 )
 
 
-def test_the_request_path_does_not_import_the_verifier():
-    """sigstore and pypi-attestations cost ~0.4 s of a cold start, the readme renderer
-    ~0.09 s (docs/operations.md): only a file with attestations, or a release to publish,
-    may load them."""
-    code = f"import sys, app; print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))"
+def _run_in_app(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter, with the settings a stage gives the app."""
     env = {
         "WHARF_TABLE_NAME": "t",
         "WHARF_BUCKET_NAME": "b",
         "WHARF_QUEUE_ARN": "arn:aws:sqs:us-east-1:000000000000:q",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
+
+
+def test_the_request_path_does_not_import_the_verifier():
+    """sigstore and pypi-attestations cost ~0.4 s of a cold start, the readme renderer
+    ~0.09 s (docs/operations.md): only a file with attestations, or a release to publish,
+    may load them."""
+    code = f"import sys, app; print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))"
+    out = _run_in_app(code)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_model_is_built_at_start():
+    """A model's validator is built the first time it is used (chalicelib/domain/model.py):
+    building all of them was ~20 ms of every cold start."""
+    code = (
+        "import app\n"
+        "from chalicelib.domain.model import WharfModel\n"
+        "def subclasses(c):\n"
+        "    for s in c.__subclasses__():\n"
+        "        yield s\n"
+        "        yield from subclasses(s)\n"
+        "models = list(subclasses(WharfModel))\n"
+        "print(len(models), sorted(m.__name__ for m in models if m.__pydantic_complete__))\n"
+    )
+    out = _run_in_app(code)
+    count, built = out.stdout.strip().split(" ", 1)
+    assert int(count) >= 25
+    assert built == "[]"
