@@ -26,6 +26,7 @@ _BUFFER = 8 * 1024 * 1024
 BLOCK = 8 * 1024 * 1024
 WORKERS = 4
 SPOOL_LIMIT = 384 * 1024 * 1024
+_PROBE = 64 * 1024  # what a read away from the last one fetches at most
 
 
 def _get_range(client: Any, bucket: str, key: str, etag: str | None, start: int, end: int) -> bytes:
@@ -81,18 +82,81 @@ class _PositionedReader(io.RawIOBase):
 
 
 class _RangeReader(_PositionedReader):
-    """Reads of one object version through ranged GETs."""
+    """Reads of one object version through ranged GETs.
 
-    def __init__(self, client: Any, bucket: str, key: str, size: int, etag: str | None) -> None:
+    A read that goes on where the last one ended (a member's bytes, front to back) is
+    answered from ``block``-sized windows fetched ahead, ``workers`` GETs in flight, as
+    ``stream()`` fetches: one GET per buffer is a round trip each (tens of ms on S3), and
+    the archive's members are most of its bytes. A read elsewhere (the central directory,
+    a member's header) fetches at most ``_PROBE`` bytes, not a whole buffer: the buffered
+    reader above asks for 8 MiB whatever its caller wants. Memory stays at most
+    ``workers + 1`` windows, whatever the size.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        size: int,
+        etag: str | None,
+        *,
+        block: int = BLOCK,
+        workers: int = WORKERS,
+    ) -> None:
         super().__init__(size)
         self._client = client
         self._bucket = bucket
         self._key = key
         self._etag = etag
+        self._block = block
+        self._workers = workers
+        self._next = -1  # where a read that goes on would start
+        self._windows: dict[int, Future[bytes]] = {}  # window number -> its GET
+        self._pool: ThreadPoolExecutor | None = None
 
     def _read_at(self, position: int, length: int) -> bytes:
-        end = position + length - 1
-        return _get_range(self._client, self._bucket, self._key, self._etag, position, end)
+        sequential = position == self._next
+        if not sequential:
+            self._forget(keep=None)
+            length = min(length, _PROBE)
+            self._next = position + length
+            return self._get(position, position + length)
+        number = position // self._block
+        self._forget(keep=number)
+        for ahead in range(number, min(number + self._workers, self._windows_in_object)):
+            if ahead not in self._windows:
+                self._windows[ahead] = self._fetch(ahead)
+        window = self._windows[number].result()
+        offset = position - number * self._block
+        data = window[offset : offset + length]  # to the window's end at most: a short read
+        self._next = position + len(data)
+        return data
+
+    @property
+    def _windows_in_object(self) -> int:
+        return -(-self._size // self._block)
+
+    def _fetch(self, number: int) -> Future[bytes]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._workers)
+        start = number * self._block
+        return self._pool.submit(self._get, start, min(start + self._block, self._size))
+
+    def _get(self, start: int, end: int) -> bytes:
+        return _get_range(self._client, self._bucket, self._key, self._etag, start, end - 1)
+
+    def _forget(self, keep: int | None) -> None:
+        """Drop the windows behind ``keep`` (all of them for a jump)."""
+        for number in [n for n in self._windows if keep is None or n < keep]:
+            self._windows.pop(number).cancel()
+
+    def close(self) -> None:
+        self._forget(keep=None)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        super().close()
 
 
 class _SpoolReader(_PositionedReader):
@@ -217,7 +281,15 @@ class S3Source:
         if self._spool is not None:
             raw = _SpoolReader(self._spool.fileno(), self._size)
         else:
-            raw = _RangeReader(self._client, self._bucket, self._key, self._size, self._etag)
+            raw = _RangeReader(
+                self._client,
+                self._bucket,
+                self._key,
+                self._size,
+                self._etag,
+                block=self._block,
+                workers=self._workers,
+            )
         return io.BufferedReader(raw, buffer_size=_BUFFER)
 
     def close(self) -> None:

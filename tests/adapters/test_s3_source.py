@@ -87,9 +87,34 @@ def test_a_file_too_large_to_spool_is_read_through_ranges(aws, bytes_read):
     source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), etag, spool_limit=0)
     verdict = validate(source, data)
     assert verdict.ok, verdict.notices
-    # The hash pass, then the archive again from S3 (8 MiB buffers around every local
-    # header: over three times the size here): correct, only slower.
-    assert bytes_read["bytes"] > len(data)
+    # The hash pass, then the archive once more from S3: the member's bytes in windows
+    # fetched ahead, the headers and the central directory in small probes.
+    assert len(data) < bytes_read["bytes"] <= 2 * len(data) + 8 * 64 * 1024
+    assert bytes_read["gets"] <= 2 * -(-len(data) // (8 * 1024 * 1024)) + 8
+
+
+def test_reading_on_from_where_the_last_read_ended_fetches_ahead_in_windows(aws, bytes_read):
+    key, data, etag = multipart_wheel(aws)
+    block = 1024 * 1024
+    source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), etag, block=block)
+    with source.random_access() as archive:
+        archive.seek(100)
+        read = b"".join(iter(lambda: archive.read(256 * 1024), b""))
+    assert read == data[100:]
+    # One probe where the reading began, then each window once.
+    assert bytes_read["gets"] <= 1 + -(-len(data) // block)
+    assert bytes_read["bytes"] <= len(data) + 64 * 1024
+
+
+def test_a_read_away_from_the_last_fetches_only_a_little(aws, bytes_read):
+    key, data, etag = multipart_wheel(aws)
+    source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), etag)
+    with source.random_access() as archive:
+        for position in (len(data) - 22, 1000, 5 * 1024 * 1024):
+            archive.seek(position)
+            assert archive.read(30) == data[position : position + 30]
+    assert bytes_read["gets"] == 3
+    assert bytes_read["bytes"] <= 3 * 64 * 1024
 
 
 def test_a_changed_object_is_a_storage_error(aws):
