@@ -159,12 +159,21 @@ def _multipart(s3, parts: list[bytes], **extra) -> tuple[str, list[dict]]:
         )
         entry = {"PartNumber": number, "ETag": reply["ETag"]}
         if extra:
-            entry["ChecksumSHA256"] = reply["ChecksumSHA256"]
+            field = f"Checksum{extra['ChecksumAlgorithm']}"
+            entry[field] = reply[field]
         done.append(entry)
     return upload["UploadId"], done
 
 
-@pytest.mark.parametrize("checksum", [{}, {"ChecksumAlgorithm": "SHA256"}])
+@pytest.mark.parametrize(
+    "checksum",
+    [
+        {},  # S3's default: a CRC64NVME of the whole object
+        {"ChecksumAlgorithm": "SHA256"},  # a checksum of the parts' checksums
+        {"ChecksumAlgorithm": "CRC32", "ChecksumType": "FULL_OBJECT"},
+    ],
+    ids=["default", "sha256-composite", "crc32-full-object"],
+)
 def test_a_completed_multipart_upload_is_what_motos_own_completion_makes(checksum):
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import FakeMultipart, s3_backends
