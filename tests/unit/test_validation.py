@@ -324,6 +324,20 @@ def tampered_member() -> bytes:
     return bytes(data)
 
 
+# A member read in several chunks (inspection/limits.py CHUNK is 1 MiB).
+LARGE = 5 * 1024 * 1024
+
+
+def tampered_large_member() -> bytes:
+    blob = bytes(LARGE)
+    data = bytearray(
+        wheel_bytes(files={"acme_tools/blob.bin": blob}, compression=zipfile.ZIP_STORED)
+    )
+    at = data.index(blob) + LARGE // 2
+    data[at] = 1
+    return bytes(data)
+
+
 def metadata_wheel(**options) -> bytes:
     return wheel_bytes(metadata=metadata_text(**options))
 
@@ -423,6 +437,15 @@ WHEEL_CASES = {
         "wheel-record",
     ),
     "corrupted member bytes": (tampered_member(), {}, "zip-member-corrupt"),
+    "RECORD hash mismatch, large member": (
+        wheel_bytes(
+            files={"acme_tools/blob.bin": os.urandom(LARGE)},
+            record_overrides={"acme_tools/blob.bin": "sha256=AAAA"},
+        ),
+        {},
+        "wheel-record",
+    ),
+    "corrupted bytes of a large member": (tampered_large_member(), {}, "zip-member-corrupt"),
     "broken entry_points.txt": (
         wheel_bytes(files={f"{DIST_INFO}/entry_points.txt": b"[console_scripts\nx = y:z\n"}),
         {},
