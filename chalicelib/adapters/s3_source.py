@@ -77,7 +77,7 @@ class _PositionedReader(io.RawIOBase):
         self._pos += len(data)
         return len(data)
 
-    def _read_at(self, position: int, length: int) -> bytes:
+    def _read_at(self, position: int, length: int) -> bytes | memoryview:
         raise NotImplementedError
 
 
@@ -115,7 +115,7 @@ class _RangeReader(_PositionedReader):
         self._windows: dict[int, Future[bytes]] = {}  # window number -> its GET
         self._pool: ThreadPoolExecutor | None = None
 
-    def _read_at(self, position: int, length: int) -> bytes:
+    def _read_at(self, position: int, length: int) -> bytes | memoryview:
         sequential = position == self._next
         if not sequential:
             self._forget(keep=None)
@@ -129,7 +129,8 @@ class _RangeReader(_PositionedReader):
                 self._windows[ahead] = self._fetch(ahead)
         window = self._windows[number].result()
         offset = position - number * self._block
-        data = window[offset : offset + length]  # to the window's end at most: a short read
+        # To the window's end at most (a short read), and a view: the caller copies it once.
+        data = memoryview(window)[offset : offset + length]
         self._next = position + len(data)
         return data
 
