@@ -22,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import quiet  # noqa: E402
+
 BUDGET_MS = 200.0
 PROJECT = "bench-pages"
 README = "# bench-pages\n\n" + "Some **words** and a [link](https://example.org/).\n\n" * 60
@@ -144,7 +147,10 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     print(f"project page, {args.releases} releases x 2 files (median of {args.repeat}):")
     stores, _, _ = memory_stores()
-    page_ms, anchor_ms = _measure(wiring.build(settings, stores=stores), args.releases, args.repeat)
+    with quiet():
+        page_ms, anchor_ms = _measure(
+            wiring.build(settings, stores=stores), args.releases, args.repeat
+        )
     verdict = "within" if page_ms < BUDGET_MS else "OVER"
     print(
         f"  fakes: {page_ms:7.1f} ms ({verdict} the {BUDGET_MS:.0f} ms budget); simple index "

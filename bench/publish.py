@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import quiet  # noqa: E402
+
 
 def latency(releases: int = 50) -> None:
     import requests
@@ -244,7 +246,8 @@ def aws_calls(others: int) -> tuple[int, Counter]:
 def main() -> None:
     render_times()
     for others in (10, 10_000):
-        total, calls = aws_calls(others)
+        with quiet():
+            total, calls = aws_calls(others)
         detail = ", ".join(f"{name} {n}" for name, n in sorted(calls.items()))
         print(f"AWS calls per publish with {others:>6} other projects: {total} ({detail})")
     latency()

@@ -10,17 +10,16 @@ routing, auth, the AWS SDK's request building and parsing, rendering.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
-import os
 import pstats
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import quiet  # noqa: E402
 
 
 def _moto_seconds(stats: pstats.Stats) -> float:
@@ -60,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         read = basic(container.tokens.issue(TokenRequest(role=Role.READ)).secret)
         with Client(app) as app_client:
             http = app_client.http
-            with _quiet():
+            with quiet():
                 release(
                     UploadClient(http, upload.secret),
                     app_client,
@@ -86,14 +85,14 @@ def main(argv: list[str] | None = None) -> None:
                 "out), every record read on each request -> a warm instance's caches:"
             )
             for label, (path, expected) in paths.items():
-                with _quiet():
+                with quiet():
                     reply = http.get(path, headers=read)
                 assert expected is None or reply.status_code == expected, reply.status_code
                 best = {"anchor": float("inf"), "cached": float("inf")}
                 for _ in range(3):
                     for name, built in (("anchor", anchor), ("cached", container)):
                         wiring.use(built)
-                        with _quiet():  # the access log line is still written, to /dev/null
+                        with quiet():  # the access log line is still written, to /dev/null
                             cpu = _cpu_ms(http, path, read, args.requests)
                         best[name] = min(best[name], cpu)
                 print(
@@ -119,21 +118,6 @@ def _cpu_ms(http, path: str, headers: dict[str, str], requests: int) -> float:
     for _ in range(requests):
         http.get(path, headers=headers)
     return (time.process_time() - plain) * share / requests * 1000
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Standard output to /dev/null (the logger holds the stream itself, so at the fd)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 class _Aws:
