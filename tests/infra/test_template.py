@@ -110,7 +110,8 @@ _IAM_ACTIONS = {
     "s3:ListParts": {"s3:ListMultipartUploadParts"},
     "s3:ListObjectVersions": {"s3:ListBucketVersions"},
     "s3:DeleteObjects": {"s3:DeleteObject", "s3:DeleteObjectVersion"},
-    # boto3's managed copy: HeadObject, CopyObject or UploadPartCopy.
+    # s3transfer's managed copy (what boto3's client.copy runs): HeadObject, CopyObject or
+    # UploadPartCopy.
     "s3:Copy": {"s3:GetObject", "s3:PutObject"},
     # A presigned GET is signed by the Lambda's role, so the role needs the read.
     "s3:GeneratePresignedUrl": {"s3:GetObject"},
@@ -126,6 +127,9 @@ def _called_actions() -> set[str]:
             continue
         source = path.read_text()
         methods = re.findall(r"_client\.(\w+)\(", source)
+        # A managed transfer given the client calls through it: ``manager.copy(...)``.
+        if "TransferManager(self._client)" in source:
+            methods += re.findall(r"manager\.(\w+)\(", source)
         methods += re.findall(r"get_paginator\(\"(\w+)\"\)", source)
         for method in methods:
             if method == "get_paginator":
