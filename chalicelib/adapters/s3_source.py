@@ -93,24 +93,11 @@ class _RangeReader(_PositionedReader):
     ``workers + 1`` windows, whatever the size.
     """
 
-    def __init__(
-        self,
-        client: Any,
-        bucket: str,
-        key: str,
-        size: int,
-        etag: str | None,
-        *,
-        block: int = BLOCK,
-        workers: int = WORKERS,
-    ) -> None:
-        super().__init__(size)
-        self._client = client
-        self._bucket = bucket
-        self._key = key
-        self._etag = etag
-        self._block = block
-        self._workers = workers
+    def __init__(self, source: S3Source) -> None:
+        super().__init__(source.size)
+        self._source = source
+        self._block = source.block
+        self._workers = source.workers
         self._next = -1  # where a read that goes on would start
         self._windows: dict[int, Future[bytes]] = {}  # window number -> its GET
         self._pool: ThreadPoolExecutor | None = None
@@ -145,7 +132,7 @@ class _RangeReader(_PositionedReader):
         return self._pool.submit(self._get, start, min(start + self._block, self._size))
 
     def _get(self, start: int, end: int) -> bytes:
-        return _get_range(self._client, self._bucket, self._key, self._etag, start, end - 1)
+        return self._source.get_range(start, end - 1)
 
     def _forget(self, keep: int | None) -> None:
         """Drop the windows behind ``keep`` (all of them for a jump)."""
@@ -228,6 +215,18 @@ class S3Source:
     def size(self) -> int:
         return self._size
 
+    @property
+    def block(self) -> int:
+        return self._block
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def get_range(self, start: int, end: int) -> bytes:
+        """Bytes ``start..end`` (inclusive) of this object version."""
+        return _get_range(self._client, self._bucket, self._key, self._etag, start, end)
+
     def _blocks(self) -> Iterator[bytes]:
         """Every block in order, ``workers`` GETs in flight; spooled when small enough."""
         # Closed below, or kept as self._spool and closed by close(): no context manager fits.
@@ -242,17 +241,7 @@ class S3Source:
                     start = next(starts, None)
                     if start is not None:
                         end = min(start + self._block, self._size) - 1
-                        pending.append(
-                            pool.submit(
-                                _get_range,
-                                self._client,
-                                self._bucket,
-                                self._key,
-                                self._etag,
-                                start,
-                                end,
-                            )
-                        )
+                        pending.append(pool.submit(self.get_range, start, end))
 
                 for _ in range(self._workers):
                     submit()
@@ -282,15 +271,7 @@ class S3Source:
         if self._spool is not None:
             raw = _SpoolReader(self._spool.fileno(), self._size)
         else:
-            raw = _RangeReader(
-                self._client,
-                self._bucket,
-                self._key,
-                self._size,
-                self._etag,
-                block=self._block,
-                workers=self._workers,
-            )
+            raw = _RangeReader(self)
         return io.BufferedReader(raw, buffer_size=_BUFFER)
 
     def close(self) -> None:
