@@ -47,12 +47,11 @@ def published_file(project: str, filename: str) -> Response:
     return _found(found)
 
 
-def _inline(found: Inline) -> Response:
-    """Core metadata in the response (PEP 658): immutable, as its filename is never reused."""
-    headers: dict[str, str | list[str]] = {
-        "ETag": found.etag,
-        "Cache-Control": "private, max-age=300",
-    }
+def _inline(found: Inline, cache: str = "private, max-age=300") -> Response:
+    """Core metadata in the response (PEP 658). A published file's is immutable, as its
+    filename is never reused; a staged file's is revalidated (``no-cache``), as the file
+    can still be deleted and sent again."""
+    headers: dict[str, str | list[str]] = {"ETag": found.etag, "Cache-Control": cache}
     if bp.current_request.headers.get("if-none-match") == found.etag:
         return Response(body="", status_code=304, headers=headers)
     return Response(
@@ -102,4 +101,5 @@ def stage_project(token: str, project: str) -> Response:
 @problem_responses
 def stage_file(token: str, filename: str) -> Response:
     method_of(bp.current_request, "GET")
-    return _found(container().downloads.staged(token, unquote(filename)))
+    found = container().downloads.staged(token, unquote(filename))
+    return _inline(found, "private, no-cache") if isinstance(found, Inline) else _found(found)

@@ -65,13 +65,17 @@ class Downloads:
             raise NotFoundError("No such file.")
         if not self._project_serves_files(project):
             raise NotFoundError("No such file.")
-        if name.endswith(METADATA_SUFFIX):
-            entry = self._published_file(project, name.removesuffix(METADATA_SUFFIX))
-            if entry is not None and entry.metadata_sha256:
-                inline = self._inline(entry.key, project, name)
-                if inline is not None:
-                    return inline
-        return self._published_url(project, name)
+        return self._published_metadata(project, name) or self._published_url(project, name)
+
+    def _published_metadata(self, project: str, name: str) -> Inline | None:
+        """A published file's small ``.metadata`` itself (one round trip for an installer,
+        not two); ``None`` for a name that is not one."""
+        if not name.endswith(METADATA_SUFFIX):
+            return None
+        entry = self._published_file(project, name.removesuffix(METADATA_SUFFIX))
+        if entry is None or not entry.metadata_sha256:
+            return None
+        return self._inline(entry.key, project, name)
 
     def _project_serves_files(self, project: str) -> bool:
         if self._serving.get(project):
@@ -96,15 +100,20 @@ class Downloads:
         metadata_key = key + METADATA_SUFFIX if key else published_key(project, name)
         if (known := self._metadata.get(metadata_key)) is not None:
             return Inline(body=known[0], etag=known[1])
-        stored = self._objects.get(metadata_key)
+        inline = self._read_inline(metadata_key)
+        if inline is not None:
+            self._metadata.put(metadata_key, inline.body, inline.etag)
+        return inline
+
+    def _read_inline(self, key: str) -> Inline | None:
+        """The object at ``key`` as text to answer with, if small and UTF-8."""
+        stored = self._objects.get(key)
         if stored is None or len(stored.body) > INLINE_METADATA_BYTES:
             return None
         try:
-            inline = Inline(body=stored.body.decode("utf-8"), etag=stored.etag)
+            return Inline(body=stored.body.decode("utf-8"), etag=stored.etag)
         except UnicodeDecodeError:
             return None  # served as it is stored, by S3
-        self._metadata.put(metadata_key, inline.body, inline.etag)
-        return inline
 
     def _published_url(self, project: str, name: str) -> str:
         filename = name.removesuffix(METADATA_SUFFIX)
@@ -151,8 +160,9 @@ class Downloads:
             last_serial=published.last_serial if published else 0,
         )
 
-    def staged(self, token: str, name: str) -> str:
-        """A presigned URL for a staged (completed) file or its metadata, else a published one."""
+    def staged(self, token: str, name: str) -> str | Inline:
+        """A presigned URL for a staged (completed) file, or its small metadata itself; else
+        what the published file gives."""
         session = self._live_stage(token)
         filename = name.removesuffix(METADATA_SUFFIX)
         for record in self._store.list_files(token):
@@ -164,13 +174,17 @@ class Downloads:
                         wheel = False
                     if not (wheel and record.metadata_key):
                         raise NotFoundError("This file has no separate metadata.")
-                    return self._objects.presigned_get(record.metadata_key, expires=self._expires)
+                    # Not remembered: a staged file can still be deleted and sent again.
+                    return self._read_inline(record.metadata_key) or self._objects.presigned_get(
+                        record.metadata_key, expires=self._expires
+                    )
                 return self._objects.presigned_get(
                     record.staged_key, expires=self._expires, filename=filename
                 )
         if not _serves_files(self._catalog.project(session.project)):
             raise NotFoundError("No such file.")
-        return self._published_url(session.project, name)
+        project = session.project
+        return self._published_metadata(project, name) or self._published_url(project, name)
 
 
 def _serves_files(record: ProjectRecord | None) -> bool:

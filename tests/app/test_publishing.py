@@ -205,6 +205,32 @@ def test_stage_preview_without_credentials(uploader, http, app_client, aws):
     assert http.get("/stage/not-a-token/", headers={}).status_code == 404
 
 
+def test_stage_preview_answers_core_metadata_itself(uploader, http, app_client, aws):
+    """An installer reading a stage gets each wheel's .metadata in one round trip, the
+    staged one's and the published one's alike; a staged one is revalidated."""
+    staged_metadata = metadata_text(version="2.0")
+    wheel = wheel_bytes(version="2.0", metadata=staged_metadata)
+    release(uploader, app_client, aws, "acme-tools", "1.0", {WHEEL: wheel_bytes()})
+    session = uploader.create(version="2.0")
+    uploader.upload(session, "acme_tools-2.0-py3-none-any.whl", wheel)
+    deliver_events(app_client, aws)
+    stage = path_of(session.json["links"]["stage"])
+    for name, expected in (
+        ("acme_tools-2.0-py3-none-any.whl", staged_metadata),
+        (WHEEL, metadata_text()),
+    ):
+        reply = http.get(f"{stage}files/{name}.metadata")
+        assert reply.status_code == 200
+        assert reply.body.decode() == expected
+        assert reply.headers["Cache-Control"] == "private, no-cache"
+        again = http.get(
+            f"{stage}files/{name}.metadata", headers={"If-None-Match": reply.headers["ETag"]}
+        )
+        assert again.status_code == 304
+    # The files themselves are still S3's to serve.
+    assert http.get(f"{stage}files/acme_tools-2.0-py3-none-any.whl").status_code == 302
+
+
 def test_crash_between_steps_converges_on_retry(
     uploader, http, reader, app_client, aws, wharf, monkeypatch
 ):
