@@ -18,6 +18,7 @@ from typing import Any
 # DynamoDB numbers: 38 significant digits, magnitude below 1E+126 (boto3's DYNAMODB_CONTEXT).
 _MAX_DIGITS = 38
 _MAX_PLACES = 126
+_MAX_BITS = 419  # 10**126 needs 419 bits
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
@@ -67,12 +68,20 @@ def _number(value: int | Decimal) -> str:
     if isinstance(value, Decimal):
         if not value.is_finite() or value != value.to_integral():
             raise TypeError(f"wharf stores whole numbers only, not {value}")
+        if value.adjusted() >= _MAX_PLACES:  # before int(): 1E+5000000 would take minutes
+            raise _out_of_range()
         value = int(value)
+    if abs(value).bit_length() > _MAX_BITS:  # before str(): no huge int is ever printed
+        raise _out_of_range()
     text = str(value)
     places = text.lstrip("-")
     if len(places.rstrip("0")) > _MAX_DIGITS or len(places) > _MAX_PLACES:
-        raise TypeError(f"out of DynamoDB's range: {_MAX_DIGITS} significant digits, 1E+126")
+        raise _out_of_range()
     return text
+
+
+def _out_of_range() -> TypeError:
+    return TypeError(f"out of DynamoDB's range: {_MAX_DIGITS} significant digits, 1E+126")
 
 
 def _int(text: str) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.ports import StorageReadError
 
@@ -39,7 +39,10 @@ def _get_range(client: Any, bucket: str, key: str, etag: str | None, start: int,
         response = client.get_object(**kwargs)
         with response["Body"] as body:
             return bytes(body.read())
-    except ClientError as error:
+    except (ClientError, BotoCoreError) as error:
+        # A timeout or a dropped connection, once botocore's retries are spent, is S3's
+        # failure too, not the file's: some are OSErrors, which the archive readers would
+        # otherwise take for a corrupt archive and refuse a good file for good.
         raise StorageReadError(f"cannot read s3://{bucket}/{key}") from error
 
 
@@ -89,8 +92,9 @@ class _RangeReader(_PositionedReader):
     ``stream()`` fetches: one GET per buffer is a round trip each (tens of ms on S3), and
     the archive's members are most of its bytes. A read elsewhere (the central directory,
     a member's header) fetches at most ``_PROBE`` bytes, not a whole buffer: the buffered
-    reader above asks for 8 MiB whatever its caller wants. Memory stays at most
-    ``workers + 1`` windows, whatever the size.
+    reader above asks for 8 MiB whatever its caller wants. Memory stays within
+    ``2 * workers`` windows whatever the size: after a jump, GETs already under way finish
+    (a running future cannot be cancelled) and are dropped.
     """
 
     def __init__(self, source: S3Source) -> None:

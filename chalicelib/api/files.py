@@ -51,7 +51,12 @@ def _inline(found: Inline, cache: str = "private, max-age=300") -> Response:
     """Core metadata in the response (PEP 658). A published file's is immutable, as its
     filename is never reused; a staged file's is revalidated (``no-cache``), as the file
     can still be deleted and sent again."""
-    headers: dict[str, str | list[str]] = {"ETag": found.etag, "Cache-Control": cache}
+    headers: dict[str, str | list[str]] = {
+        "ETag": found.etag,
+        "Cache-Control": cache,
+        # The uploader's text, served from wharf's own origin: never read as anything else.
+        "X-Content-Type-Options": "nosniff",
+    }
     if bp.current_request.headers.get("if-none-match") == found.etag:
         return Response(body="", status_code=304, headers=headers)
     return Response(

@@ -124,3 +124,33 @@ def test_a_changed_object_is_a_storage_error(aws):
     source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), '"not-the-etag"')
     with pytest.raises(StorageReadError), source.stream() as stream:
         stream.read()
+
+
+def test_a_timeout_reading_a_window_is_a_storage_error_not_a_corrupt_file(aws):
+    """Once botocore's retries are spent, a timeout is S3's failure: the event is retried,
+    the file is not refused as a broken archive (a ReadTimeoutError is an OSError too)."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from chalicelib.domain.ports import StorageReadError
+
+    key, data, etag = multipart_wheel(aws)
+    block = 1024 * 1024
+    gets = {"n": 0}
+
+    def time_out_the_archive_pass(params, **_):
+        gets["n"] += 1
+        if gets["n"] > -(-len(data) // block):  # after the hash pass's GETs
+            raise ReadTimeoutError(endpoint_url="http://s3")
+
+    s3 = aws.clients.s3
+    s3.meta.events.register("before-call.s3.GetObject", time_out_the_archive_pass)
+    try:
+        with pytest.raises(StorageReadError):
+            validate(
+                S3Source(
+                    s3, aws.resources.bucket, key, len(data), etag, spool_limit=0, block=block
+                ),
+                data,
+            )
+    finally:
+        s3.meta.events.unregister("before-call.s3.GetObject", time_out_the_archive_pass)

@@ -97,6 +97,7 @@ def test_files_redirect_to_presigned_s3(uploader, http, reader, app_client, aws)
     metadata = http.get(f"/files/acme-tools/{WHEEL}.metadata", headers=reader)
     assert metadata.status_code == 200
     assert metadata.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert metadata.headers["X-Content-Type-Options"] == "nosniff"
     stored = aws.clients.s3.get_object(Bucket=aws.resources.bucket, Key=f"{key}.metadata")
     assert metadata.body == stored["Body"].read()
     assert metadata.headers["ETag"] == stored["ETag"]
@@ -223,6 +224,7 @@ def test_stage_preview_answers_core_metadata_itself(uploader, http, app_client, 
         assert reply.status_code == 200
         assert reply.body.decode() == expected
         assert reply.headers["Cache-Control"] == "private, no-cache"
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
         again = http.get(
             f"{stage}files/{name}.metadata", headers={"If-None-Match": reply.headers["ETag"]}
         )

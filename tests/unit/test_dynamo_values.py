@@ -72,8 +72,22 @@ def test_a_tuple_is_a_list_and_a_frozenset_a_set():
         (set(), "no empty set"),
         ({"a", 1}, "all of one kind"),
         (object(), "no DynamoDB type for object"),
+        # Refused before they are printed or expanded (either would take minutes).
+        (Decimal("1E+5000000"), "out of DynamoDB's range"),
+        (10**5000, "out of DynamoDB's range"),
     ],
-    ids=["float", "fraction", "nan", "39 digits", "1E+126", "empty set", "mixed set", "object"],
+    ids=[
+        "float",
+        "fraction",
+        "nan",
+        "39 digits",
+        "1E+126",
+        "empty set",
+        "mixed set",
+        "object",
+        "huge decimal",
+        "huge int",
+    ],
 )
 def test_what_dynamodb_cannot_hold_is_refused(value, message):
     with pytest.raises(TypeError, match=message):
