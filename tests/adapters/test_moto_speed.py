@@ -208,24 +208,22 @@ def test_a_completion_with_a_wrong_or_small_part_is_refused():
         s3.create_bucket(Bucket="wharf-bucket")
         upload_id, done = _multipart(s3, [b"a" * 5 * 1024 * 1024, b"b"])
         wrong = [done[0], {**done[1], "ETag": '"0000"'}]
-        with pytest.raises(ClientError) as caught:
-            s3.complete_multipart_upload(
-                Bucket="wharf-bucket",
-                Key="files/big",
-                UploadId=upload_id,
-                MultipartUpload={"Parts": wrong},
-            )
-        assert caught.value.response["Error"]["Code"] == "InvalidPart"
+        assert _refused(s3, upload_id, wrong) == "InvalidPart"
 
         upload_id, done = _multipart(s3, [b"small", b"b"])
-        with pytest.raises(ClientError) as caught:
-            s3.complete_multipart_upload(
-                Bucket="wharf-bucket",
-                Key="files/big",
-                UploadId=upload_id,
-                MultipartUpload={"Parts": done},
-            )
-        assert caught.value.response["Error"]["Code"] == "EntityTooSmall"
+        assert _refused(s3, upload_id, done) == "EntityTooSmall"
+
+
+def _refused(s3, upload_id: str, parts: list[dict]) -> str:
+    """The error code of a CompleteMultipartUpload that must fail."""
+    with pytest.raises(ClientError) as caught:
+        s3.complete_multipart_upload(
+            Bucket="wharf-bucket",
+            Key="files/big",
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+        )
+    return caught.value.response["Error"]["Code"]
 
 
 # --- transactions (transactions_keep_only_their_items): all or nothing, at a cost that

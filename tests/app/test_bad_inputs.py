@@ -64,11 +64,6 @@ def _memory_snapshot(world) -> tuple[list, list, list]:
 
 
 @pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
-
-
-@pytest.fixture
 def session(uploader):
     return uploader.create()
 

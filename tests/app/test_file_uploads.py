@@ -16,11 +16,6 @@ SDIST = "acme_tools-1.0.tar.gz"
 
 
 @pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
-
-
-@pytest.fixture
 def session(uploader):
     created = uploader.create()
     assert created.status == 201

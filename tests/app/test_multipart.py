@@ -7,18 +7,13 @@ import requests
 
 from chalicelib.domain import multipart
 from tests.builders import sha256, wheel_bytes
-from tests.upload_client import META, UploadClient, deliver_events
+from tests.upload_client import META, deliver_events
 
 # Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
 pytestmark = pytest.mark.memory
 
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
 
 
 def big_wheel() -> bytes:

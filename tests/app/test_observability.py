@@ -14,16 +14,11 @@ from chalicelib.domain.inspection.rules import RULES
 from chalicelib.observability import logger
 from tests.builders import wheel_bytes
 from tests.conftest import basic
-from tests.upload_client import UploadClient, deliver_events, publish
+from tests.upload_client import deliver_events, publish
 
 pytestmark = pytest.mark.memory
 
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
-
-
-@pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
 
 
 @pytest.fixture

@@ -15,16 +15,11 @@ from tests.attestation_fixtures import GITHUB, needs_real_date
 from tests.builders import wheel_bytes
 from tests.conftest import basic
 from tests.events.test_storage_events import sqs_event
-from tests.upload_client import UploadClient, _s3_notification, publish
+from tests.upload_client import _s3_notification, publish
 
 pytestmark = pytest.mark.memory
 
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
-
-
-@pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
 
 
 @pytest.fixture

@@ -20,11 +20,6 @@ SDIST = "acme_tools-1.0.tar.gz"
 
 
 @pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
-
-
-@pytest.fixture
 def reader(issue):
     return basic(issue("read"))
 

@@ -8,18 +8,13 @@ import pytest
 
 from tests.builders import wheel_bytes
 from tests.conftest import basic
-from tests.upload_client import META, V2, UploadClient
+from tests.upload_client import META, V2
 
 # Contract-tested fakes (tests/adapters) unless a test reads AWS itself (marked moto).
 pytestmark = pytest.mark.memory
 
 DEEP = ("[" * 20_000 + "]" * 20_000).encode()  # 40 KB of brackets
 DEEP_OBJECT = b'{"meta": {"api-version": "2.0"}, "x": ' + b"[" * 40 + b"]" * 40 + b"}"
-
-
-@pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
 
 
 def _items(aws) -> list:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.builders import wheel_bytes
 from tests.conftest import basic
-from tests.upload_client import UploadClient, deliver_events, publish
+from tests.upload_client import deliver_events, publish
 
 pytestmark = pytest.mark.memory
 
@@ -19,11 +19,6 @@ WHEEL = "acme_tools-1.0-py3-none-any.whl"
 @pytest.fixture
 def reviewed(rebuild):
     return rebuild(reviewers="scanner", review_timeout_seconds=300)
-
-
-@pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
 
 
 def admin_call(http, secret, method, path, body=None, *, content_type="application/json"):

@@ -9,17 +9,12 @@ import pytest
 
 from tests.builders import sha256, wheel_bytes
 from tests.conftest import basic
-from tests.upload_client import META, UploadClient, deliver_events
+from tests.upload_client import META, deliver_events
 
 # Contract-tested fakes (tests/adapters): these behaviours need nothing only moto shows.
 pytestmark = pytest.mark.memory
 
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
-
-
-@pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
 
 
 @pytest.fixture

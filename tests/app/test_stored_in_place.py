@@ -12,17 +12,12 @@ from chalicelib.domain.layout import STORED_PREFIX
 from chalicelib.services.stored_bytes import discard_bytes
 from tests.builders import sdist_bytes, wheel_bytes
 from tests.conftest import basic
-from tests.upload_client import UploadClient, deliver_events, publish, release
+from tests.upload_client import deliver_events, publish, release
 
 pytestmark = pytest.mark.moto  # reads AWS itself
 
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 SDIST = "acme_tools-1.0.tar.gz"
-
-
-@pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
 
 
 @pytest.fixture

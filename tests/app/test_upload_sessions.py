@@ -14,11 +14,6 @@ pytestmark = pytest.mark.memory
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-@pytest.fixture
-def uploader(http, issue):
-    return UploadClient(http, issue("upload", ("acme-*",)))
-
-
 def test_create_session(uploader):
     created = uploader.create(name="Acme_Tools", version="1.0")
     assert created.status == 201, created
