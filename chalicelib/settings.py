@@ -36,7 +36,8 @@ class Settings(BaseModel):
     # warm instances. 0 reads them on every request.
     read_cache_seconds: int = Field(default=5, ge=0, le=60)
     # The validator keeps a local copy of files up to this size, so it reads them from S3
-    # once (Lambda's /tmp holds 512 MB); larger files are read from S3 a second time.
+    # once (Lambda's /tmp holds 512 MB); larger files are inspected from S3 through
+    # ranged GETs, and hashed as they are read.
     validation_spool_bytes: int = Field(default=384 * 1024**2, ge=0)
     # Expired or revoked token records are kept this long (for `token list`)
     # before DynamoDB's TTL removes them.

@@ -19,3 +19,7 @@ class FileSource:
 
     def random_access(self) -> BinaryIO:
         return open(self._path, "rb")  # the caller closes it
+
+    @property
+    def spools(self) -> bool:
+        return False  # read where it is, once

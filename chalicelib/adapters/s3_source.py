@@ -5,7 +5,8 @@ order (at most ``workers + 1`` blocks in memory, whatever the size); as they pas
 blocks are also written to a temporary file, so the validator's second look at the
 bytes (the archive's members, read through ``random_access()``) comes from local disk,
 not from S3 again. An object larger than ``spool_limit`` (Lambda's /tmp is 512 MB) is not
-spooled; ``random_access()`` then reads it through ranged GETs.
+spooled: the validator then reads it once through ``random_access()``, ranged GETs
+fetched ahead, and hashes it as the archive's reads pass (domain/inspection/in_order.py).
 """
 
 from __future__ import annotations
@@ -218,6 +219,10 @@ class S3Source:
     @property
     def size(self) -> int:
         return self._size
+
+    @property
+    def spools(self) -> bool:
+        return self._size <= self._spool_limit
 
     @property
     def block(self) -> int:

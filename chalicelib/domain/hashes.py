@@ -100,7 +100,7 @@ class MultiHasher:
         self._hashers = {name: hashlib.new(name) for name in {*algorithms, "sha256"}}
         self.size = 0
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: bytes | memoryview) -> None:
         self.size += len(chunk)
         for hasher in self._hashers.values():
             hasher.update(chunk)

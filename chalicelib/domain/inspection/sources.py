@@ -21,3 +21,7 @@ class BytesSource:
 
     def random_access(self) -> BinaryIO:
         return io.BytesIO(self._data)
+
+    @property
+    def spools(self) -> bool:
+        return False  # read where it is, once

@@ -14,6 +14,7 @@ from packaging.version import Version
 
 from ..filenames import DistKind, DistributionFilename, FilenameError, check_upload_filename
 from ..hashes import MultiHasher
+from .in_order import InOrderHasher
 from .limits import CHUNK, Limits
 from .report import Inspection
 from .rules import notice
@@ -33,6 +34,12 @@ class ByteSource(Protocol):
 
     def random_access(self) -> BinaryIO:
         """A new seekable reader over the object (close it when done)."""
+
+    @property
+    def spools(self) -> bool:
+        """Whether ``stream()`` leaves a local copy that ``random_access()`` then reads:
+        hashing while streaming is then the one read of the source. Otherwise a zip is
+        hashed as its inspection reads it (``InOrderHasher``)."""
 
 
 @dataclass
@@ -141,14 +148,27 @@ def _inspect(
         finally:
             reader.close()
         return found
-    _hash_all(source, hasher)
+    if source.spools:
+        _hash_all(source, hasher)
     archive = source.random_access()
     try:
-        if dist.kind is DistKind.SDIST:
-            return inspect_zip_sdist(archive, source.size, dist, limits)
-        return inspect_wheel(archive, source.size, dist, limits)
+        if source.spools:
+            return _inspect_zip(archive, source.size, dist, limits)
+        with InOrderHasher(archive, source.size, hasher) as in_order:
+            # A seekable reader: all zipfile and the walkers use of a BinaryIO.
+            found = _inspect_zip(in_order, source.size, dist, limits)  # type: ignore[arg-type]
+            in_order.finish()
+        return found
     finally:
         archive.close()
+
+
+def _inspect_zip(
+    archive: BinaryIO, size: int, dist: DistributionFilename, limits: Limits
+) -> Inspection:
+    if dist.kind is DistKind.SDIST:
+        return inspect_zip_sdist(archive, size, dist, limits)
+    return inspect_wheel(archive, size, dist, limits)
 
 
 def _check_polyglot(source: ByteSource, found: Inspection) -> None:
