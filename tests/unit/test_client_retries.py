@@ -100,17 +100,32 @@ def test_a_servers_retry_after_is_capped():
     assert policy.get_retry_after(soon) == 2
 
 
-def test_polls_are_quick_for_the_first_moments_then_back_off_to_half_the_retry_after():
+def test_polls_wait_a_tenth_of_the_time_so_far_from_50_ms_to_half_the_retry_after():
     from requests import Response
 
     from wharf_cli.upload2 import Backoff
 
     reply = Response()
     reply.headers["Retry-After"] = "1"
-    backoff = Backoff()
-    quick = [backoff.delay(reply) for _ in range(Backoff.QUICK_POLLS)]
-    assert quick == [0.05] * 16
-    assert [backoff.delay(reply) for _ in range(4)] == [0.1, 0.2, 0.4, 0.5]
-    backoff.reset()
-    assert [backoff.delay(reply) for _ in range(17)][-2:] == [0.05, 0.1]
-    assert [Backoff().delay() for _ in range(2)] == [0.05, 0.05]
+    now = [100.0]
+    backoff = Backoff(clock=lambda: now[0])
+
+    def after(seconds: float) -> float:
+        now[0] = 100.0 + seconds
+        return round(backoff.delay(reply), 3)
+
+    # A poll that just misses a verdict costs at most a tenth of the wait so far.
+    assert [after(t) for t in (0, 0.3, 0.5, 1.4, 3.0, 5.0, 60.0)] == [
+        0.05,
+        0.05,
+        0.05,
+        0.14,
+        0.3,
+        0.5,
+        0.5,
+    ]
+    backoff.reset()  # something changed: quick polls again
+    assert after(60.2) == 0.05
+    reply.headers["Retry-After"] = "0.2"
+    assert after(70) == 0.1  # half the server's Retry-After, whatever the wait
+    assert Backoff().delay() == 0.05

@@ -271,6 +271,7 @@ class ReleaseUpload:
                 if entry["status"] in ("completed", "error"):
                     waiting.discard(name)
                     deadline = time.monotonic() + self.options.wait
+                    backoff.reset()  # the matrix's other files tend to follow
                     self._reporter.event(
                         "file-done", file=name, status=entry["status"], notices=entry["notices"]
                     )
