@@ -155,3 +155,16 @@ def test_a_timeout_reading_a_window_is_a_storage_error_not_a_corrupt_file(aws):
             )
     finally:
         s3.meta.events.unregister("before-call.s3.GetObject", time_out_the_archive_pass)
+
+
+def test_small_reads_after_a_jump_come_from_its_probe(aws, bytes_read):
+    """A header walk: a jump, then the header's fields and name read a few bytes at a time."""
+    key, data, etag = multipart_wheel(aws)
+    source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), etag, spool_limit=0)
+    with source.random_access() as archive:
+        archive.seek(3 * 1024 * 1024)
+        pieces = [archive.read(size) for size in (30, 12, 0, 40, 1000, 30)]
+    start = 3 * 1024 * 1024
+    assert b"".join(pieces) == data[start : start + 1112]
+    assert bytes_read["gets"] == 1
+    assert bytes_read["bytes"] == 64 * 1024
