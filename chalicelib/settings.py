@@ -107,55 +107,15 @@ class Settings(BaseModel):
     secure_cookies: bool = True
 
 
-_ENV_NAMES = {
-    "table_name": "WHARF_TABLE_NAME",
-    "bucket_name": "WHARF_BUCKET_NAME",
-    "queue_arn": "WHARF_QUEUE_ARN",
-    "metrics_namespace": "WHARF_METRICS_NAMESPACE",
-    "token_touch_seconds": "WHARF_TOKEN_TOUCH_SECONDS",
-    "token_cache_seconds": "WHARF_TOKEN_CACHE_SECONDS",
-    "read_cache_seconds": "WHARF_READ_CACHE_SECONDS",
-    "validation_spool_bytes": "WHARF_VALIDATION_SPOOL_BYTES",
-    "token_retention_days": "WHARF_TOKEN_RETENTION_DAYS",
-    "public_url": "WHARF_PUBLIC_URL",
-    "session_lifetime_seconds": "WHARF_SESSION_LIFETIME_SECONDS",
-    "session_max_lifetime_seconds": "WHARF_SESSION_MAX_LIFETIME_SECONDS",
-    "session_retention_seconds": "WHARF_SESSION_RETENTION_SECONDS",
-    "inline_limit_bytes": "WHARF_INLINE_LIMIT_BYTES",
-    "max_file_bytes": "WHARF_MAX_FILE_BYTES",
-    "part_url_seconds": "WHARF_PART_URL_SECONDS",
-    "default_part_size": "WHARF_DEFAULT_PART_SIZE",
-    "retry_after_seconds": "WHARF_RETRY_AFTER_SECONDS",
-    "allow_local_versions": "WHARF_ALLOW_LOCAL_VERSIONS",
-    "max_archive_members": "WHARF_MAX_ARCHIVE_MEMBERS",
-    "max_uncompressed_bytes": "WHARF_MAX_UNCOMPRESSED_BYTES",
-    "max_compression_ratio": "WHARF_MAX_COMPRESSION_RATIO",
-    "compression_ratio_floor_bytes": "WHARF_COMPRESSION_RATIO_FLOOR_BYTES",
-    "max_metadata_bytes": "WHARF_MAX_METADATA_BYTES",
-    "enforce_record": "WHARF_ENFORCE_RECORD",
-    "publish_attempts": "WHARF_PUBLISH_ATTEMPTS",
-    "repair_after_seconds": "WHARF_REPAIR_AFTER_SECONDS",
-    "download_url_seconds": "WHARF_DOWNLOAD_URL_SECONDS",
-    "index_max_age_seconds": "WHARF_INDEX_MAX_AGE_SECONDS",
-    "audit_retention_days": "WHARF_AUDIT_RETENTION_DAYS",
-    "auth_failure_bucket_seconds": "WHARF_AUTH_FAILURE_BUCKET_SECONDS",
-    "oidc_audience": "WHARF_OIDC_AUDIENCE",
-    "oidc_token_seconds": "WHARF_OIDC_TOKEN_SECONDS",
-    "allow_token_attestations": "WHARF_ALLOW_TOKEN_ATTESTATIONS",
-    "reviewers": "WHARF_REVIEWERS",
-    "review_queue_url": "WHARF_REVIEW_QUEUE_URL",
-    "review_timeout_seconds": "WHARF_REVIEW_TIMEOUT_SECONDS",
-    "review_on_timeout": "WHARF_REVIEW_ON_TIMEOUT",
-    "review_url_seconds": "WHARF_REVIEW_URL_SECONDS",
-    "legacy_review_wait_seconds": "WHARF_LEGACY_REVIEW_WAIT_SECONDS",
-    "browser_session_seconds": "WHARF_BROWSER_SESSION_SECONDS",
-    "secure_cookies": "WHARF_SECURE_COOKIES",
-}
+def env_name(field: str) -> str:
+    """The environment variable a setting is read from: ``WHARF_`` and its name."""
+    return f"WHARF_{field.upper()}"
 
 
 def settings_from(environ: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping; raises ``pydantic.ValidationError``."""
-    values = {field: environ[name] for field, name in _ENV_NAMES.items() if name in environ}
+    names = {field: env_name(field) for field in Settings.model_fields}
+    values = {field: environ[name] for field, name in names.items() if name in environ}
     return Settings.model_validate(values)
 
 
