@@ -13,7 +13,7 @@ from ..domain.ports import Catalog, Clock, ObjectStore, SessionRepository
 from ..domain.sessions import FileStatus, SessionRecord, SessionStatus
 from ..domain.tokens import Principal
 from .publishing import Publisher, _entry
-from .read_cache import Immutable, Recent
+from .read_cache import Bounded, Recent
 
 METADATA_SUFFIX = ".metadata"
 # Core metadata this small is answered in the response itself: an install fetches one
@@ -55,7 +55,9 @@ class Downloads:
         self._files: Recent[tuple[str, str], FileEntry] = Recent(
             clock, cache_seconds, CACHED_ENTRIES
         )
-        self._metadata: Immutable[str] = Immutable(CACHED_METADATA_CHARS)
+        self._metadata: Bounded[str, Inline] = Bounded(
+            CACHED_METADATA_CHARS, lambda inline: len(inline.body)
+        )
 
     def published(self, principal: Principal, project: str, name: str) -> str | Inline:
         """A presigned URL for a published file, its small ``.metadata`` itself; 404 for
@@ -99,10 +101,10 @@ class Downloads:
         has said, moments ago at most, that the file is published)."""
         metadata_key = key + METADATA_SUFFIX if key else published_key(project, name)
         if (known := self._metadata.get(metadata_key)) is not None:
-            return Inline(body=known[0], etag=known[1])
+            return known
         inline = self._read_inline(metadata_key)
         if inline is not None:
-            self._metadata.put(metadata_key, inline.body, inline.etag)
+            self._metadata.put(metadata_key, inline)
         return inline
 
     def _read_inline(self, key: str) -> Inline | None:

@@ -9,8 +9,10 @@ take them off the common path:
   only, so a file published a moment ago is never refused from memory. What a change
   elsewhere (quarantine, a deleted release) costs is that long on other warm instances,
   the trade-off `WHARF_TOKEN_CACHE_SECONDS` makes for revocations;
-- ``Immutable``: values that never change under their key (a published file's metadata:
-  a filename is published once, forever), bounded in size, least recently used out first.
+- ``Bounded``: values that never change under their key (a published file's metadata:
+  a filename is published once, forever), or that are checked before use (an index page
+  against the serial its project's record says the pages reach), bounded in size, least
+  recently used out first.
 
 Small and local rather than a library: the Lambda's dependencies are kept to what it
 must have (issue 14), and both need only an OrderedDict.
@@ -53,25 +55,32 @@ class Recent(Generic[K, V]):
             self._items.popitem(last=False)
 
 
-class Immutable(Generic[K]):
-    """Text values by key, at most ``limit`` characters in all."""
+class Bounded(Generic[K, V]):
+    """Values by key, at most ``limit`` in all as ``size_of`` measures them, least recently
+    used out first. For values that never change under their key (a published file's
+    metadata), or that the caller checks before use (an index page against its serial)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, size_of: Callable[[V], int]) -> None:
         self._limit = limit
+        self._size_of = size_of
         self._size = 0
-        self._items: OrderedDict[K, tuple[str, str]] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
 
-    def get(self, key: K) -> tuple[str, str] | None:
+    def get(self, key: K) -> V | None:
         found = self._items.get(key)
         if found is not None:
             self._items.move_to_end(key)
         return found
 
-    def put(self, key: K, body: str, etag: str) -> None:
-        if len(body) > self._limit or key in self._items:
+    def put(self, key: K, value: V) -> None:
+        size = self._size_of(value)
+        if size > self._limit:
             return
-        self._items[key] = (body, etag)
-        self._size += len(body)
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._size -= self._size_of(old)
+        self._items[key] = value
+        self._size += size
         while self._size > self._limit:
-            _, (old, _) = self._items.popitem(last=False)
-            self._size -= len(old)
+            _, dropped = self._items.popitem(last=False)
+            self._size -= self._size_of(dropped)
