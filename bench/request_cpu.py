@@ -77,7 +77,13 @@ def main(argv: list[str] | None = None) -> None:
             # every request (as before the caches); rounds alternate so that load on the
             # machine hits both alike.
             anchor = wiring.build(
-                settings.model_copy(update={"token_cache_seconds": 0, "read_cache_seconds": 0}),
+                settings.model_copy(
+                    update={
+                        "token_cache_seconds": 0,
+                        "read_cache_seconds": 0,
+                        "index_cache_bytes": 0,
+                    }
+                ),
                 clients,
             )
             print(

@@ -296,7 +296,7 @@ def build(
         settings=settings,
         stores=stores,
         tokens=tokens,
-        index=IndexReader(stores.objects),
+        index=IndexReader(stores.objects, stores.catalog, settings.index_cache_bytes),
         sessions=sessions,
         files=FileUploads(
             sessions,

@@ -591,6 +591,10 @@ class InMemoryCatalog:
     def project(self, name: str) -> ProjectRecord | None:
         return self._m.projects.get(name)
 
+    def published_serial(self, name: str) -> int | None:
+        record = self._m.projects.get(name)
+        return record.serial if record is not None and record.published else None
+
     def listed_projects(self) -> list[str]:
         return sorted(self._m.listed)
 
@@ -978,3 +982,22 @@ def lambda_sqs_attributes(receive_count: int = 1) -> dict[str, str]:
         "SenderId": "AIDAEXAMPLE",
         "ApproximateFirstReceiveTimestamp": "978350400001",
     }
+
+
+class Counted:
+    """A port that records which of its methods were called (and passes them on)."""
+
+    def __init__(self, inner: object, calls: list[str]) -> None:
+        self._inner = inner
+        self._calls = calls
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            self._calls.append(name)
+            return attribute(*args, **kwargs)
+
+        return call

@@ -71,6 +71,13 @@ class DynamoCatalog:
         item = self._table.get(project_key(name))
         return _project(name, item) if item else None
 
+    def published_serial(self, name: str) -> int | None:
+        # Two attributes, not the record: this is read on every index page request.
+        item = self._table.get(project_key(name), attributes=("state", "serial"))
+        if not item or item.get("state") != ProjectState.PUBLISHED:
+            return None
+        return int(item.get("serial", 0))
+
     def listed_projects(self) -> list[str]:
         return [item[SK] for item in self._table.query("PROJECTS")]
 

@@ -338,11 +338,15 @@ class Table:
         self.client = client
         self.name = name
 
-    def get(self, key: Key) -> dict[str, Any] | None:
-        """The item at ``key``, read consistently, as plain values; ``None`` if absent."""
-        item = self.client.get_item(TableName=self.name, Key=to_item(key), ConsistentRead=True).get(
-            "Item"
-        )
+    def get(self, key: Key, attributes: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """The item at ``key`` (only ``attributes``, if named), read consistently, as plain
+        values; ``None`` if absent."""
+        request: dict[str, Any] = {"TableName": self.name, "Key": to_item(key)}
+        if attributes:
+            names = {f"#a{i}": name for i, name in enumerate(attributes)}
+            request["ProjectionExpression"] = ", ".join(names)
+            request["ExpressionAttributeNames"] = names
+        item = self.client.get_item(**request, ConsistentRead=True).get("Item")
         return from_item(item) if item else None
 
     def query(

@@ -274,6 +274,10 @@ class Catalog(Protocol):
     def project(self, name: str) -> ProjectRecord | None:
         """The project's record (consistent read), or ``None`` for a name never used."""
 
+    def published_serial(self, name: str) -> int | None:
+        """A published project's serial (consistent read: the last change its pages must
+        show), or ``None`` if it has no published release."""
+
     def listed_projects(self) -> list[str]:
         """The projects the root index lists."""
 

@@ -178,3 +178,14 @@ def test_a_files_provenance_publisher_round_trips(backend):
     catalog.put_release_files("acme-tools", "legacy:a", [attested])
     commit(catalog, "legacy:a", catalog.next_serial())
     assert catalog.published_file("acme-tools", WHEEL) == attested
+
+
+def test_the_published_serial_is_the_projects_serial_once_it_has_a_release(backend):
+    catalog = backend.stores.catalog
+    assert catalog.published_serial("acme-tools") is None
+    catalog.put_release_files("acme-tools", "legacy:a", [entry()])
+    assert catalog.published_serial("acme-tools") is None  # nothing committed yet
+    commit(catalog, "legacy:a", catalog.next_serial())
+    assert catalog.published_serial("acme-tools") == catalog.project("acme-tools").serial
+    raised = catalog.raise_serial("acme-tools")
+    assert catalog.published_serial("acme-tools") == raised

@@ -14,31 +14,12 @@ from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.tokens import Principal, Role
 from chalicelib.services.downloads import Inline
 from chalicelib.settings import Settings
-from tests.fakes import memory_stores
+from tests.fakes import Counted, memory_stores
 from tests.services.conftest import UPLOADER, WHEEL, World
 
 READER = Principal(token_id="reader", role=Role.READ, projects=("acme-*",))
 ADMIN = Principal(token_id="admin", role=Role.ADMIN)
 METADATA = f"{WHEEL}.metadata"
-
-
-class Counted:
-    """A port that records which of its methods were called (and passes them on)."""
-
-    def __init__(self, inner: object, calls: list[str]) -> None:
-        self._inner = inner
-        self._calls = calls
-
-    def __getattr__(self, name: str):
-        attribute = getattr(self._inner, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args, **kwargs):
-            self._calls.append(name)
-            return attribute(*args, **kwargs)
-
-        return call
 
 
 @pytest.fixture
