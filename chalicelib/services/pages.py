@@ -295,9 +295,10 @@ class Pages:
         shown = latest
         if version is not None:
             wanted = canonicalize_version(version)
-            shown = next((r for r in releases if canonicalize_version(r.version) == wanted), None)  # type: ignore[assignment]
-            if shown is None:
+            found = next((r for r in releases if canonicalize_version(r.version) == wanted), None)
+            if found is None:
                 raise NotFoundError(f"{name!r} has no release {version!r}.")
+            shown = found
         html = ""
         if shown.doc and shown.doc.description_key:
             stored = self._objects.get(shown.doc.description_key)

@@ -14,6 +14,7 @@ layer a render raises ``ProvenanceLayerMissing`` (after an error log).
 from __future__ import annotations
 
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 
 from ..provenance_layer import require_provenance_layer
 
@@ -27,7 +28,10 @@ def content_type_of(declared: str | None) -> tuple[str, str | None]:
         return "text/x-rst", None
     message = Message()
     message["content-type"] = declared
-    return message.get_content_type(), message.get_param("variant")  # type: ignore[return-value]
+    variant = message.get_param("variant")
+    if isinstance(variant, tuple):  # an RFC 2231 value: (charset, language, text)
+        variant = collapse_rfc2231_value(variant)
+    return message.get_content_type(), variant
 
 
 def render_description(text: str, declared_type: str | None) -> str:
