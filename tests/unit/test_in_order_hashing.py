@@ -13,7 +13,6 @@ import pytest
 from packaging.version import Version
 
 from chalicelib.domain.hashes import MultiHasher
-from chalicelib.domain.inspection import in_order
 from chalicelib.domain.inspection.in_order import InOrderHasher
 from chalicelib.domain.inspection.limits import Limits
 from chalicelib.domain.inspection.sources import BytesSource
@@ -85,7 +84,7 @@ def big_wheel() -> bytes:
     ],
     ids=["big", "plain", "descriptors", "directory-data", "gap", "polyglot", "cut", "junk"],
 )
-def test_the_digest_is_the_whole_files_whatever_the_inspection_read(data, hashing_thread):
+def test_the_digest_is_the_whole_files_whatever_the_inspection_read(data):
     verdict, _ = verdict_of(data)
     assert verdict.digests["sha256"] == hashlib.sha256(data).hexdigest()
     assert not any(n.startswith(("hash-mismatch", "size-mismatch")) for n in verdict.notices)
@@ -140,15 +139,8 @@ def test_a_large_wheel_is_read_about_once(build):
     assert len(data) <= read < 1.05 * len(data)
 
 
-@pytest.fixture(params=["inline", "on-a-thread"])
-def hashing_thread(request, monkeypatch):
-    """Both ways of hashing: inline for small files, on a thread of its own for large."""
-    if request.param == "on-a-thread":
-        monkeypatch.setattr(in_order, "_THREAD_FROM", 0)
-
-
 @pytest.mark.parametrize("seed", range(20))
-def test_any_order_of_reads_hashes_every_byte_once_in_order(seed, hashing_thread):
+def test_any_order_of_reads_hashes_every_byte_once_in_order(seed):
     rng = random.Random(seed)
     data = rng.randbytes(rng.randrange(1, 300_000))
     hasher = MultiHasher({"sha256"})
@@ -171,17 +163,3 @@ def test_any_order_of_reads_hashes_every_byte_once_in_order(seed, hashing_thread
     reader.close()
     assert hasher.size == len(data)
     assert hasher.hexdigests()["sha256"] == hashlib.sha256(data).hexdigest()
-
-
-def test_a_failing_hash_thread_is_raised_not_hung(monkeypatch):
-    monkeypatch.setattr(in_order, "_THREAD_FROM", 0)
-
-    class Broken:
-        size = 0
-
-        def update(self, chunk):
-            raise MemoryError("no room")
-
-    reader = InOrderHasher(io.BytesIO(bytes(10 * 1024 * 1024)), 10 * 1024 * 1024, Broken())
-    with pytest.raises(MemoryError):
-        reader.finish()  # more chunks than the queue holds: update() must not block
