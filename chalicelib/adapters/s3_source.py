@@ -95,9 +95,9 @@ class _RangeReader(_PositionedReader):
     read elsewhere (the central directory, a member's header) fetches ``_PROBE`` bytes,
     kept for the small reads that follow it. ``read()`` copies each byte once, out of the
     window: a ``BufferedReader`` above would copy it twice more, a quarter of the
-    validator's time on a large file. Memory stays within ``2 * workers`` windows whatever
-    the size: after a jump, GETs already under way finish (a running future cannot be
-    cancelled) and are dropped.
+    validator's time on a large file. Memory stays within ``2 * workers`` windows and the
+    read being answered, whatever the size: after a jump, GETs already under way finish (a
+    running future cannot be cancelled) and are dropped.
     """
 
     def __init__(self, source: S3Source) -> None:
@@ -113,16 +113,27 @@ class _RangeReader(_PositionedReader):
 
     def read(self, size: int | None = -1) -> bytes:
         left = self._size - self._pos
-        wanted = left if size is None or size < 0 else min(size, left)
-        pieces: list[bytes | memoryview] = []
-        while wanted > 0:
-            piece = self._read_at(self._pos, wanted)
+        wanted = max(0, left if size is None or size < 0 else min(size, left))
+        first = self._read_at(self._pos, wanted) if wanted else b""
+        self._pos += len(first)
+        if len(first) == wanted:
+            return bytes(first)  # within one window or probe: the common case
+        # Across windows (a large central directory, a member's read at a window's end):
+        # into one buffer as they come, so a window is let go once copied.
+        out = bytearray(wanted)
+        out[: len(first)] = first
+        filled = len(first)
+        while filled < wanted:
+            piece = self._read_at(self._pos, wanted - filled)
             if not piece:
+                del out[filled:]
                 break
-            pieces.append(piece)
+            out[filled : filled + len(piece)] = piece
+            filled += len(piece)
             self._pos += len(piece)
-            wanted -= len(piece)
-        return bytes(pieces[0]) if len(pieces) == 1 else b"".join(pieces)
+        # A bytearray is bytes to every reader here (zipfile, struct, hashlib), and
+        # converting it would copy it again.
+        return out  # type: ignore[return-value]  # see the comment above
 
     def readall(self) -> bytes:
         return self.read()

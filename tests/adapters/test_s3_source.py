@@ -168,3 +168,17 @@ def test_small_reads_after_a_jump_come_from_its_probe(aws, bytes_read):
     assert b"".join(pieces) == data[start : start + 1112]
     assert bytes_read["gets"] == 1
     assert bytes_read["bytes"] == 64 * 1024
+
+
+def test_a_read_across_many_windows_is_whole(aws, bytes_read):
+    """A central directory or a long read spans windows: one answer, in one buffer."""
+    key, data, etag = multipart_wheel(aws)
+    block = 1024 * 1024
+    source = S3Source(aws.clients.s3, aws.resources.bucket, key, len(data), etag, block=block)
+    with source.random_access() as archive:
+        archive.seek(500_000)
+        got = archive.read(5 * block + 123)
+        rest = archive.read()
+    assert bytes(got) == data[500_000 : 500_000 + 5 * block + 123]
+    assert bytes(rest) == data[500_000 + 5 * block + 123 :]
+    assert bytes_read["bytes"] <= len(data) + 64 * 1024
