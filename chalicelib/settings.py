@@ -38,7 +38,7 @@ class Settings(BaseModel):
     # A warm instance keeps the index pages it read, up to this many bytes, and serves one
     # again while its project's record says the pages reach no further (one DynamoDB read
     # instead of an S3 GET). 0 reads every page from S3.
-    index_cache_bytes: int = Field(default=16 * 1024**2, ge=0)
+    index_cache_bytes: int = Field(default=16 * 1024**2, ge=0, le=1024**3)
     # The validator keeps a local copy of files up to this size, so it reads them from S3
     # once (Lambda's /tmp holds 512 MB); larger files are inspected from S3 through
     # ranged GETs, and hashed as they are read.

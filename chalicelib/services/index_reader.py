@@ -68,7 +68,10 @@ class IndexReader:
             return self._stored(key)
         serial = self._catalog.published_serial(project)
         if serial is None:
-            return self._stored(key)  # no serial to check a page against
+            # Pages are rendered for published projects only, and a project never stops
+            # being published: no GET for the names another index serves (pip asks an
+            # --extra-index-url for every one).
+            return None
         known = self._pages.get(key)
         if known is not None and known.last_serial >= serial:
             return known

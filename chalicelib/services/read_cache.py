@@ -20,6 +20,7 @@ must have (issue 14), and both need only an OrderedDict.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
@@ -35,24 +36,27 @@ class Recent(Generic[K, V]):
         self._for = timedelta(seconds=seconds)
         self._entries = entries
         self._items: OrderedDict[K, tuple[V, datetime]] = OrderedDict()
+        self._lock = threading.Lock()  # the local stack serves requests on threads
 
     def get(self, key: K) -> V | None:
-        found = self._items.get(key)
-        if found is None:
-            return None
-        value, read_at = found
-        if not read_at <= self._clock() < read_at + self._for:
-            del self._items[key]
-            return None
-        return value
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            value, read_at = found
+            if not read_at <= self._clock() < read_at + self._for:
+                del self._items[key]
+                return None
+            return value
 
     def put(self, key: K, value: V) -> None:
         if not self._for:
             return
-        self._items.pop(key, None)
-        self._items[key] = (value, self._clock())
-        while len(self._items) > self._entries:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = (value, self._clock())
+            while len(self._items) > self._entries:
+                self._items.popitem(last=False)
 
 
 class Bounded(Generic[K, V]):
@@ -65,22 +69,25 @@ class Bounded(Generic[K, V]):
         self._size_of = size_of
         self._size = 0
         self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()  # the local stack serves requests on threads
 
     def get(self, key: K) -> V | None:
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-        return found
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
 
     def put(self, key: K, value: V) -> None:
         size = self._size_of(value)
         if size > self._limit:
             return
-        old = self._items.pop(key, None)
-        if old is not None:
-            self._size -= self._size_of(old)
-        self._items[key] = value
-        self._size += size
-        while self._size > self._limit:
-            _, dropped = self._items.popitem(last=False)
-            self._size -= self._size_of(dropped)
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= self._size_of(old)
+            self._items[key] = value
+            self._size += size
+            while self._size > self._limit:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= self._size_of(dropped)

@@ -109,7 +109,8 @@ def test_a_page_behind_the_projects_serial_is_read_again(counted):
     world, calls = counted()
     publish(world, "1.0")
     page(world)
-    world.wharf.stores.catalog.raise_serial("acme-tools")  # a change not rendered yet
+    catalog = world.wharf.stores.catalog
+    catalog.raise_serial("acme-tools", at=world.wharf.audit.now())  # a change not rendered yet
     calls.clear()
 
     page(world)
@@ -138,3 +139,15 @@ def test_a_page_larger_than_the_memory_is_not_kept(counted):
     page(world)
 
     assert calls == ["published_serial", "get"]
+
+
+def test_a_name_with_no_published_release_costs_no_get(counted):
+    """pip asks an --extra-index-url for every name: most are not here."""
+    world, calls = counted()
+    token = world.session()
+    world.upload(token)  # reserved, not published
+    calls.clear()
+
+    assert world.wharf.index.project("acme-tools", JSON) is None
+    assert world.wharf.index.project("numpy", JSON) is None
+    assert calls == ["published_serial", "published_serial"]
