@@ -703,6 +703,7 @@ class InMemoryCatalog:
         self,
         project: str,
         *,
+        at: datetime,
         status: ProjectStatus | None = None,
         reason: str | None = None,
         set_status: bool = False,
@@ -712,6 +713,7 @@ class InMemoryCatalog:
             if record is None or not record.published:
                 raise ConflictError(f"{project!r} is not a published project.")
             serial = self.next_serial()
+            self._m.render_due[project] = at
             update: dict[str, Any] = {"serial": serial}
             if set_status:
                 update.update(status=status or ProjectStatus.ACTIVE, status_reason=reason)

@@ -272,16 +272,18 @@ class DynamoCatalog:
         self,
         project: str,
         *,
+        at: datetime,
         status: ProjectStatus | None = None,
         reason: str | None = None,
         set_status: bool = False,
     ) -> int:
         """Give a published project a new serial (and, with ``set_status``, its PEP 792
-        status and reason): a change its index must show. ``ConflictError`` if the project
-        is not published."""
+        status and reason): a change its index must show, render-due until it does, as a
+        commit is. ``ConflictError`` if the project is not published."""
         for _ in range(10):
             serial = self.next_serial()
             update = Update().set("serial", serial)
+            update.set(GSI1_PK, RENDER_DUE).set(GSI1_SK, f"{iso(at)}#{project}")
             if set_status:
                 update.set("project_status", status).set("project_status_reason", reason)
             newer = Expr("#serial < :serial", {"#serial": "serial"}, {":serial": serial})

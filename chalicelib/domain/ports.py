@@ -324,12 +324,14 @@ class Catalog(Protocol):
         self,
         project: str,
         *,
+        at: datetime,
         status: ProjectStatus | None = None,
         reason: str | None = None,
         set_status: bool = False,
     ) -> int:
-        """A new serial for a published project (and its PEP 792 status, with ``set_status``);
-        ``ConflictError`` if it is not published."""
+        """A new serial for a published project (and its PEP 792 status, with ``set_status``),
+        its render due from ``at`` until ``mark_rendered`` reaches the serial (the repair
+        sweep redoes it otherwise); ``ConflictError`` if it is not published."""
 
 
 class TrustedPublisherStore(Protocol):

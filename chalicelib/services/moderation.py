@@ -62,8 +62,8 @@ class Moderation:
             details={"files": ",".join(chosen)},
         )
         self._catalog.set_yanked(project, chosen, (reason or "") if yanked else None)
-        self._catalog.raise_serial(project)
-        self._publisher.render_project(project)
+        serial = self._catalog.raise_serial(project, at=self._audit.now())
+        self._publisher.render_change(project, serial)
         return chosen
 
     def set_uploaders_cancel_own(
@@ -100,7 +100,8 @@ class Moderation:
             reason=reason or None,
             details={"from": str(record.status)},
         )
-        self._catalog.raise_serial(project, status=status, reason=reason or None, set_status=True)
+        serial = self._catalog.raise_serial(
+            project, at=self._audit.now(), status=status, reason=reason or None, set_status=True
+        )
         self._catalog.set_listed(project, status is not ProjectStatus.QUARANTINED)
-        self._publisher.render_project(project)
-        self._publisher.render_root()
+        self._publisher.render_change(project, serial, root=True)

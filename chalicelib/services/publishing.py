@@ -409,6 +409,14 @@ class Publisher:
         self.render_root()
         self._catalog.mark_rendered(project, serial)
 
+    def render_change(self, project: str, serial: int, *, root: bool = False) -> None:
+        """Render the pages a moderation changed (the root too, for a listing), and record
+        that they reach ``serial``; until then the repair sweep would render them again."""
+        self.render_project(project)
+        if root:
+            self.render_root()
+        self._catalog.mark_rendered(project, serial)
+
     def project_page(self, project: str) -> ProjectPage | None:
         record = self._catalog.project(project)
         if record is None or not record.published:

@@ -101,7 +101,7 @@ def test_renders_are_due_until_marked_and_never_lowered(backend):
 def test_moderation(backend):
     catalog = backend.stores.catalog
     with pytest.raises(ConflictError):
-        catalog.raise_serial("acme-tools")
+        catalog.raise_serial("acme-tools", at=NOW)
     catalog.put_release_files("acme-tools", "legacy:a", [entry()])
     commit(catalog, "legacy:a", catalog.next_serial())
     catalog.set_yanked("acme-tools", [WHEEL], "broken")
@@ -110,7 +110,7 @@ def test_moderation(backend):
     assert catalog.committed_files("acme-tools")[0].yanked is None
     before = catalog.project("acme-tools").serial
     serial = catalog.raise_serial(
-        "acme-tools", status=ProjectStatus.QUARANTINED, reason="look", set_status=True
+        "acme-tools", at=NOW, status=ProjectStatus.QUARANTINED, reason="look", set_status=True
     )
     project = catalog.project("acme-tools")
     assert serial > before and project.serial == serial
@@ -187,5 +187,20 @@ def test_the_published_serial_is_the_projects_serial_once_it_has_a_release(backe
     assert catalog.published_serial("acme-tools") is None  # nothing committed yet
     commit(catalog, "legacy:a", catalog.next_serial())
     assert catalog.published_serial("acme-tools") == catalog.project("acme-tools").serial
-    raised = catalog.raise_serial("acme-tools")
+    raised = catalog.raise_serial("acme-tools", at=NOW)
     assert catalog.published_serial("acme-tools") == raised
+
+
+def test_a_raised_serial_is_render_due_until_marked(backend):
+    catalog = backend.stores.catalog
+    first = catalog.next_serial()
+    commit(catalog, "legacy:a", first)
+    catalog.mark_rendered("acme-tools", first)
+    assert catalog.render_due(NOW + timedelta(days=1)) == []
+
+    raised = catalog.raise_serial("acme-tools", at=NOW + timedelta(minutes=5))
+
+    assert catalog.render_due(NOW + timedelta(minutes=5)) == []
+    assert catalog.render_due(NOW + timedelta(minutes=6)) == ["acme-tools"]
+    catalog.mark_rendered("acme-tools", raised)
+    assert catalog.render_due(NOW + timedelta(days=1)) == []

@@ -170,3 +170,26 @@ def test_non_admin_tokens_are_told_what_needs_an_admin(http, issue, method, path
     reply = admin_call(http, issue("upload", ("acme-*",)), method, path, body or {})
     assert reply.status_code == 403
     assert says in json.loads(reply.body)["detail"]
+
+
+def test_a_yank_whose_render_died_is_rendered_by_the_sweeper(
+    http, admin, published, wharf, clock, monkeypatch
+):
+    """The yank is recorded and the serial raised; the Lambda dies before the page is
+    written. The index must not keep showing the file as installable for good."""
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("the Lambda died here")
+
+    monkeypatch.setattr(wharf.publisher, "render_project", crash)
+    with pytest.raises(RuntimeError):
+        wharf.moderation.yank("acme-tools", "1.1", "broken", yanked=True)
+    monkeypatch.undo()
+    assert files(http, published)[1]["acme_tools-1.1-py3-none-any.whl"]["yanked"] is False
+
+    assert wharf.repair.run()["renders"] == 0  # not overdue yet
+    clock.advance(minutes=11)
+    assert wharf.repair.run()["renders"] == 1
+
+    assert files(http, published)[1]["acme_tools-1.1-py3-none-any.whl"]["yanked"] == "broken"
+    assert wharf.repair.run()["renders"] == 0  # done: nothing left due
