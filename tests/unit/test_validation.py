@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import re
+import struct
 import tarfile
 import warnings
 import zipfile
@@ -324,6 +325,17 @@ def tampered_member() -> bytes:
     return bytes(data)
 
 
+def undecodable_member() -> bytes:
+    """A deflated member whose stream starts with an invalid block type (zlib.error)."""
+    data = bytearray(wheel_bytes(files={"acme_tools/data.txt": b"x" * 10_000}))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        at = zf.getinfo("acme_tools/data.txt").header_offset
+    name_len, extra_len = struct.unpack("<HH", data[at + 26 : at + 30])
+    start = at + 30 + name_len + extra_len
+    data[start : start + 4] = b"\xff" * 4
+    return bytes(data)
+
+
 # A member read in several chunks (inspection/limits.py CHUNK is 1 MiB).
 LARGE = 3 * 1024 * 1024  # under http-post-bytes' 4 MiB: tests/app sends these cases too
 
@@ -437,6 +449,7 @@ WHEEL_CASES = {
         "wheel-record",
     ),
     "corrupted member bytes": (tampered_member(), {}, "zip-member-corrupt"),
+    "undecodable deflate stream": (undecodable_member(), {}, "zip-member-corrupt"),
     "RECORD hash mismatch, large member": (
         wheel_bytes(
             files={"acme_tools/blob.bin": os.urandom(LARGE)},

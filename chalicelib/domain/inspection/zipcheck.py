@@ -14,6 +14,7 @@ from __future__ import annotations
 import stat
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -310,7 +311,14 @@ def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) ->
             while chunk := member.read(CHUNK):
                 budget.expand(len(chunk))
                 yield chunk
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as error:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,  # a deflate stream that does not decode
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+    ) as error:
         raise Abort("zip-member-corrupt", f"member {info.filename!r} is corrupt: {error}") from None
 
 
