@@ -1,6 +1,6 @@
-"""Large-file upload benchmark: one wheel uploaded three ways, each against a fresh stack.
+"""Large-file upload benchmark: one wheel uploaded three ways.
 
-    python -m bench.upload [--size 512] [--part-size 16] [--threads 8]
+    python -m bench.upload [--size 512] [--part-size 16] [--threads 8] [--runs 3]
 
 1. ``wharf upload`` to the local stack, until the release is visible in the index, with
    the time split (transfer, validation, publish) from its ``--json`` events and the
@@ -9,8 +9,9 @@
    (the ceiling: nothing wharf does can be faster than the bytes reaching S3);
 3. ``twine upload`` to a local pypiserver on waitress (what teams run otherwise).
 
-Printed as ratios against the raw ceiling. The wheel is generated in a temporary
-directory (incompressible members) and deleted at the end.
+Raw and wharf alternate, ``--runs`` times each, each on a stack of its own; printed as
+the ratio of their medians. The wheel is generated in a temporary directory
+(incompressible members) and deleted at the end.
 """
 
 from __future__ import annotations
@@ -217,7 +218,9 @@ def run_raw(stack, wheel: Path, threads: int, part: int) -> float:
     s3.complete_multipart_upload(
         Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
     )
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    s3.delete_object(Bucket=bucket, Key=key)  # the disk: the next run uploads another
+    return elapsed
 
 
 def run_twine(wheel: Path, work: Path) -> float:
@@ -266,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=512, help="MiB (default 512)")
     parser.add_argument("--part-size", type=int, default=16, help="MiB (the client's default)")
+    parser.add_argument("--runs", type=int, default=3, help="raw and wharf uploads each")
     parser.add_argument("--threads", type=int, default=8, help="the client's default")
     args = parser.parse_args(argv)
     import requests
@@ -279,14 +283,11 @@ def main(argv: list[str] | None = None) -> None:
         size = wheel.stat().st_size
 
         (work / "stack-raw").mkdir()
-        stack = start_stack(work / "stack-raw", admin_token="wharf_bench-admin")
-        try:
-            raw = run_raw(stack, wheel, args.threads, part)
-        finally:
-            stack.stop()
-
+        raw_stack = start_stack(work / "stack-raw", admin_token="wharf_bench-admin")
         (work / "stack").mkdir()
         stack = start_stack(work / "stack", admin_token="wharf_bench-admin")
+        raws: list[float] = []
+        runs: list[dict[str, float]] = []
         try:
             token = requests.post(
                 f"{stack.url}/admin/tokens",
@@ -300,8 +301,18 @@ def main(argv: list[str] | None = None) -> None:
             first = build_wheel(work, MiB, version="0.0")
             run_wharf(stack, first, token, args.threads, part)
             first.unlink()
-            with Disk(stack.process.pid).watch() as disk:
-                marks = run_wharf(stack, wheel, token, args.threads, part)
+            # Raw and wharf alternate, each a new release, so that the machine's load
+            # (±20% from one minute to the next here) weighs on both alike; medians.
+            for run in range(args.runs):
+                if run:
+                    wheel.unlink()
+                    wheel = build_wheel(work, args.size * MiB, version=f"1.{run}")
+                raws.append(run_raw(raw_stack, wheel, args.threads, part))
+                if run == 0:
+                    with Disk(stack.process.pid).watch() as disk:
+                        runs.append(run_wharf(stack, wheel, token, args.threads, part))
+                else:
+                    runs.append(run_wharf(stack, wheel, token, args.threads, part))
             # Publishing moves no bytes: a 1 MiB release publishes as fast as the big one.
             # Three of them, for their median: one publish varies by ±50 ms here.
             small_publishes = []
@@ -322,14 +333,29 @@ def main(argv: list[str] | None = None) -> None:
             assert wheel.name in [f["filename"] for f in page.get("files", [])], page
         finally:
             stack.stop()
+            raw_stack.stop()
 
         twine = run_twine(wheel, work)
 
-    wharf_total = marks["exit"]
-    sent = marks.get("file-sent", wharf_total)
-    done = marks.get("file-done", sent)
+    raw = statistics.median(raws)
+    wharf_total = statistics.median(m["exit"] for m in runs)
+    sent = statistics.median(m.get("file-sent", m["exit"]) for m in runs)
+    validation = statistics.median(
+        m.get("file-done", m["exit"]) - m.get("file-sent", m["exit"]) for m in runs
+    )
+    publish = statistics.median(m["exit"] - m.get("file-done", m["exit"]) for m in runs)
+    big_publish = statistics.median(
+        m.get("published", m["exit"]) - m.get("file-done", m["exit"]) for m in runs
+    )
     mib = size / MiB
-    print(f"Upload of one {mib:.0f} MiB wheel ({args.part_size} MiB parts, {args.threads} threads)")
+    print(
+        f"Upload of one {mib:.0f} MiB wheel ({args.part_size} MiB parts, {args.threads} "
+        f"threads; median of {args.runs}, raw and wharf alternating)"
+    )
+    print(
+        "  each run, raw / wharf (s): "
+        + ", ".join(f"{r:.2f} / {m['exit']:.2f}" for r, m in zip(raws, runs, strict=True))
+    )
     print(f"  raw presigned multipart  {raw:7.2f} s  {mib / raw:7.1f} MiB/s  1.00x (ceiling)")
     print(
         f"  wharf upload (visible)   {wharf_total:7.2f} s  {mib / wharf_total:7.1f} MiB/s  "
@@ -340,10 +366,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{raw / twine:4.2f}x of the ceiling"
     )
     print(
-        f"  wharf time split: transfer {sent:.2f} s, validation {done - sent:.2f} s, "
-        f"publish until visible {wharf_total - done:.2f} s"
+        f"  wharf time split: transfer {sent:.2f} s, validation {validation:.2f} s, "
+        f"publish until visible {publish:.2f} s"
     )
-    big_publish = marks.get("published", wharf_total) - done
     small_publish = statistics.median(small_publishes)
     print(
         f"  publish latency (verdict -> published event): {mib:.0f} MiB release "
