@@ -73,6 +73,7 @@ def installers(index: str, work: Path) -> dict[str, Callable[[bool], float]]:
     """Each installer, run into a fresh target, cold (its own empty cache) or warm."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
     env.update(PIP_DISABLE_PIP_VERSION_CHECK="1")
+    work.mkdir(exist_ok=True)
     caches = {"pip": work / "pip-cache", "uv": work / "uv-cache"}
 
     def pip(warm: bool) -> float:
@@ -101,14 +102,26 @@ def installers(index: str, work: Path) -> dict[str, Callable[[bool], float]]:
     return {"pip": pip, "uv": uv}
 
 
-def measure(index: str, work: Path, runs: int) -> dict[str, float]:
-    out = {}
-    for name, install in installers(index, work).items():
-        install(False)  # warm-up: first contact, imports
-        out[f"{name} cold"] = statistics.median(install(False) for _ in range(runs))
-        install(True)  # populate the cache
-        out[f"{name} warm"] = statistics.median(install(True) for _ in range(runs))
-    return out
+def measure(indexes: dict[str, str], work: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Median seconds per index and case; the indexes take turns within each run, so that
+    the machine's load (±20% from one minute to the next here) weighs on them alike."""
+    tools = {label: installers(index, work / label) for label, index in indexes.items()}
+    times: dict[str, dict[str, list[float]]] = {label: {} for label in indexes}
+    for name in ("pip", "uv"):
+        for label in indexes:
+            tools[label][name](False)  # warm-up: first contact, imports
+        for warm in (False, True):
+            case = f"{name} {'warm' if warm else 'cold'}"
+            if warm:
+                for label in indexes:
+                    tools[label][name](True)  # populate the cache
+            for _ in range(runs):
+                for label in indexes:
+                    times[label].setdefault(case, []).append(tools[label][name](warm))
+    return {
+        label: {case: statistics.median(values) for case, values in cases.items()}
+        for label, cases in times.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -160,13 +173,20 @@ def main(argv: list[str] | None = None) -> None:
                 reply.raise_for_status()
             host = stack.url.removeprefix("http://")
             wharf_index = f"http://__token__:{stack.admin_token}@{host}/simple/"
-            anchor = measure(f"http://127.0.0.1:{port}/simple/", work, args.runs)
-            ours = measure(wharf_index, work, args.runs)
+            medians = measure(
+                {"pypiserver": f"http://127.0.0.1:{port}/simple/", "wharf": wharf_index},
+                work,
+                args.runs,
+            )
+            anchor, ours = medians["pypiserver"], medians["wharf"]
         finally:
             stack.stop()
             pypiserver.terminate()
             pypiserver.wait(timeout=10)
-    print(f"Installs of bench-root and {DEPENDENCIES} dependencies (median of {args.runs}):")
+    print(
+        f"Installs of bench-root and {DEPENDENCIES} dependencies (median of {args.runs}, "
+        "pypiserver and wharf alternating):"
+    )
     for case, seconds in ours.items():
         base = anchor[case]
         ratio = seconds / base
