@@ -202,8 +202,8 @@ def wheel_with_directory_data() -> bytes:
     return _zip(write)
 
 
-class _Unseekable(io.RawIOBase):
-    """Makes zipfile write data descriptors, as it does to a pipe."""
+class Pipe(io.RawIOBase):
+    """An unseekable sink: zipfile writes data descriptors to it, as it does to a pipe."""
 
     def __init__(self) -> None:
         self.data = bytearray()
@@ -217,7 +217,7 @@ class _Unseekable(io.RawIOBase):
 
 
 def wheel_with_data_descriptors(compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    sink = _Unseekable()
+    sink = Pipe()
     with zipfile.ZipFile(sink, "w", compression) as zf:
         for name, data in wheel_entries():
             with zf.open(name, "w") as member:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
@@ -12,7 +13,7 @@ from chalicelib.events.storage import handle_staged_object
 from chalicelib.services.mechanisms import TransferRequest
 from chalicelib.settings import Settings
 from tests.builders import sha256, wheel_bytes
-from tests.fakes import Bucket, Memory, memory_stores
+from tests.fakes import Bucket, Counted, Memory, memory_stores
 
 WHEEL = "acme_tools-1.0-py3-none-any.whl"
 UPLOADER = Principal(token_id="uploader", role=Role.UPLOAD, projects=("acme-*",))
@@ -67,3 +68,25 @@ def world(clock) -> World:
     stores, memory, bucket = memory_stores()
     settings = Settings(table_name="unused", bucket_name="unused", queue_arn="unused")
     return World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)
+
+
+@pytest.fixture
+def counted(clock):
+    """``build(**settings)``: a world whose catalog and object store record the calls made
+    to them (the names of their methods, in order), and that list."""
+
+    def build(**overrides) -> tuple[World, list[str]]:
+        stores, memory, bucket = memory_stores()
+        calls: list[str] = []
+        stores = dataclasses.replace(
+            stores,
+            catalog=Counted(stores.catalog, calls),
+            objects=Counted(stores.objects, calls),
+        )
+        settings = Settings(
+            table_name="unused", bucket_name="unused", queue_arn="unused", **overrides
+        )
+        world = World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)
+        return world, calls
+
+    return build

@@ -4,44 +4,17 @@ file published since, and a quarantine applied everywhere within WHARF_READ_CACH
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from chalicelib import wiring
 from chalicelib.domain.catalog import ProjectStatus
 from chalicelib.domain.errors import NotFoundError
 from chalicelib.domain.tokens import Principal, Role
 from chalicelib.services.downloads import Inline
-from chalicelib.settings import Settings
-from tests.fakes import Counted, memory_stores
 from tests.services.conftest import UPLOADER, WHEEL, World
 
 READER = Principal(token_id="reader", role=Role.READ, projects=("acme-*",))
 ADMIN = Principal(token_id="admin", role=Role.ADMIN)
 METADATA = f"{WHEEL}.metadata"
-
-
-@pytest.fixture
-def counted(clock):
-    def build(cache_seconds: int = 5) -> tuple[World, list[str]]:
-        stores, memory, bucket = memory_stores()
-        calls: list[str] = []
-        stores = dataclasses.replace(
-            stores,
-            catalog=Counted(stores.catalog, calls),
-            objects=Counted(stores.objects, calls),
-        )
-        settings = Settings(
-            table_name="unused",
-            bucket_name="unused",
-            queue_arn="unused",
-            read_cache_seconds=cache_seconds,
-        )
-        world = World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)
-        return world, calls
-
-    return build
 
 
 def publish(world: World) -> None:
@@ -85,7 +58,7 @@ def test_after_the_cache_seconds_they_are_read_again(counted, clock):
 
 
 def test_with_no_cache_seconds_every_download_reads(counted):
-    world, calls = counted(cache_seconds=0)
+    world, calls = counted(read_cache_seconds=0)
     publish(world)
     world.wharf.downloads.published(READER, "acme-tools", WHEEL)
     calls.clear()

@@ -4,44 +4,16 @@ and never a page older than the one in the bucket."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
-import pytest
-
-from chalicelib import wiring
 from chalicelib.domain.catalog import ProjectStatus
 from chalicelib.domain.negotiation import IndexFormat
 from chalicelib.domain.tokens import Principal, Role
-from chalicelib.settings import Settings
 from tests.builders import wheel_bytes
-from tests.fakes import Counted, memory_stores
 from tests.services.conftest import UPLOADER, World
 
 ADMIN = Principal(token_id="admin", role=Role.ADMIN)
 JSON = IndexFormat.JSON
-
-
-@pytest.fixture
-def counted(clock):
-    def build(cache_bytes: int = 1024 * 1024) -> tuple[World, list[str]]:
-        stores, memory, bucket = memory_stores()
-        calls: list[str] = []
-        stores = dataclasses.replace(
-            stores,
-            catalog=Counted(stores.catalog, calls),
-            objects=Counted(stores.objects, calls),
-        )
-        settings = Settings(
-            table_name="unused",
-            bucket_name="unused",
-            queue_arn="unused",
-            index_cache_bytes=cache_bytes,
-        )
-        world = World(wiring.build(settings, clock=clock, stores=stores), memory, bucket)
-        return world, calls
-
-    return build
 
 
 def publish(world: World, version: str) -> None:
@@ -120,7 +92,7 @@ def test_a_page_behind_the_projects_serial_is_read_again(counted):
 
 
 def test_with_no_cache_bytes_every_read_is_a_get(counted):
-    world, calls = counted(cache_bytes=0)
+    world, calls = counted(index_cache_bytes=0)
     publish(world, "1.0")
     page(world)
     calls.clear()
@@ -131,7 +103,7 @@ def test_with_no_cache_bytes_every_read_is_a_get(counted):
 
 
 def test_a_page_larger_than_the_memory_is_not_kept(counted):
-    world, calls = counted(cache_bytes=100)
+    world, calls = counted(index_cache_bytes=100)
     publish(world, "1.0")
     page(world)
     calls.clear()

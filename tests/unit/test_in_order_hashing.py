@@ -18,6 +18,7 @@ from chalicelib.domain.inspection.limits import Limits
 from chalicelib.domain.inspection.sources import BytesSource
 from chalicelib.domain.inspection.verdict import validate_distribution
 from tests.builders import (
+    Pipe,
     wheel_bytes,
     wheel_with_data_descriptors,
     wheel_with_directory_data,
@@ -106,17 +107,6 @@ def test_a_zip_sdist_is_hashed_as_it_is_inspected():
 def big_wheel_streamed() -> bytes:
     """A big wheel written as a pipe gets it: every member followed by a data descriptor
     (bytes the inspection hops over), and a directory entry (whose header it skips)."""
-
-    class Pipe(io.RawIOBase):
-        def __init__(self) -> None:
-            self.data = bytearray()
-
-        def writable(self) -> bool:
-            return True
-
-        def write(self, chunk) -> int:
-            self.data += chunk
-            return len(chunk)
 
     sink = Pipe()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf:
