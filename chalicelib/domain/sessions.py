@@ -31,13 +31,21 @@ class CreatedVia(StrEnum):
     LEGACY = "legacy"
 
 
+def _unguessable(nbytes: int) -> str:
+    # Never with a leading '-': on a command line (`wharf session cancel TOKEN`) argparse,
+    # like most parsers, takes it for an option, and one token in 64 would be refused.
+    while (value := secrets.token_urlsafe(nbytes)).startswith("-"):
+        pass
+    return value
+
+
 def new_session_token() -> str:
     """The session's unguessable token (192 bits); the stage URL and every session URL use it."""
-    return secrets.token_urlsafe(24)
+    return _unguessable(24)
 
 
 def new_file_id() -> str:
-    return secrets.token_urlsafe(12)
+    return _unguessable(12)
 
 
 def parse_project_name(raw: str) -> str:
