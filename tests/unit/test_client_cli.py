@@ -164,3 +164,18 @@ def test_token_create_no_publish_asks_for_upload_alone(no_config, capsys):
     ((_, _, body),) = script.seen
     assert json.loads(body)["publish"] is False
     assert "permissions upload;" in capsys.readouterr().out
+
+
+def test_a_session_token_that_starts_with_a_dash_is_an_id_not_an_option(no_config, capsys):
+    """Tokens made before the server stopped it: one in 64 began with '-'."""
+    from wharf_cli.main import dashed_session_tokens
+
+    token = "-iam_NesXPNLurbCL2vhE90nzAYMrTDs"
+    argv = dashed_session_tokens(["session", "cancel", token, "--token", "t", "--json"])
+    args = build_parser().parse_args(argv)
+    assert args.target == [token] and args.token == "t" and args.json is True
+    # Parsed, so the command goes on to look for its server (none is configured here).
+    assert main(["session", "status", token, "--token", "t"]) == 1
+    assert capsys.readouterr().err.startswith("wharf: no server URL")
+    # Anything else that starts with '-' is still an option.
+    assert dashed_session_tokens(["session", "cancel", "-h"]) == ["session", "cancel", "-h"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -356,8 +357,24 @@ def _error(error: ClientError, as_json: bool) -> None:
         print(f"wharf: {error}", file=sys.stderr, flush=True)
 
 
+# A session's token (32 URL-safe characters) that begins with '-': one in 64 did, until
+# the server stopped making them.
+_DASHED_TOKEN = re.compile(r"-[A-Za-z0-9_-]{31}")
+
+
+def dashed_session_tokens(argv: list[str]) -> list[str]:
+    """``wharf session ACTION -Xyz...``: argparse would take the token for an option and
+    say the ID is missing, so it is passed after ``--``, where only arguments go."""
+    if argv[:1] != ["session"] or "--" in argv:
+        return argv
+    tokens = [arg for arg in argv[2:] if _DASHED_TOKEN.fullmatch(arg)]
+    if not tokens:
+        return argv
+    return argv[:2] + [arg for arg in argv[2:] if arg not in tokens] + ["--", *tokens]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = dashed_session_tokens(list(sys.argv[1:] if argv is None else argv))
     as_json = "--json" in argv
     Parser.json_errors = as_json
     args = build_parser().parse_args(argv)
