@@ -402,16 +402,12 @@ class Publisher:
         The serial is read before rendering, so the pages show at least that commit.
         """
         record = self._catalog.project(project)
-        if record is None:
-            return
-        serial = record.serial
-        self.render_project(project)
-        self.render_root()
-        self._catalog.mark_rendered(project, serial)
+        if record is not None:
+            self.render_change(project, record.serial, root=True)
 
     def render_change(self, project: str, serial: int, *, root: bool = False) -> None:
-        """Render the pages a moderation changed (the root too, for a listing), and record
-        that they reach ``serial``; until then the repair sweep would render them again."""
+        """Render the pages of a change up to ``serial`` (the root too, for a listing), and
+        record that they reach it; until then the repair sweep would render them again."""
         self.render_project(project)
         if root:
             self.render_root()

@@ -149,18 +149,15 @@ def _inspect(
             reader.close()
         return found
     if source.spools:
+        # Hashed as it streams to a local copy, the one read of the source; inspected there.
         _hash_all(source, hasher)
-    archive = source.random_access()
-    try:
-        if source.spools:
+        with source.random_access() as archive:
             return _inspect_zip(archive, source.size, dist, limits)
-        with InOrderHasher(archive, source.size, hasher) as in_order:
-            # A seekable reader: all zipfile and the walkers use of a BinaryIO.
-            found = _inspect_zip(in_order, source.size, dist, limits)  # type: ignore[arg-type]
-            in_order.finish()
-        return found
-    finally:
-        archive.close()
+    with source.random_access() as archive, InOrderHasher(archive, source.size, hasher) as seen:
+        # A seekable reader: all zipfile and the walkers use of a BinaryIO.
+        found = _inspect_zip(seen, source.size, dist, limits)  # type: ignore[arg-type]
+        seen.finish()
+    return found
 
 
 def _inspect_zip(
