@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
+from collections import deque
+from types import TracebackType
+from typing import Protocol
 
 # The algorithms that satisfy PEP 694's "at least one secure algorithm from
 # hashlib.algorithms_guaranteed": the guaranteed ones less the broken (md5, sha1) and
@@ -93,6 +97,12 @@ def normalize_hashes(declared: object) -> dict[str, str]:
     return out
 
 
+class Digesting(Protocol):
+    """What hashes a file's bytes as they pass: given each byte once, in order."""
+
+    def update(self, chunk: bytes | memoryview | bytearray) -> None: ...
+
+
 class MultiHasher:
     """Feeds the same bytes to every declared algorithm (and sha256, which wharf records)."""
 
@@ -100,7 +110,7 @@ class MultiHasher:
         self._hashers = {name: hashlib.new(name) for name in {*algorithms, "sha256"}}
         self.size = 0
 
-    def update(self, chunk: bytes | memoryview) -> None:
+    def update(self, chunk: bytes | memoryview | bytearray) -> None:
         self.size += len(chunk)
         for hasher in self._hashers.values():
             hasher.update(chunk)
@@ -114,3 +124,86 @@ class MultiHasher:
         return sorted(
             name for name, want in declared.items() if not hmac.compare_digest(actual[name], want)
         )
+
+
+class BackgroundHasher:
+    """A ``MultiHasher`` fed on a thread of its own, in order, so that the file's digests
+    take a second core while the caller inspects the same bytes (the CRCs and RECORD
+    hashes of the members): validation is CPU-bound, and the file's digests were a third
+    of it. Use it as a context manager; the digests are final once the block ends.
+
+    Reads smaller than ``BATCH`` are gathered into one chunk before they are handed over,
+    so an archive of many small members pays one handoff per ``BATCH``, not per member;
+    larger ones are handed over as they are (a caller never changes a chunk it has passed
+    on: what it passes is what its reader returned). At most ``PENDING`` bytes wait for
+    the thread, so memory stays flat whatever the file's size."""
+
+    BATCH = 1024 * 1024
+    PENDING = 32 * 1024 * 1024
+
+    def __init__(self, hasher: MultiHasher) -> None:
+        self._hasher = hasher
+        self.size = 0
+        self._gathered = bytearray()
+        self._queue: deque[bytes | memoryview | bytearray | None] = deque()
+        self._pending = 0
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="file-digest", daemon=True)
+
+    def __enter__(self) -> BackgroundHasher:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._flush()
+        self._hand_over(None)
+        self._thread.join()
+
+    def update(self, chunk: bytes | memoryview | bytearray) -> None:
+        self.size += len(chunk)
+        if len(chunk) >= self.BATCH:
+            self._flush()
+            self._hand_over(chunk)
+            return
+        self._gathered += chunk
+        if len(self._gathered) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._gathered:
+            self._hand_over(self._gathered)
+            self._gathered = bytearray()
+
+    def _hand_over(self, chunk: bytes | memoryview | bytearray | None) -> None:
+        size = len(chunk) if chunk is not None else 0
+        with self._changed:
+            # One chunk larger than the bound is let through alone, never waited on forever.
+            self._changed.wait_for(
+                lambda: not self._pending or self._pending + size <= self.PENDING
+            )
+            self._queue.append(chunk)
+            self._pending += size
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._queue))
+                chunk = self._queue.popleft()
+            if chunk is None:
+                return
+            self._hasher.update(chunk)  # hashlib lets go of the GIL for large updates
+            with self._changed:
+                self._pending -= len(chunk)
+                self._changed.notify_all()
+
+    def hexdigests(self) -> dict[str, str]:
+        return self._hasher.hexdigests()
+
+    def mismatches(self, declared: dict[str, str]) -> list[str]:
+        return self._hasher.mismatches(declared)

@@ -13,7 +13,7 @@ from typing import BinaryIO, Protocol
 from packaging.version import Version
 
 from ..filenames import DistKind, DistributionFilename, FilenameError, check_upload_filename
-from ..hashes import MultiHasher
+from ..hashes import BackgroundHasher, Digesting, MultiHasher
 from .in_order import InOrderHasher
 from .limits import CHUNK, Limits
 from .report import Inspection
@@ -56,7 +56,7 @@ class Verdict:
 class _HashingReader:
     """A file object that hashes what passes through it, so one pass serves two checks."""
 
-    def __init__(self, raw: BinaryIO, hasher: MultiHasher) -> None:
+    def __init__(self, raw: BinaryIO, hasher: Digesting) -> None:
         self._raw = raw
         self._hasher = hasher
 
@@ -70,7 +70,7 @@ class _HashingReader:
             pass
 
 
-def _hash_all(source: ByteSource, hasher: MultiHasher) -> None:
+def _hash_all(source: ByteSource, hasher: Digesting) -> None:
     reader = source.stream()
     try:
         _HashingReader(reader, hasher).drain()
@@ -110,8 +110,8 @@ def validate_distribution(
                 )
             ],
         )
-    hasher = MultiHasher(set(declared_hashes))
-    found = _inspect(source, dist, hasher, limits)
+    with BackgroundHasher(MultiHasher(set(declared_hashes))) as hasher:
+        found = _inspect(source, dist, hasher, limits)
     if hasher.size != declared_size:
         notices.append(
             notice("size-mismatch", f"read {hasher.size} bytes, but {declared_size} were declared")
@@ -135,7 +135,7 @@ def validate_distribution(
 
 
 def _inspect(
-    source: ByteSource, dist: DistributionFilename, hasher: MultiHasher, limits: Limits
+    source: ByteSource, dist: DistributionFilename, hasher: Digesting, limits: Limits
 ) -> Inspection:
     if dist.kind is DistKind.SDIST and not dist.is_zip:
         # One pass: the sdist is inspected from the same stream that is hashed.
@@ -149,7 +149,8 @@ def _inspect(
             reader.close()
         return found
     if source.spools:
-        # Hashed as it streams to a local copy, the one read of the source; inspected there.
+        # Hashed as it streams to a local copy, the one read of the source; inspected there
+        # while the digests catch up.
         _hash_all(source, hasher)
         with source.random_access() as archive:
             return _inspect_zip(archive, source.size, dist, limits)

@@ -1,0 +1,101 @@
+"""The file's digests are computed on a thread of their own: the same digests as inline,
+in order, with the bytes waiting for that thread bounded whatever the file's size."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import threading
+
+import pytest
+
+from chalicelib.domain.hashes import BackgroundHasher, MultiHasher
+
+
+def chunks_of(data: bytes, seed: int) -> list[bytes | memoryview | bytearray]:
+    """``data`` cut as readers cut it: tiny reads, header-sized ones, whole windows, as
+    bytes, bytearrays and memoryviews."""
+    rng = random.Random(seed)
+    out: list[bytes | memoryview | bytearray] = []
+    position = 0
+    while position < len(data):
+        size = rng.choice([1, 30, 4096, 30_000, BackgroundHasher.BATCH, 3 * 1024 * 1024])
+        piece = data[position : position + size]
+        out.append(rng.choice([bytes, bytearray, memoryview])(piece))
+        position += len(piece)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_digests_match_inline_hashing_of_the_same_bytes(seed: int) -> None:
+    data = os.urandom(9 * 1024 * 1024 + 17)
+    with BackgroundHasher(MultiHasher({"sha256", "blake2b"})) as hasher:
+        for chunk in chunks_of(data, seed):
+            hasher.update(chunk)
+    assert hasher.size == len(data)
+    assert hasher.hexdigests() == {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "blake2b": hashlib.blake2b(data).hexdigest(),
+    }
+    assert hasher.mismatches({"sha256": hashlib.sha256(data).hexdigest()}) == []
+    assert hasher.mismatches({"sha256": "0" * 64}) == ["sha256"]
+
+
+def test_no_bytes_gives_the_digest_of_nothing() -> None:
+    with BackgroundHasher(MultiHasher({"sha256"})) as hasher:
+        pass
+    assert hasher.size == 0
+    assert hasher.hexdigests() == {"sha256": hashlib.sha256(b"").hexdigest()}
+
+
+class SlowHasher(MultiHasher):
+    """Hashes only when let, and records the most bytes ever handed over and not hashed."""
+
+    def __init__(self, owner: list[BackgroundHasher]) -> None:
+        super().__init__({"sha256"})
+        self.go = threading.Semaphore(0)
+        self.owner = owner
+        self.most_waiting = 0
+
+    def update(self, chunk: bytes | memoryview | bytearray) -> None:
+        self.go.acquire()
+        self.most_waiting = max(self.most_waiting, self.owner[0]._pending)
+        super().update(chunk)
+
+
+def test_the_caller_waits_rather_than_piling_up_bytes() -> None:
+    """A producer faster than the digests blocks at ``PENDING`` bytes: memory stays flat."""
+    owner: list[BackgroundHasher] = []
+    slow = SlowHasher(owner)
+    background = BackgroundHasher(slow)
+    owner.append(background)
+    chunk = os.urandom(BackgroundHasher.BATCH)
+    count = 3 * BackgroundHasher.PENDING // len(chunk)
+    fed = threading.Event()
+
+    def produce() -> None:
+        with background:
+            for _ in range(count):
+                background.update(chunk)
+            fed.set()
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    producer.join(timeout=0.5)
+    assert not fed.is_set()  # blocked: the hasher has taken nothing yet
+    assert background._pending <= BackgroundHasher.PENDING
+    for _ in range(count):
+        slow.go.release()
+    producer.join(timeout=30)
+    assert fed.is_set()
+    assert slow.most_waiting <= BackgroundHasher.PENDING
+    assert background.hexdigests()["sha256"] == hashlib.sha256(chunk * count).hexdigest()
+
+
+def test_an_error_in_the_block_still_stops_the_thread() -> None:
+    before = threading.active_count()
+    with pytest.raises(RuntimeError), BackgroundHasher(MultiHasher({"sha256"})) as hasher:
+        hasher.update(b"x" * 10)
+        raise RuntimeError("the inspection failed")
+    assert threading.active_count() == before
