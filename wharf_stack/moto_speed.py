@@ -18,6 +18,11 @@ taken out here, with what a client sees unchanged:
   wrote it to the object's file: 1.1 s for 512 MiB, inside the client's request. Now each
   part is written once to the file the object keeps, checksummed as it passes, and the
   object adopts that file (``AssembledValue``).
+- the server found the service of every request anew, under one lock for all threads:
+  it listed moto's package directory and stat-ed each of its ~200 entries, then tried
+  the URL patterns of every service in turn. That was a quarter of moto's CPU in an
+  install (py-spy under `python -m bench.installs`); the answer depends on the host
+  name alone, so it is remembered per host.
 
 Applied by the local stack and by the test suite, like ``moto_fidelity``.
 """
@@ -311,7 +316,28 @@ def multipart_completion_writes_once() -> None:
     FakeKey.value = FakeKey.value.setter(adopt)  # type: ignore[attr-defined,method-assign]
 
 
+def backend_found_once_per_host() -> None:
+    """``DomainDispatcherApplication.get_backend_for_host``, remembered per host name."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    if getattr(original, "_wharf_patched", False):
+        return
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        # Called under the dispatcher's own lock: the dict needs none of its own.
+        if host not in found:
+            found[host] = original(self, host)
+        return found[host]
+
+    get_backend_for_host._wharf_patched = True  # type: ignore[attr-defined]
+    get_backend_for_host._wharf_original = original  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+
 def apply() -> None:
+    backend_found_once_per_host()
     transactions_keep_only_their_items()
     dynamodb_items_as_json()
     listing_copies_no_bytes()

@@ -330,3 +330,30 @@ def test_a_transaction_does_not_copy_the_table(table, monkeypatch):
 
     assert len(items(table)) == 4
     assert not any(issubclass(kind, Table) for kind in copied)
+
+
+def test_the_server_finds_each_hosts_service_as_moto_does_and_once(monkeypatch) -> None:
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    patched = DomainDispatcherApplication.get_backend_for_host
+    original = patched._wharf_original
+    app = DomainDispatcherApplication(create_backend_app)
+    hosts = [
+        "s3.us-east-1.amazonaws.com",
+        "dynamodb",
+        "sqs.us-east-1.amazonaws.com",
+        "moto_api",
+        None,
+        "nothing.example",
+    ]
+    for host in hosts:
+        assert patched(app, host) == original(app, host)
+    listed = []
+    real_listing = backends.list_of_moto_modules
+    monkeypatch.setattr(
+        backends, "list_of_moto_modules", lambda: listed.append(1) or real_listing()
+    )
+    fresh = "sqs.ap-southeast-4.amazonaws.com"  # asked of no other test
+    assert [patched(app, fresh) for _ in range(5)] == ["sqs"] * 5
+    assert len(listed) == 1
