@@ -179,3 +179,37 @@ def test_a_session_token_that_starts_with_a_dash_is_an_id_not_an_option(no_confi
     assert capsys.readouterr().err.startswith("wharf: no server URL")
     # Anything else that starts with '-' is still an option.
     assert dashed_session_tokens(["session", "cancel", "-h"]) == ["session", "cancel", "-h"]
+
+
+def test_the_files_of_an_upload_are_hashed_together_and_grouped_by_release(tmp_path):
+    import hashlib
+    import os
+
+    from wharf_cli.client import ClientError
+    from wharf_cli.upload_command import _releases
+
+    names = [
+        "acme_tools-1.0-py3-none-any.whl",
+        "acme_tools-1.0.tar.gz",
+        "Acme.Tools-2.0-py3-none-any.whl",
+        "other-0.1.tar.gz",
+    ]
+    paths = []
+    for name in names:
+        (tmp_path / name).write_bytes(os.urandom(5 * 1024 * 1024 + len(name)))
+        paths.append(tmp_path / name)
+    (tmp_path / f"{names[0]}.publish.attestation").write_text("{}")
+    groups = _releases([*paths, tmp_path / f"{names[0]}.publish.attestation"])
+    assert {key: [d.filename for d in dists] for key, dists in groups.items()} == {
+        ("acme-tools", "1.0"): names[:2],
+        ("acme-tools", "2.0"): [names[2]],
+        ("other", "0.1"): [names[3]],
+    }
+    for dists in groups.values():
+        for dist in dists:
+            data = dist.path.read_bytes()
+            assert (dist.size, dist.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ClientError, match=r"notes\.txt: not a wheel or an sdist"):
+        _releases([*paths, tmp_path / "notes.txt"])

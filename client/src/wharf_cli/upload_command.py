@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -172,17 +174,24 @@ def _reporter(args: argparse.Namespace) -> Reporter:
 
 
 def _releases(paths: list[Path]) -> dict[tuple[str, str], list[Dist]]:
-    groups: dict[tuple[str, str], list[Dist]] = defaultdict(list)
-    for path in paths:
-        if path.name.endswith(".attestation"):
-            continue  # sent with the dist it sits beside (`wharf upload dist/*` passes both)
+    """The files grouped by release, each hashed; several at once, as hashlib lets go of
+    the interpreter lock (a CI job uploading a matrix's wheels hashes them on every core)."""
+    dists = [path for path in paths if not path.name.endswith(".attestation")]
+    # An attestation is sent with the dist it sits beside (`wharf upload dist/*` passes both).
+    for path in dists:
         if not path.is_file():
             raise ClientError(f"{path}: no such file")
+
+    def inspected(path: Path) -> Dist:
         try:
-            dist = inspect(path)
+            return inspect(path)
         except ValueError as error:
             raise ClientError(str(error)) from None
-        groups[(canonicalize_name(dist.project), dist.version)].append(dist)
+
+    groups: dict[tuple[str, str], list[Dist]] = defaultdict(list)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for dist in pool.map(inspected, dists):
+            groups[(canonicalize_name(dist.project), dist.version)].append(dist)
     return groups
 
 
