@@ -8,20 +8,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Column
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 MiB = 1024 * 1024
 # Events that carry a sentence for the user.
@@ -56,6 +46,20 @@ class _Bars:
     own that could outlive Ctrl-C, and a frozen bar when nothing moves is the truth."""
 
     def __init__(self, stream: TextIO) -> None:
+        # rich is imported only here, for a terminal: a fifth of the command's start-up,
+        # which a CI job (plain lines or --json) would pay for nothing.
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.table import Column
+
         # The caller found a terminal; a test's stream stands in for one.
         console = Console(file=stream, force_terminal=True)
         # The filename takes the width the other columns leave; long ones end in "…".
