@@ -772,8 +772,10 @@ class InMemoryObjectStore:
             body, metadata, _ = self._b.objects[source_key]
             self._b.store(dest_key, body, metadata)
 
-    def presigned_get(self, key: str, *, expires: int, filename: str | None = None) -> str:
-        return f"memory://bucket/{key}?expires={expires}"
+    def presigned_get(
+        self, key: str, *, expires: int, filename: str | None = None, immutable: bool = False
+    ) -> str:
+        return f"memory://bucket/{key}?expires={expires}" + ("&immutable" if immutable else "")
 
 
 class InMemoryStaging:

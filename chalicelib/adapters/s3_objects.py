@@ -9,6 +9,9 @@ from botocore.exceptions import ClientError
 from ..domain.ports import StoredObject
 from .aws_errors import error_code
 
+# What S3 says of a published file's bytes: they never change under their key.
+IMMUTABLE = "private, max-age=31536000, immutable"
+
 
 class S3ObjectStore:
     def __init__(self, client: Any, bucket: str) -> None:
@@ -82,10 +85,15 @@ class S3ObjectStore:
                 extra_args={"ChecksumAlgorithm": "SHA256"},
             ).result()
 
-    def presigned_get(self, key: str, *, expires: int, filename: str | None = None) -> str:
+    def presigned_get(
+        self, key: str, *, expires: int, filename: str | None = None, immutable: bool = False
+    ) -> str:
         params = {"Bucket": self._bucket, "Key": key}
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        if immutable:
+            # S3 answers with this header: "private", as the URL is a credential.
+            params["ResponseCacheControl"] = IMMUTABLE
         return str(
             self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
         )

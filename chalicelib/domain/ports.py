@@ -106,8 +106,12 @@ class ObjectStore(Protocol):
     def copy(self, source_key: str, dest_key: str) -> None:
         """Copy an object inside the bucket (any size)."""
 
-    def presigned_get(self, key: str, *, expires: int, filename: str | None = None) -> str:
-        """A URL that lets its holder GET ``key`` for ``expires`` seconds (as ``filename``)."""
+    def presigned_get(
+        self, key: str, *, expires: int, filename: str | None = None, immutable: bool = False
+    ) -> str:
+        """A URL that lets its holder GET ``key`` for ``expires`` seconds (as ``filename``);
+        ``immutable``: the bytes under ``key`` never change, and the answer says so, so that
+        an installer's HTTP cache keeps it."""
 
 
 class StagingStorage(Protocol):

@@ -58,6 +58,7 @@ class Downloads:
         self._metadata: Bounded[str, Inline] = Bounded(
             CACHED_METADATA_CHARS, lambda inline: len(inline.body)
         )
+        self._urls: Recent[tuple[str, str | None], str] = Recent(clock, expires / 2, CACHED_ENTRIES)
 
     def published(self, principal: Principal, project: str, name: str) -> str | Inline:
         """A presigned URL for a published file, its small ``.metadata`` itself; 404 for
@@ -126,8 +127,21 @@ class Downloads:
         if name.endswith(METADATA_SUFFIX):
             if not entry.metadata_sha256:
                 raise NotFoundError("This file has no separate metadata.")
-            return self._objects.presigned_get(key + METADATA_SUFFIX, expires=self._expires)
-        return self._objects.presigned_get(key, expires=self._expires, filename=filename)
+            return self._presigned(key + METADATA_SUFFIX, None)
+        return self._presigned(key, filename)
+
+    def _presigned(self, key: str, filename: str | None) -> str:
+        """One URL per published object for half its life: pip's and uv's HTTP caches key
+        on the URL, so a fresh signature on every request made every install download
+        every file again. The URL is given only after this request's checks, and it
+        lets no one do more than a URL signed now would (it expires sooner)."""
+        url = self._urls.get((key, filename))
+        if url is None:
+            url = self._objects.presigned_get(
+                key, expires=self._expires, filename=filename, immutable=True
+            )
+            self._urls.put((key, filename), url)
+        return url
 
     # --- stage previews: the session token is the credential -----------------------------
 

@@ -18,6 +18,26 @@ def test_objects_round_trip_and_copy(backend):
     assert "files/b" in objects.presigned_get("files/b", expires=60, filename="b")
 
 
+def test_a_published_files_url_says_its_bytes_never_change(aws):
+    """S3 answers a GET of an ``immutable`` URL with a Cache-Control that lets pip's and
+    uv's HTTP caches keep the file (the URL is a credential: private caches only)."""
+    import requests
+
+    from chalicelib.adapters.s3_objects import S3ObjectStore
+
+    objects = S3ObjectStore(aws.clients.s3, aws.resources.bucket)
+    objects.put("files/u/f/a.whl", b"wheel", content_type="application/zip", metadata={})
+    plain = requests.get(objects.presigned_get("files/u/f/a.whl", expires=60), timeout=10)
+    kept = requests.get(
+        objects.presigned_get("files/u/f/a.whl", expires=60, filename="a.whl", immutable=True),
+        timeout=10,
+    )
+    assert (plain.status_code, kept.status_code) == (200, 200)
+    assert kept.content == b"wheel"
+    assert kept.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert "Cache-Control" not in plain.headers
+
+
 def test_an_older_render_never_replaces_a_newer(backend):
     objects = backend.stores.objects
     assert objects.put_if_newer("simple/p/index.html", b"2", content_type="text/html", serial=2)

@@ -242,6 +242,39 @@ def test_pip_resolves_from_metadata_not_the_wheel(stack, published, tmp_path):
     assert "/files/e2e-lib/e2e_lib-1.1-py3-none-any.whl" not in paths
 
 
+def test_a_warm_pip_cache_downloads_no_file_again(stack, published, tmp_path):
+    """A file's URL stays the same for half its life and S3 calls its bytes immutable, so
+    pip's HTTP cache (which keeps answers from HTTPS or trusted hosts) serves the second
+    download: before, every signature was new and every install fetched every file."""
+    _, reader = published
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+
+    def download(into: str) -> list[str]:
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "download", "-vvv", "--no-deps"),
+                *("--index-url", index_url(stack, reader), "--trusted-host", "127.0.0.1"),
+                *("--cache-dir", str(tmp_path / "cache"), "-d", str(tmp_path / into)),
+                "e2e-lib==1.1",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return [line for line in result.stdout.splitlines() if '"GET /' in line]
+
+    first, second = download("first"), download("second")
+    wheel = "e2e_lib-1.1-py3-none-any.whl"
+    from_s3 = [line for line in first if "X-Amz-Signature=" in line]
+    assert len(from_s3) == 1 and wheel in from_s3[0], first
+    assert not [line for line in second if "X-Amz-Signature=" in line], second
+    assert any(f"/files/e2e-lib/{wheel} " in line for line in second)  # still authorised
+    assert (tmp_path / "second" / wheel).read_bytes() == (tmp_path / "first" / wheel).read_bytes()
+
+
 def test_staged_release_only_from_the_stage_url(stack, published, tmp_path):
     publisher, reader = published
     session = publisher.stage("e2e-lib", "2.0", {"e2e_lib-2.0-py3-none-any.whl": lib_wheel("2.0")})

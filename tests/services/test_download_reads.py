@@ -91,3 +91,28 @@ def test_a_quarantine_applies_once_the_cache_seconds_have_passed(counted, clock)
 
     with pytest.raises(NotFoundError):
         world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+
+
+def test_a_files_url_is_the_same_for_half_its_life_so_installer_caches_keep_it(counted, clock):
+    world, calls = counted(download_url_seconds=300)
+    publish(world)
+    first = world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+    assert isinstance(first, str) and first.endswith("&immutable")
+    calls.clear()
+
+    clock.advance(seconds=149)
+    assert world.wharf.downloads.published(READER, "acme-tools", WHEEL) == first
+    assert "presigned_get" not in calls
+
+    clock.advance(seconds=1)
+    world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+    assert "presigned_get" in calls  # signed anew: what it gives out lives 150 s at least
+
+
+def test_the_same_url_goes_only_to_callers_allowed_to_read(counted):
+    world, _ = counted()
+    publish(world)
+    assert WHEEL in world.wharf.downloads.published(READER, "acme-tools", WHEEL)
+    stranger = Principal(token_id="other", role=Role.UPLOAD, projects=("other-*",))
+    with pytest.raises(NotFoundError):
+        world.wharf.downloads.published(stranger, "acme-tools", WHEEL)
