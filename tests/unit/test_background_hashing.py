@@ -7,6 +7,7 @@ import hashlib
 import os
 import random
 import threading
+import time
 
 import pytest
 
@@ -82,13 +83,18 @@ def test_the_caller_waits_rather_than_piling_up_bytes() -> None:
 
     producer = threading.Thread(target=produce)
     producer.start()
-    producer.join(timeout=0.5)
+    # Sleeps, not timed waits on the thread: those hang under libfaketime (the suite runs
+    # on another date too).
+    time.sleep(0.5)
     assert not fed.is_set()  # blocked: the hasher has taken nothing yet
     assert background._pending <= BackgroundHasher.PENDING
     for _ in range(count):
         slow.go.release()
-    producer.join(timeout=30)
+    deadline = time.monotonic() + 30
+    while producer.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert fed.is_set()
+    producer.join()
     assert slow.most_waiting <= BackgroundHasher.PENDING
     assert background.hexdigests()["sha256"] == hashlib.sha256(chunk * count).hexdigest()
 
