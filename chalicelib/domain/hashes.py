@@ -136,7 +136,9 @@ class BackgroundHasher:
     so an archive of many small members pays one handoff per ``BATCH``, not per member;
     larger ones are handed over as they are (a caller never changes a chunk it has passed
     on: what it passes is what its reader returned). At most ``PENDING`` bytes wait for
-    the thread, so memory stays flat whatever the file's size."""
+    the thread, so memory stays flat whatever the file's size. Should the thread fail,
+    the caller's next handoff, or the end of the block, raises what it met: digests of
+    part of a file must never reach a verdict."""
 
     BATCH = 1024 * 1024
     PENDING = 32 * 1024 * 1024
@@ -148,6 +150,7 @@ class BackgroundHasher:
         self._queue: deque[bytes | memoryview | bytearray | None] = deque()
         self._pending = 0
         self._changed = threading.Condition()
+        self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="file-digest", daemon=True)
 
     def __enter__(self) -> BackgroundHasher:
@@ -160,9 +163,14 @@ class BackgroundHasher:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self._flush()
-        self._hand_over(None)
-        self._thread.join()
+        try:
+            if self._failed is None:
+                self._flush()
+        finally:
+            self._hand_over(None)
+            self._thread.join()
+        if self._failed is not None and error is None:
+            raise RuntimeError("the file's digests failed") from self._failed
 
     def update(self, chunk: bytes | memoryview | bytearray) -> None:
         self.size += len(chunk)
@@ -184,8 +192,16 @@ class BackgroundHasher:
         with self._changed:
             # One chunk larger than the bound is let through alone, never waited on forever.
             self._changed.wait_for(
-                lambda: not self._pending or self._pending + size <= self.PENDING
+                lambda: (
+                    self._failed is not None
+                    or not self._pending
+                    or self._pending + size <= self.PENDING
+                )
             )
+            if self._failed is not None:
+                if chunk is None:
+                    return  # the thread has ended: nothing to tell it
+                raise RuntimeError("the file's digests failed") from self._failed
             self._queue.append(chunk)
             self._pending += size
             self._changed.notify_all()
@@ -197,7 +213,14 @@ class BackgroundHasher:
                 chunk = self._queue.popleft()
             if chunk is None:
                 return
-            self._hasher.update(chunk)  # hashlib lets go of the GIL for large updates
+            try:
+                self._hasher.update(chunk)  # hashlib lets go of the GIL for large updates
+            except BaseException as error:  # re-raised in the caller's thread
+                with self._changed:
+                    self._failed = error
+                    self._queue.clear()
+                    self._changed.notify_all()
+                return
             with self._changed:
                 self._pending -= len(chunk)
                 self._changed.notify_all()

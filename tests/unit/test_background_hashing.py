@@ -81,14 +81,14 @@ def test_the_caller_waits_rather_than_piling_up_bytes() -> None:
                 background.update(chunk)
             fed.set()
 
-    producer = threading.Thread(target=produce)
+    producer = threading.Thread(target=produce, daemon=True)  # never holds up the run
     producer.start()
     # Sleeps, not timed waits on the thread: those hang under libfaketime (the suite runs
     # on another date too).
     time.sleep(0.5)
     assert not fed.is_set()  # blocked: the hasher has taken nothing yet
     assert background._pending <= BackgroundHasher.PENDING
-    for _ in range(count):
+    for _ in range(count + 1):
         slow.go.release()
     deadline = time.monotonic() + 30
     while producer.is_alive() and time.monotonic() < deadline:
@@ -100,8 +100,52 @@ def test_the_caller_waits_rather_than_piling_up_bytes() -> None:
 
 
 def test_an_error_in_the_block_still_stops_the_thread() -> None:
-    before = threading.active_count()
     with pytest.raises(RuntimeError), BackgroundHasher(MultiHasher({"sha256"})) as hasher:
         hasher.update(b"x" * 10)
         raise RuntimeError("the inspection failed")
-    assert threading.active_count() == before
+    assert not hasher._thread.is_alive()
+
+
+def test_a_chunk_larger_than_the_bound_goes_through_alone() -> None:
+    big = os.urandom(BackgroundHasher.PENDING + 1)
+    with BackgroundHasher(MultiHasher({"sha256"})) as hasher:
+        hasher.update(b"head")
+        hasher.update(big)
+        hasher.update(big)
+    assert hasher.hexdigests()["sha256"] == hashlib.sha256(b"head" + big + big).hexdigest()
+
+
+class FailingHasher(MultiHasher):
+    """Fails on its second chunk, as a hasher out of memory would."""
+
+    def __init__(self) -> None:
+        super().__init__({"sha256"})
+        self.chunks = 0
+
+    def update(self, chunk: bytes | memoryview | bytearray) -> None:
+        self.chunks += 1
+        if self.chunks == 2:
+            raise MemoryError("no room")
+        super().update(chunk)
+
+
+def test_a_failure_of_the_digests_is_raised_not_turned_into_a_mismatch() -> None:
+    """Digests of part of a file would refuse it for good as a hash mismatch; the caller
+    gets the failure instead (a validator retries it)."""
+    chunk = os.urandom(BackgroundHasher.BATCH)
+    failing = BackgroundHasher(FailingHasher())
+    with pytest.raises(RuntimeError, match="digests failed") as raised, failing as hasher:
+        hasher.update(chunk)
+        hasher.update(chunk)
+    assert isinstance(raised.value.__cause__, MemoryError)
+    assert not hasher._thread.is_alive()
+
+
+def test_a_failure_while_the_caller_waits_for_room_ends_the_wait() -> None:
+    """More than ``PENDING`` bytes handed over after the thread failed: no hang."""
+    chunk = os.urandom(BackgroundHasher.BATCH)
+    failing = BackgroundHasher(FailingHasher())
+    with pytest.raises(RuntimeError, match="digests failed"), failing as hasher:
+        for _ in range(3 * BackgroundHasher.PENDING // len(chunk)):
+            hasher.update(chunk)
+    assert not hasher._thread.is_alive()
