@@ -187,6 +187,7 @@ def test_the_files_of_an_upload_are_hashed_together_and_grouped_by_release(tmp_p
 
     from wharf_cli.client import ClientError
     from wharf_cli.upload_command import _releases
+    from wharf_cli.workers import Stop
 
     names = [
         "acme_tools-1.0-py3-none-any.whl",
@@ -196,10 +197,10 @@ def test_the_files_of_an_upload_are_hashed_together_and_grouped_by_release(tmp_p
     ]
     paths = []
     for name in names:
-        (tmp_path / name).write_bytes(os.urandom(5 * 1024 * 1024 + len(name)))
+        (tmp_path / name).write_bytes(os.urandom(1024 * 1024 + len(name)))
         paths.append(tmp_path / name)
     (tmp_path / f"{names[0]}.publish.attestation").write_text("{}")
-    groups = _releases([*paths, tmp_path / f"{names[0]}.publish.attestation"])
+    groups = _releases([*paths, tmp_path / f"{names[0]}.publish.attestation"], Stop())
     assert {key: [d.filename for d in dists] for key, dists in groups.items()} == {
         ("acme-tools", "1.0"): names[:2],
         ("acme-tools", "2.0"): [names[2]],
@@ -212,4 +213,6 @@ def test_the_files_of_an_upload_are_hashed_together_and_grouped_by_release(tmp_p
 
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(ClientError, match=r"notes\.txt: not a wheel or an sdist"):
-        _releases([*paths, tmp_path / "notes.txt"])
+        _releases([*paths, tmp_path / "notes.txt"], Stop())
+    with pytest.raises(ClientError, match=r"gone\.whl: no such file"):
+        _releases([*paths, tmp_path / "gone.whl"], Stop())

@@ -9,7 +9,6 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +22,7 @@ from .dists import Dist, inspect
 from .progress import Reporter, size
 from .release import Options, ReleaseUpload, Result, short
 from .upload2 import NotUpload2, Upload2
-from .workers import Stop
+from .workers import Stop, run_all
 
 Common = Callable[..., None]
 P = TypeVar("P", bound=argparse.ArgumentParser)  # main's parser class
@@ -173,9 +172,10 @@ def _reporter(args: argparse.Namespace) -> Reporter:
     return Reporter("tty" if sys.stdout.isatty() else "plain")
 
 
-def _releases(paths: list[Path]) -> dict[tuple[str, str], list[Dist]]:
+def _releases(paths: list[Path], stop: Stop) -> dict[tuple[str, str], list[Dist]]:
     """The files grouped by release, each hashed; several at once, as hashlib lets go of
-    the interpreter lock (a CI job uploading a matrix's wheels hashes them on every core)."""
+    the interpreter lock (a CI job uploading a matrix's wheels hashes them on every core),
+    on the CLI's daemon workers, so that Ctrl-C ends the command at once."""
     dists = [path for path in paths if not path.name.endswith(".attestation")]
     # An attestation is sent with the dist it sits beside (`wharf upload dist/*` passes both).
     for path in dists:
@@ -189,9 +189,8 @@ def _releases(paths: list[Path]) -> dict[tuple[str, str], list[Dist]]:
             raise ClientError(str(error)) from None
 
     groups: dict[tuple[str, str], list[Dist]] = defaultdict(list)
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        for dist in pool.map(inspected, dists):
-            groups[(canonicalize_name(dist.project), dist.version)].append(dist)
+    for dist in run_all(inspected, dists, workers=min(4, os.cpu_count() or 1), stop=stop):
+        groups[(canonicalize_name(dist.project), dist.version)].append(dist)
     return groups
 
 
@@ -215,7 +214,7 @@ def upload(args: argparse.Namespace, stop: Stop) -> int:
 
 def _upload(args: argparse.Namespace, stop: Stop, reporter: Reporter) -> int:
     target = _target(args)
-    releases = _releases(args.files)
+    releases = _releases(args.files, stop)
     auth = (target.username, target.password)
     if args.protocol == "legacy":
         return _legacy(target, auth, releases, reporter, args.skip_existing)
