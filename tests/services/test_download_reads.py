@@ -116,3 +116,16 @@ def test_the_same_url_goes_only_to_callers_allowed_to_read(counted):
     stranger = Principal(token_id="other", role=Role.UPLOAD, projects=("other-*",))
     with pytest.raises(NotFoundError):
         world.wharf.downloads.published(stranger, "acme-tools", WHEEL)
+
+
+def test_a_staged_files_url_is_signed_for_each_request_and_not_called_immutable(counted):
+    """A staged file can still be deleted and sent again under its name: its URL is never
+    remembered, and S3 is not told its bytes never change."""
+    world, calls = counted()
+    token = world.session()
+    world.upload(token)
+    first = world.wharf.downloads.staged(token, WHEEL)
+    assert isinstance(first, str) and WHEEL in first and not first.endswith("&immutable")
+    calls.clear()
+    world.wharf.downloads.staged(token, WHEEL)
+    assert "presigned_get" in calls
