@@ -1,8 +1,9 @@
 """Make moto quick enough for a local stack people use for real, and for the suite.
 
-moto is written to be faithful, not fast. Two of its costs dominated the local stack
-(profiled with py-spy on `wharf-serve` under `python -m bench.small_releases`) and are
-taken out here, with what a client sees unchanged:
+moto is written to be faithful, not fast. These of its costs dominated the local stack
+(profiled with py-spy on `wharf-serve` under `python -m bench.small_releases`,
+`bench.upload` and `bench.installs`) and are taken out here, with what a client sees
+unchanged:
 
 - a DynamoDB transaction deep-copied every table it named, once per item, to roll back
   on a cancellation: 11 ms for a 3-item transaction with 100 items in the table, 84 ms
@@ -326,10 +327,15 @@ def backend_found_once_per_host() -> None:
     found: dict[str | None, Any] = {}
 
     def get_backend_for_host(self: Any, host: str | None) -> Any:
-        # Called under the dispatcher's own lock: the dict needs none of its own.
-        if host not in found:
-            found[host] = original(self, host)
-        return found[host]
+        # moto's answer depends on the host name alone (its URL patterns and module list
+        # are fixed), so one memory serves every dispatcher; a lost race only computes it
+        # twice. Host names come from requests (a region, a service): at most 256 kept.
+        if host in found:
+            return found[host]
+        backend = original(self, host)
+        if len(found) < 256:
+            found[host] = backend
+        return backend
 
     get_backend_for_host._wharf_patched = True  # type: ignore[attr-defined]
     get_backend_for_host._wharf_original = original  # type: ignore[attr-defined]
