@@ -2,6 +2,12 @@
 local stack and from pypiserver on waitress serving the same wheels, with pip and uv,
 cold (no cache) and warm (a populated cache). Printed as ratios wharf / pypiserver.
 
+pip is run twice over: as on plain http, where it keeps no HTTP answers, and with
+``--trusted-host``, where it keeps them as over HTTPS (a deployed index). There wharf's
+answers are cacheable as PyPI's are (the files immutable, core metadata and pages with
+ETags): a cold install writes each to pip's cache (with an fsync per file), and a warm
+one downloads no file again. pypiserver's answers are mostly not kept.
+
     python -m bench.installs [--runs 3]
 """
 
@@ -76,19 +82,23 @@ def installers(index: str, work: Path) -> dict[str, Callable[[bool], float]]:
     work.mkdir(exist_ok=True)
     caches = {"pip": work / "pip-cache", "uv": work / "uv-cache"}
 
-    def pip(warm: bool) -> float:
-        target = Path(tempfile.mkdtemp(dir=work))
-        if not warm:
-            shutil.rmtree(caches["pip"], ignore_errors=True)
-        command = [sys.executable, "-m", "pip", "install", "--target", str(target)]
-        command += ["--index-url", index, "--cache-dir", str(caches["pip"]), "bench-root"]
-        # pip keeps HTTP answers only from HTTPS or trusted hosts: over HTTPS, as deployed,
-        # a warm cache serves what it holds; this makes the local http the same.
-        command += ["--trusted-host", "127.0.0.1"]
-        try:
-            return _run(command, env)
-        finally:
-            shutil.rmtree(target, ignore_errors=True)
+    def pip(http_cache: bool) -> Callable[[bool], float]:
+        def run(warm: bool) -> float:
+            target = Path(tempfile.mkdtemp(dir=work))
+            if not warm:
+                shutil.rmtree(caches["pip"], ignore_errors=True)
+            command = [sys.executable, "-m", "pip", "install", "--target", str(target)]
+            command += ["--index-url", index, "--cache-dir", str(caches["pip"]), "bench-root"]
+            if http_cache:
+                # pip keeps HTTP answers only from HTTPS or trusted hosts: this makes the
+                # local http behave as a deployed index over HTTPS does.
+                command += ["--trusted-host", "127.0.0.1"]
+            try:
+                return _run(command, env)
+            finally:
+                shutil.rmtree(target, ignore_errors=True)
+
+        return run
 
     def uv(warm: bool) -> float:
         target = Path(tempfile.mkdtemp(dir=work))
@@ -102,7 +112,7 @@ def installers(index: str, work: Path) -> dict[str, Callable[[bool], float]]:
         finally:
             shutil.rmtree(target, ignore_errors=True)
 
-    return {"pip": pip, "uv": uv}
+    return {"pip": pip(http_cache=False), "pip, HTTP cache": pip(http_cache=True), "uv": uv}
 
 
 def measure(indexes: dict[str, str], work: Path, runs: int) -> dict[str, dict[str, float]]:
@@ -110,10 +120,11 @@ def measure(indexes: dict[str, str], work: Path, runs: int) -> dict[str, dict[st
     the machine's load (±20% from one minute to the next here) weighs on them alike."""
     tools = {label: installers(index, work / label) for label, index in indexes.items()}
     times: dict[str, dict[str, list[float]]] = {label: {} for label in indexes}
-    for name in ("pip", "uv"):
+    for name in ("pip", "pip, HTTP cache", "uv"):
         for label in indexes:
             tools[label][name](False)  # warm-up: first contact, imports
-        for warm in (False, True):
+        # Over plain http pip keeps no HTTP answers: warm is cold there, but for built wheels.
+        for warm in (False,) if name == "pip" else (False, True):
             case = f"{name} {'warm' if warm else 'cold'}"
             if warm:
                 for label in indexes:
@@ -193,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     for case, seconds in ours.items():
         base = anchor[case]
         ratio = seconds / base
-        print(f"  {case:9}  wharf {seconds:6.2f} s   pypiserver {base:6.2f} s   {ratio:4.2f}x")
+        print(f"  {case:20}  wharf {seconds:6.2f} s   pypiserver {base:6.2f} s   {ratio:4.2f}x")
 
 
 if __name__ == "__main__":
