@@ -143,9 +143,12 @@ def index_url(stack, token: str) -> str:
     return f"http://__token__:{token}@{host}/simple/"
 
 
-def pip(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def pip(*args: str, cwd: Path, http_cache: bool = False) -> subprocess.CompletedProcess:
+    """pip as a subprocess; with no cache unless ``http_cache`` (then ``--cache-dir``)."""
     env = {**os.environ, "PIP_NO_CACHE_DIR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PIP_INDEX_URL", None)
+    if http_cache:
+        del env["PIP_NO_CACHE_DIR"]
     return subprocess.run(
         [sys.executable, "-m", "pip", *args],
         capture_output=True,
@@ -252,21 +255,14 @@ def test_a_warm_pip_cache_downloads_no_file_again(stack, published, tmp_path):
     wheel = "e2e_cached-1.0-py3-none-any.whl"
     data = wheel_bytes("e2e_cached", "1.0", metadata=metadata_text("e2e-cached", "1.0"))
     publisher.publish(publisher.stage("e2e-cached", "1.0", {wheel: data}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
     def download(into: str) -> list[str]:
-        result = subprocess.run(
-            [
-                *(sys.executable, "-m", "pip", "download", "-vvv", "--no-deps"),
-                *("--index-url", index_url(stack, reader), "--trusted-host", "127.0.0.1"),
-                *("--cache-dir", str(tmp_path / "cache"), "-d", str(tmp_path / into)),
-                "e2e-cached==1.0",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
+        result = pip(
+            *("download", "-vvv", "--no-deps", "--index-url", index_url(stack, reader)),
+            *("--trusted-host", "127.0.0.1", "--cache-dir", str(tmp_path / "cache")),
+            *("-d", str(tmp_path / into), "e2e-cached==1.0"),
+            cwd=tmp_path,
+            http_cache=True,
         )
         assert result.returncode == 0, result.stdout + result.stderr
         return [line for line in result.stdout.splitlines() if '"GET /' in line]
