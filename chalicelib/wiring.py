@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from botocore.config import Config
@@ -27,23 +27,6 @@ from .adapters.s3_staging import S3Staging
 from .adapters.sqs_review_queue import NoReviewQueue, SqsReviewQueue
 from .domain.clock import utcnow
 from .domain.inspection.limits import Limits
-from .domain.pages import PageStore
-from .domain.ports import (
-    AuditLog,
-    Catalog,
-    Clock,
-    FilenameRegistry,
-    IssuerDocuments,
-    Metrics,
-    ObjectStore,
-    ReplayGuard,
-    ReviewQueue,
-    ReviewStore,
-    SessionRepository,
-    StagingStorage,
-    TokenStore,
-    TrustedPublisherStore,
-)
 from .domain.review import Decision, ReviewPolicy, parse_reviewers
 from .services.attestation_verifier import AttestationVerifier
 from .services.audit import AuditTrail
@@ -62,6 +45,25 @@ from .services.tokens import TokenService
 from .services.trusted_publishing import IssuerKeys, OidcPolicy, TrustedPublishing
 from .services.validation import Validator
 from .settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from .domain.pages import PageStore
+    from .domain.ports import (
+        AuditLog,
+        Catalog,
+        Clock,
+        FilenameRegistry,
+        IssuerDocuments,
+        Metrics,
+        ObjectStore,
+        ReplayGuard,
+        ReviewQueue,
+        ReviewStore,
+        SessionRepository,
+        StagingStorage,
+        TokenStore,
+        TrustedPublisherStore,
+    )
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.audit import AuditEvent, AuditPage, AuditQuery, decode_cursor, encode_cursor
 from ..domain.clock import iso
-from ..domain.ports import Audited
 from .dynamo_table import (
     GSI1,
     GSI1_PK,
@@ -36,6 +35,9 @@ from .dynamo_table import (
     storable,
     to_item,
 )
+
+if TYPE_CHECKING:
+    from ..domain.ports import Audited
 
 # Items examined per listing call at most: an actor filter over a busy month must not
 # turn one request into a scan of the month. The page then ends early with a cursor.

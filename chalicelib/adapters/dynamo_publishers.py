@@ -9,10 +9,9 @@ accepted anyway.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import ConflictError, NotFoundError
-from ..domain.ports import Audited
 from ..domain.trusted_publishers import TrustedPublisher
 from .dynamo_audit import write_audited
 from .dynamo_table import (
@@ -27,6 +26,9 @@ from .dynamo_table import (
     exists,
     storable,
 )
+
+if TYPE_CHECKING:
+    from ..domain.ports import Audited
 
 PUBLISHERS = "PUBLISHERS"
 

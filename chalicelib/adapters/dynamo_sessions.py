@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
-from ..domain.audit import ReleasePublisher
 from ..domain.catalog import ProjectState
 from ..domain.clock import iso
 from ..domain.errors import (
@@ -64,6 +63,9 @@ from .dynamo_table import (
     storable,
     unless_condition_fails,
 )
+
+if TYPE_CHECKING:
+    from ..domain.audit import ReleasePublisher
 
 # --- mapping records to items (the pydantic models, with the table's text forms) -------------
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.clock import iso
 from ..domain.errors import ConflictError, NotFoundError
-from ..domain.ports import Audited
 from ..domain.tokens import TokenRecord
 from .dynamo_audit import write_audited
 from .dynamo_table import (
@@ -30,6 +29,9 @@ from .dynamo_table import (
     token_key,
     unless_condition_fails,
 )
+
+if TYPE_CHECKING:
+    from ..domain.ports import Audited
 
 
 def _record(item: dict[str, Any]) -> TokenRecord:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from chalice.app import Request
+from typing import TYPE_CHECKING
 
 from ..domain.credentials import secret_from_authorization
-from ..domain.tokens import Principal
 from ..observability import logger
 from ..wiring import container
+
+if TYPE_CHECKING:
+    from chalice.app import Request
+
+    from ..domain.tokens import Principal
 
 
 def source_of(request: Request) -> str:

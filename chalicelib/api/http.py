@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from chalice.app import Request
+from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import (
     InvalidRequestError,
@@ -13,6 +11,9 @@ from ..domain.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+
+if TYPE_CHECKING:
+    from chalice.app import Request
 
 # Every route answers every method: API Gateway's own answer to a method a resource lacks
 # is a 403 that quotes the request's Authorization header. The view says 405 instead.

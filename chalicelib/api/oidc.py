@@ -9,13 +9,12 @@ they are; deployed, the API needs a custom domain mapped at its root (docs/trust
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 
 from ..domain.clock import rfc3339_seconds
 from ..domain.errors import PermissionDeniedError
-from ..domain.tokens import Principal
 from ..domain.trusted_publishers import INVALID_PAYLOAD, MintRefused, PublisherRequest
 from ..observability import logger
 from ..wiring import container
@@ -23,6 +22,9 @@ from .auth import principal_of, source_of
 from .http import ALL_METHODS, ANY_CONTENT, body_bytes, json_object, method_of
 from .problems import problem_responses
 from .schemas import parse_body
+
+if TYPE_CHECKING:
+    from ..domain.tokens import Principal
 
 bp = Blueprint(__name__)
 

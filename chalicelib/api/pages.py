@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from chalice import Blueprint, Response
-from chalice.app import Request
 from packaging.utils import InvalidName, canonicalize_name
 from pydantic import ValidationError
 
@@ -40,13 +39,15 @@ from ..domain.pages import BrowserSession, PublishedBy, new_csrf_token
 from ..domain.provenance import published_from
 from ..domain.tokens import Principal, TokenRequest
 from ..services.pages import status_choices
-from ..services.tokens import IssuedToken
 from ..wiring import container
 from .http import ALL_METHODS, ANY_CONTENT, body_bytes, method_of, original_path
 from .upload_http import base_url
 
 if TYPE_CHECKING:
+    from chalice.app import Request
     from jinja2 import Environment
+
+    from ..services.tokens import IssuedToken
 
 bp = Blueprint(__name__)
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
-from chalice.app import Request
 from packaging.utils import canonicalize_name
 
 from ..domain.errors import NotAcceptableError, NotFoundError, PermissionDeniedError
 from ..domain.negotiation import IndexFormat, select_format
-from ..services.index_reader import IndexPage
 from ..wiring import container
 from .auth import principal_of
 from .http import ALL_METHODS, ANY_CONTENT, method_of, original_path
 from .problems import problem_responses
+
+if TYPE_CHECKING:
+    from chalice.app import Request
+
+    from ..services.index_reader import IndexPage
 
 bp = Blueprint(__name__)
 

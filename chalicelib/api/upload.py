@@ -6,6 +6,8 @@ document (405) rather than the gateway's own reply.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
 from ..domain.errors import (
@@ -14,7 +16,6 @@ from ..domain.errors import (
     RevokedTokenError,
     SessionExistsError,
 )
-from ..domain.tokens import Principal
 from ..services.mechanisms import ENDPOINTS, TransferRequest
 from ..wiring import container
 from .auth import principal_of
@@ -32,6 +33,9 @@ from .upload_http import (
     upload_problems,
     upload_response,
 )
+
+if TYPE_CHECKING:
+    from ..domain.tokens import Principal
 
 bp = Blueprint(__name__)
 # Live sessions are few (they expire within a day); the cap bounds the work of one listing.

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
-from chalice.app import Request
 
 from ..domain.clock import rfc3339_seconds
 from ..domain.errors import (
@@ -15,12 +14,16 @@ from ..domain.errors import (
 )
 from ..domain.lifecycle import FILES, SESSIONS
 from ..domain.sessions import API_VERSION, UPLOAD_MEDIA_TYPE, FileStatus
-from ..services.file_uploads import FileView
 from ..services.mechanisms import IDENTIFIERS, mechanism_for
-from ..services.sessions import SessionView
-from ..settings import Settings
 from .http import json_object
 from .problems import problem_responses_with
+
+if TYPE_CHECKING:
+    from chalice.app import Request
+
+    from ..services.file_uploads import FileView
+    from ..services.sessions import SessionView
+    from ..settings import Settings
 
 META = {"api-version": API_VERSION}
 

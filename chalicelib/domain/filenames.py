@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from packaging.tags import Tag
 from packaging.utils import (
     InvalidName,
     InvalidWheelFilename,
@@ -24,6 +24,9 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from .inspection.rules import notice
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 MAX_FILENAME_LENGTH = 255
 SDIST_EXTENSIONS = (".tar.gz", ".zip")

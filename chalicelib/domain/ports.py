@@ -12,16 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
-from .audit import AuditEvent, AuditPage, AuditQuery, ReleasePublisher
-from .catalog import FilenameClaim, ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
-from .index import FileEntry
-from .review import ReviewPolicy, ReviewRecord, ReviewState, ReviewVerdict
-from .sessions import FileRecord, SessionRecord
-from .tokens import TokenRecord
-from .trusted_publishers import TrustedPublisher
-
 if TYPE_CHECKING:  # the inspector is imported only by the handlers that validate
+    from .audit import AuditEvent, AuditPage, AuditQuery, ReleasePublisher
+    from .catalog import FilenameClaim, ProjectRecord, ProjectState, ProjectStatus, ReleaseCommit
+    from .index import FileEntry
     from .inspection.verdict import ByteSource
+    from .review import ReviewPolicy, ReviewRecord, ReviewState, ReviewVerdict
+    from .sessions import FileRecord, SessionRecord
+    from .tokens import TokenRecord
+    from .trusted_publishers import TrustedPublisher
 
 Clock = Callable[[], datetime]
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..domain.catalog import ProjectRecord, ProjectStatus
 from ..domain.errors import NotFoundError
 from ..domain.filenames import DistKind, FilenameError, parse_filename
 from ..domain.index import FileEntry, ProjectPage
 from ..domain.layout import published_key
-from ..domain.ports import Catalog, Clock, ObjectStore, SessionRepository
 from ..domain.sessions import FileStatus, SessionRecord, SessionStatus
-from ..domain.tokens import Principal
 from .publishing import Publisher, _entry
 from .read_cache import Bounded, Recent
+
+if TYPE_CHECKING:
+    from ..domain.ports import Catalog, Clock, ObjectStore, SessionRepository
+    from ..domain.tokens import Principal
 
 METADATA_SUFFIX = ".metadata"
 # Core metadata this small is answered in the response itself: an install fetches one

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
@@ -21,14 +22,6 @@ from ..domain.errors import (
 from ..domain.filenames import FilenameError, check_upload_filename
 from ..domain.layout import stored_key
 from ..domain.lifecycle import COMPLETE, FILES, REFUSE_TRANSFER
-from ..domain.ports import (
-    Catalog,
-    Clock,
-    FilenameRegistry,
-    Metrics,
-    SessionRepository,
-    StagingStorage,
-)
 from ..domain.sessions import (
     HTTP_POST_BYTES,
     CreatedVia,
@@ -37,9 +30,7 @@ from ..domain.sessions import (
     SessionRecord,
     new_file_id,
 )
-from ..domain.tokens import Principal
 from ..observability import logger
-from .audit import AuditTrail
 from .mechanisms import (
     Transfer,
     TransferPolicy,
@@ -51,6 +42,18 @@ from .mechanisms.http_post_bytes import BYTES
 from .sessions import PublishingSessions, require_open_project
 from .stored_bytes import discard_bytes, finish_and_announce
 from .validation import file_event
+
+if TYPE_CHECKING:
+    from ..domain.ports import (
+        Catalog,
+        Clock,
+        FilenameRegistry,
+        Metrics,
+        SessionRepository,
+        StagingStorage,
+    )
+    from ..domain.tokens import Principal
+    from .audit import AuditTrail
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..domain.index import RootIndex, render_root_html, render_root_json
 from ..domain.layout import ROOT_INDEX_HTML, ROOT_INDEX_JSON, project_index_keys
-from ..domain.negotiation import IndexFormat
-from ..domain.ports import Catalog, ObjectStore
 from .read_cache import Bounded
+
+if TYPE_CHECKING:
+    from ..domain.negotiation import IndexFormat
+    from ..domain.ports import Catalog, ObjectStore
 
 SERIAL_METADATA = "last-serial"
 

@@ -29,7 +29,6 @@ from ..domain.errors import (
 )
 from ..domain.filenames import DistKind, FilenameError, check_upload_filename
 from ..domain.index import FileEntry
-from ..domain.inspection.limits import Limits
 from ..domain.inspection.rules import refusal_reasons
 from ..domain.inspection.sources import BytesSource
 from ..domain.layout import (
@@ -39,15 +38,6 @@ from ..domain.layout import (
     stored_key,
 )
 from ..domain.lifecycle import FILES, STAGE_VALIDATED, FileStatus
-from ..domain.ports import (
-    Catalog,
-    Clock,
-    FilenameRegistry,
-    Metrics,
-    ObjectStore,
-    SessionRepository,
-    StagingStorage,
-)
 from ..domain.provenance import INTEGRITY_MEDIA_TYPE
 from ..domain.sessions import (
     HTTP_POST_BYTES,
@@ -58,16 +48,26 @@ from ..domain.sessions import (
     new_file_id,
     release_key,
 )
-from ..domain.tokens import Principal
 from ..observability import logger
-from .audit import AuditTrail
-from .publishing import Publisher
-from .reviews import Reviews
 from .sessions import PublishingSessions, SessionView, require_open_project
 from .validation import file_event, keep_metadata
 
 if TYPE_CHECKING:
+    from ..domain.inspection.limits import Limits
+    from ..domain.ports import (
+        Catalog,
+        Clock,
+        FilenameRegistry,
+        Metrics,
+        ObjectStore,
+        SessionRepository,
+        StagingStorage,
+    )
+    from ..domain.tokens import Principal
+    from .audit import AuditTrail
     from .provenance import Provenance, Provenances
+    from .publishing import Publisher
+    from .reviews import Reviews
 
 if TYPE_CHECKING:
     from ..domain.inspection.verdict import Verdict

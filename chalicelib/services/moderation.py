@@ -6,15 +6,19 @@ made: the trail never misses a moderation that happened (services/audit.py).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from packaging.version import InvalidVersion, Version
 
 from ..domain.audit import AuditKind
 from ..domain.catalog import ProjectStatus
 from ..domain.errors import NotFoundError
-from ..domain.ports import Catalog
-from ..domain.tokens import Principal
-from .audit import AuditTrail
-from .publishing import Publisher
+
+if TYPE_CHECKING:
+    from ..domain.ports import Catalog
+    from ..domain.tokens import Principal
+    from .audit import AuditTrail
+    from .publishing import Publisher
 
 PROJECT_STATUSES = tuple(str(s) for s in ProjectStatus)
 

@@ -13,6 +13,7 @@ import hmac
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
@@ -20,8 +21,6 @@ from packaging.version import InvalidVersion, Version
 from ..domain.catalog import ProjectRecord, ProjectStatus
 from ..domain.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from ..domain.filenames import FilenameError, parse_filename
-from ..domain.identity import PublisherIdentity
-from ..domain.index import FileEntry
 from ..domain.lifecycle import FileStatus
 from ..domain.pages import (
     DOWNLOAD_DAYS,
@@ -34,18 +33,22 @@ from ..domain.pages import (
     new_browser_session_id,
     new_csrf_token,
 )
-from ..domain.ports import (
-    Catalog,
-    Clock,
-    ObjectStore,
-    SessionRepository,
-    StagingStorage,
-    TokenStore,
-)
-from ..domain.sessions import FileRecord, SessionRecord
 from ..domain.tokens import Principal, hash_secret
 from ..observability import logger
 from .readme import render_description
+
+if TYPE_CHECKING:
+    from ..domain.identity import PublisherIdentity
+    from ..domain.index import FileEntry
+    from ..domain.ports import (
+        Catalog,
+        Clock,
+        ObjectStore,
+        SessionRepository,
+        StagingStorage,
+        TokenStore,
+    )
+    from ..domain.sessions import FileRecord, SessionRecord
 
 PAGES_PREFIX = "pages/"
 MAX_SESSIONS_SHOWN = 100

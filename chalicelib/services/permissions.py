@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import MissingPermissionError, PermissionDeniedError
 from ..domain.lifecycle import Actor, Transition
-from ..domain.sessions import SessionRecord
-from ..domain.tokens import Principal
+
+if TYPE_CHECKING:
+    from ..domain.sessions import SessionRecord
+    from ..domain.tokens import Principal
 
 
 def require_actor(

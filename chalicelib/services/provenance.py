@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -28,7 +28,6 @@ from ..domain.layout import (
     staged_provenance_key,
 )
 from ..domain.lifecycle import FileStatus
-from ..domain.ports import Catalog, Clock, ObjectStore, SessionRepository, StagingStorage
 from ..domain.provenance import (
     INTEGRITY_MEDIA_TYPE,
     MAX_ATTESTATIONS_BYTES,
@@ -38,11 +37,14 @@ from ..domain.provenance import (
     provenance_document,
     publisher_of,
 )
-from ..domain.sessions import FileRecord
-from ..domain.tokens import Principal
 from ..observability import logger
 from .attestation_verifier import AttestationRefused, AttestationVerifier
-from .sessions import PublishingSessions
+
+if TYPE_CHECKING:
+    from ..domain.ports import Catalog, Clock, ObjectStore, SessionRepository, StagingStorage
+    from ..domain.sessions import FileRecord
+    from ..domain.tokens import Principal
+    from .sessions import PublishingSessions
 
 ATTESTATIONS = "attestations"
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..domain.audit import SYSTEM, AuditKind, ReleasePublisher, session_key, session_ref
 from ..domain.catalog import ReleaseCommit
@@ -40,20 +41,22 @@ from ..domain.layout import (
     stored_folder,
 )
 from ..domain.lifecycle import FILES, PUBLISH, SESSIONS
-from ..domain.ports import (
-    Catalog,
-    Clock,
-    FilenameRegistry,
-    Metrics,
-    ObjectStore,
-    SessionRepository,
-    StagingStorage,
-)
 from ..domain.sessions import FileRecord, FileStatus, SessionRecord, SessionStatus
-from ..domain.tokens import Principal
 from ..observability import logger
-from .audit import AuditTrail
 from .sessions import PublishingSessions, SessionView, require_open_project
+
+if TYPE_CHECKING:
+    from ..domain.ports import (
+        Catalog,
+        Clock,
+        FilenameRegistry,
+        Metrics,
+        ObjectStore,
+        SessionRepository,
+        StagingStorage,
+    )
+    from ..domain.tokens import Principal
+    from .audit import AuditTrail
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/vnd.pypi.simple.v1+json"

@@ -12,17 +12,20 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ..domain.clock import iso
 from ..domain.errors import StateChangedError
 from ..domain.layout import publish_request_key
 from ..domain.lifecycle import REJECT
-from ..domain.ports import Clock, Metrics, SessionRepository, StagingStorage
 from ..domain.sessions import FileRecord, SessionStatus
 from ..observability import logger
-from .publishing import Publisher
 from .stored_bytes import finish_and_announce
-from .validation import Validator
+
+if TYPE_CHECKING:
+    from ..domain.ports import Clock, Metrics, SessionRepository, StagingStorage
+    from .publishing import Publisher
+    from .validation import Validator
 
 
 class Repair:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.clock import iso
 from ..domain.errors import (
@@ -25,14 +25,6 @@ from ..domain.errors import (
 )
 from ..domain.layout import STAGING_PREFIX, publish_request_key, stored_folder
 from ..domain.lifecycle import APPROVE, HOLD_FOR_REVIEW, REJECT_REVIEW, FileStatus
-from ..domain.ports import (
-    Clock,
-    ObjectStore,
-    ReviewQueue,
-    ReviewStore,
-    SessionRepository,
-    StagingStorage,
-)
 from ..domain.review import (
     Decision,
     ReviewPolicy,
@@ -44,6 +36,16 @@ from ..domain.review import (
 )
 from ..domain.sessions import FileRecord, SessionRecord, SessionStatus
 from ..observability import logger
+
+if TYPE_CHECKING:
+    from ..domain.ports import (
+        Clock,
+        ObjectStore,
+        ReviewQueue,
+        ReviewStore,
+        SessionRepository,
+        StagingStorage,
+    )
 
 QUARANTINE_PREFIX = "quarantine/"
 # Metadata larger than this travels by URL only (an SQS message holds at most 256 KiB).

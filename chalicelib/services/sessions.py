@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..domain.audit import SYSTEM, AuditKind, session_key, session_ref
 from ..domain.catalog import ProjectRecord, ProjectState, ProjectStatus
@@ -18,7 +19,6 @@ from ..domain.errors import (
 )
 from ..domain.layout import STAGING_METADATA_PREFIX, STAGING_PREFIX
 from ..domain.lifecycle import CANCEL, EXPIRE, SESSIONS, FileStatus, SessionStatus
-from ..domain.ports import Catalog, Clock, FilenameRegistry, SessionRepository, StagingStorage
 from ..domain.sessions import (
     CreatedVia,
     FileRecord,
@@ -28,11 +28,14 @@ from ..domain.sessions import (
     parse_release_version,
     release_key,
 )
-from ..domain.tokens import Principal
 from ..observability import logger
-from .audit import AuditTrail
 from .permissions import require_actor
 from .stored_bytes import discard_bytes
+
+if TYPE_CHECKING:
+    from ..domain.ports import Catalog, Clock, FilenameRegistry, SessionRepository, StagingStorage
+    from ..domain.tokens import Principal
+    from .audit import AuditTrail
 
 
 @dataclass(frozen=True)

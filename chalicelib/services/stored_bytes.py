@@ -9,10 +9,13 @@ bytes a committed release points at stay, whatever sent the delete.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from ..domain.layout import STAGING_METADATA_PREFIX, STAGING_PREFIX, stored_folder, uploaded_key
-from ..domain.ports import Catalog, StagingStorage
-from ..domain.sessions import FileRecord
+
+if TYPE_CHECKING:
+    from ..domain.ports import Catalog, StagingStorage
+    from ..domain.sessions import FileRecord
 
 
 def published_here(catalog: Catalog, project: str, record: FileRecord) -> bool:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..domain.audit import SYSTEM, AuditKind
 from ..domain.errors import AuthenticationError, ConflictError, NotFoundError, RevokedTokenError
-from ..domain.identity import PublisherIdentity
-from ..domain.ports import Clock, TokenStore
 from ..domain.tokens import (
     Principal,
     Role,
@@ -19,7 +18,11 @@ from ..domain.tokens import (
     new_secret,
     new_token_id,
 )
-from .audit import AuditTrail
+
+if TYPE_CHECKING:
+    from ..domain.identity import PublisherIdentity
+    from ..domain.ports import Clock, TokenStore
+    from .audit import AuditTrail
 
 _INVALID = "Invalid or revoked token."
 _CACHE_ENTRIES = 1024

@@ -12,9 +12,6 @@ from urllib.parse import urlsplit
 
 from ..domain.audit import SYSTEM, AuditKind
 from ..domain.errors import NotFoundError
-from ..domain.identity import PublisherIdentity
-from ..domain.ports import Clock, IssuerDocuments, ReplayGuard, TrustedPublisherStore
-from ..domain.tokens import Principal
 from ..domain.trusted_publishers import (
     INVALID_PAYLOAD,
     INVALID_PUBLISHER,
@@ -28,11 +25,15 @@ from ..domain.trusted_publishers import (
     identity_of,
     new_publisher,
 )
-from .audit import AuditTrail
-from .tokens import IssuedToken, TokenService
 
 if TYPE_CHECKING:
     from joserfc.jwk import KeySet
+
+    from ..domain.identity import PublisherIdentity
+    from ..domain.ports import Clock, IssuerDocuments, ReplayGuard, TrustedPublisherStore
+    from ..domain.tokens import Principal
+    from .audit import AuditTrail
+    from .tokens import IssuedToken, TokenService
 
 # joserfc (and cryptography under it) is imported where a token is verified, not with the
 # module: every Lambda sandbox builds the container, few ever mint (about 40 ms CPU saved

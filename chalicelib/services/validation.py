@@ -9,7 +9,6 @@ from packaging.version import Version
 
 from ..domain.audit import AuditEvent, AuditKind, session_key, session_ref
 from ..domain.errors import StateChangedError
-from ..domain.inspection.limits import Limits
 from ..domain.inspection.rules import refusal_reasons
 from ..domain.layout import UPLOADED, parse_staged_key, staged_metadata_key, stored_folder
 from ..domain.lifecycle import ACCEPT, FILES, REJECT, FileStatus
@@ -24,12 +23,13 @@ from ..domain.ports import (
 from ..domain.sessions import FileRecord, SessionRecord, SessionStatus
 from ..observability import logger
 from .attestation_verifier import AttestationRefused
-from .audit import AuditTrail
-from .reviews import Reviews
 from .stored_bytes import discard_bytes
 
 if TYPE_CHECKING:
+    from ..domain.inspection.limits import Limits
+    from .audit import AuditTrail
     from .provenance import Provenances
+    from .reviews import Reviews
 
 if TYPE_CHECKING:
     from ..domain.inspection.verdict import Verdict

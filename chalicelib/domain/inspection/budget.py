@@ -7,8 +7,12 @@ more work or hold more memory than its allowance, whatever its headers claim.
 
 from __future__ import annotations
 
-from .limits import Limits
+from typing import TYPE_CHECKING
+
 from .report import Abort
+
+if TYPE_CHECKING:
+    from .limits import Limits
 
 # What a kept name costs beyond its bytes: the str object and its set/dict slot.
 PER_ENTRY_OVERHEAD = 160

@@ -13,10 +13,12 @@ early).
 from __future__ import annotations
 
 import io
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..hashes import Digesting
 from .limits import CHUNK
+
+if TYPE_CHECKING:
+    from ..hashes import Digesting
 
 # A read this far past the frontier is a hop over a header or a descriptor: hashed at
 # once. A longer jump (a header walk, the directory) waits for the reads to come by.

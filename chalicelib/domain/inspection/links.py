@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import posixpath
 import unicodedata
+from typing import TYPE_CHECKING
 
 from .budget import PER_ENTRY_OVERHEAD, Budget
-from .report import Inspection
+
+if TYPE_CHECKING:
+    from .report import Inspection
 
 # The kernel's limit on links followed while resolving one path.
 _MAX_HOPS = 40

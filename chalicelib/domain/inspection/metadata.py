@@ -13,17 +13,19 @@ from __future__ import annotations
 import email.utils
 import re
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata, RawMetadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 from trove_classifiers import all_classifiers, deprecated_classifiers
 
-from .limits import Limits
-from .report import Inspection
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from .limits import Limits
+    from .report import Inspection
 
 # Metadata's fields, from the class itself: raw name -> (email name, version introduced).
 _FIELDS: dict[str, tuple[str, str]] = {

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..filenames import DistributionFilename
 from .budget import Budget
-from .limits import Limits
 from .links import Tree
 from .metadata import check_metadata
 from .paths import path_problem
 from .report import Abort, Inspection
 from .tarstream import DEVICE_TYPES, GzipReader, TarReader
 from .zipcheck import member_kind, open_strict_zip, read_member, read_members
+
+if TYPE_CHECKING:
+    from ..filenames import DistributionFilename
+    from .limits import Limits
 
 
 def inspect_sdist(

@@ -18,11 +18,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from .budget import Budget
-from .limits import Limits
 from .report import Abort
+
+if TYPE_CHECKING:
+    from .budget import Budget
+    from .limits import Limits
 
 BLOCK = 512
 _READ = 64 * 1024

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
-
-from packaging.version import Version
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ..filenames import DistKind, DistributionFilename, FilenameError, check_upload_filename
 from ..hashes import BackgroundHasher, Digesting, MultiHasher
 from .in_order import InOrderHasher
 from .limits import CHUNK, Limits
-from .report import Inspection
 from .rules import notice
 from .sdist import inspect_sdist, inspect_zip_sdist
 from .wheel import inspect_wheel
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from .report import Inspection
 
 
 class ByteSource(Protocol):

@@ -10,18 +10,20 @@ import hashlib
 import re
 import zipfile
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..filenames import DistributionFilename
 from ..hashes import SECURE_ALGORITHMS
 from .budget import Budget
-from .limits import Limits
 from .metadata import check_metadata
 from .report import Abort, Inspection
 from .zipcheck import member_kind, open_strict_zip, read_member, read_members
+
+if TYPE_CHECKING:
+    from ..filenames import DistributionFilename
+    from .limits import Limits
 
 # The wheel spec asks for sha256 or stronger in RECORD; md5 and sha1 prove nothing.
 RECORD_ALGORITHMS = SECURE_ALGORITHMS - {"sha224", "sha3_224"}

@@ -16,13 +16,15 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from .budget import Budget
 from .limits import CHUNK, Limits
 from .paths import path_problem
 from .report import Abort, Inspection
 from .tarstream import BLOCK, tar_checksum_ok
+
+if TYPE_CHECKING:
+    from .budget import Budget
 
 _LOCAL = b"PK\x03\x04"
 _CENTRAL = b"PK\x01\x02"

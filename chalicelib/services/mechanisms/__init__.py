@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...domain.errors import UnprocessableError
-from ...domain.ports import Clock, SessionRepository, StagingStorage
-from ...domain.sessions import FileRecord
+
+if TYPE_CHECKING:
+    from ...domain.ports import Clock, SessionRepository, StagingStorage
+    from ...domain.sessions import FileRecord
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,16 @@ straight to S3 on presigned URLs, asks which parts S3 holds to resume, then comp
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...domain import multipart
 from ...domain.clock import rfc3339_seconds
 from ...domain.errors import FileNotPendingError, InvalidRequestError
 from ...domain.lifecycle import FileStatus
-from ...domain.sessions import FileRecord
 from . import Endpoint, Transfer, TransferPolicy, TransferReply, TransferRequest
+
+if TYPE_CHECKING:
+    from ...domain.sessions import FileRecord
 
 PARTS = "parts"
 MAX_PARTS_ASKED = 1000
