@@ -7,46 +7,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 import botocore.session
 from botocore.config import Config
 
-from .adapters.dynamo_audit import DynamoAuditLog
-from .adapters.dynamo_catalog import DynamoCatalog
-from .adapters.dynamo_filenames import DynamoFilenameRegistry
-from .adapters.dynamo_pages import DynamoPageStore
-from .adapters.dynamo_publishers import DynamoReplayGuard, DynamoTrustedPublisherStore
-from .adapters.dynamo_reviews import DynamoReviewStore
-from .adapters.dynamo_sessions import DynamoSessionRepository
-from .adapters.dynamo_tokens import DynamoTokenStore
-from .adapters.oidc_http import HttpIssuerDocuments
-from .adapters.powertools_metrics import PowertoolsMetrics
-from .adapters.s3_objects import S3ObjectStore
-from .adapters.s3_staging import S3Staging
-from .adapters.sqs_review_queue import NoReviewQueue, SqsReviewQueue
 from .domain.clock import utcnow
-from .domain.inspection.limits import Limits
 from .domain.review import Decision, ReviewPolicy, parse_reviewers
-from .services.attestation_verifier import AttestationVerifier
-from .services.audit import AuditTrail
-from .services.downloads import Downloads
-from .services.file_uploads import FileUploads, UploadPolicy
-from .services.index_reader import IndexReader
-from .services.legacy import LegacyUploads
-from .services.moderation import Moderation
-from .services.pages import Pages, PagesPolicy
-from .services.provenance import Provenances
-from .services.publishing import Publisher, PublishPolicy
-from .services.repair import Repair
-from .services.reviews import ReviewConfig, Reviews
-from .services.sessions import PublishingSessions, SessionPolicy
-from .services.tokens import TokenService
-from .services.trusted_publishing import IssuerKeys, OidcPolicy, TrustedPublishing
-from .services.validation import Validator
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from .domain.identity import PublisherIdentity
+    from .domain.inspection.limits import Limits
     from .domain.pages import PageStore
     from .domain.ports import (
         AuditLog,
@@ -64,6 +36,23 @@ if TYPE_CHECKING:
         TokenStore,
         TrustedPublisherStore,
     )
+    from .services.audit import AuditTrail
+    from .services.downloads import Downloads
+    from .services.file_uploads import FileUploads
+    from .services.index_reader import IndexReader
+    from .services.legacy import LegacyUploads
+    from .services.moderation import Moderation
+    from .services.pages import Pages
+    from .services.provenance import Provenances
+    from .services.publishing import Publisher
+    from .services.repair import Repair
+    from .services.reviews import ReviewConfig, Reviews
+    from .services.sessions import PublishingSessions
+    from .services.tokens import TokenService
+    from .services.trusted_publishing import TrustedPublishing
+    from .services.validation import Validator
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,10 +81,39 @@ def aws_clients(session: botocore.session.Session | None = None) -> AwsClients:
     )
 
 
+class Stores(Protocol):
+    """One implementation of every port: DynamoDB, S3 and SQS (``AwsStores``), or stores
+    made beforehand and given to ``build`` (``GivenStores``: the tests' in-memory fakes)."""
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def filenames(self) -> FilenameRegistry: ...
+    @property
+    def catalog(self) -> Catalog: ...
+    @property
+    def tokens(self) -> TokenStore: ...
+    @property
+    def objects(self) -> ObjectStore: ...
+    @property
+    def staging(self) -> StagingStorage: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def publishers(self) -> TrustedPublisherStore: ...
+    @property
+    def replay(self) -> ReplayGuard: ...
+    @property
+    def reviews(self) -> ReviewStore: ...
+    @property
+    def review_queue(self) -> ReviewQueue: ...
+    @property
+    def pages(self) -> PageStore: ...
+
+
 @dataclass(frozen=True)
-class Stores:
-    """One implementation of every port: DynamoDB and S3 (``aws_stores``), or the in-memory
-    fakes the service tests build (tests/fakes.py)."""
+class GivenStores:
+    """Stores made beforehand (tests/fakes.py), given to ``build``."""
 
     sessions: SessionRepository
     filenames: FilenameRegistry
@@ -111,56 +129,417 @@ class Stores:
     pages: PageStore
 
 
-def aws_stores(settings: Settings, clients: AwsClients) -> Stores:
-    dynamodb, table = clients.dynamodb, settings.table_name
-    if parse_reviewers(settings.reviewers) and not settings.review_queue_url:
-        # Fail at start-up, not on the first file that would be announced to nobody.
-        raise ValueError("WHARF_REVIEWERS is set but WHARF_REVIEW_QUEUE_URL is not")
-    return Stores(
-        sessions=DynamoSessionRepository(dynamodb, table),
-        filenames=DynamoFilenameRegistry(dynamodb, table),
-        catalog=DynamoCatalog(dynamodb, table),
-        tokens=DynamoTokenStore(dynamodb, table),
-        objects=S3ObjectStore(clients.s3, settings.bucket_name),
-        staging=S3Staging(
-            clients.s3, settings.bucket_name, spool_limit=settings.validation_spool_bytes
-        ),
-        audit=DynamoAuditLog(dynamodb, table),
-        publishers=DynamoTrustedPublisherStore(dynamodb, table),
-        replay=DynamoReplayGuard(dynamodb, table),
-        reviews=DynamoReviewStore(dynamodb, table),
-        review_queue=(
-            SqsReviewQueue(clients.sqs, settings.review_queue_url)
-            if settings.review_queue_url
-            else NoReviewQueue()
-        ),
-        pages=DynamoPageStore(dynamodb, table),
-    )
+class once(Generic[T]):
+    """An attribute made on its first read, once per instance (which holds the
+    ``_building`` lock).
+
+    ``functools.cached_property`` would do, but since Python 3.12 it no longer locks, and
+    the local stack serves requests on threads: two of them must not build two publishers.
+    After the first read the value sits in the instance's ``__dict__``, which Python reads
+    before a non-data descriptor, so later reads take no lock.
+    """
+
+    def __init__(self, build: Callable[[Any], T]) -> None:
+        self._build = build
+        self._name = build.__name__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> once[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object, owner: type) -> once[T] | T:
+        if instance is None:
+            return self
+        made = instance.__dict__
+        with getattr(instance, "_building"):  # noqa: B009 - every owner has one
+            if self._name not in made:
+                made[self._name] = self._build(instance)
+        value: T = made[self._name]
+        return value
 
 
-@dataclass(frozen=True)
+class AwsStores:
+    """The ports over DynamoDB, S3 and SQS, each adapter imported and made on first use
+    (an install's sandbox never loads the reviews' or trusted publishers' adapters)."""
+
+    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+        if parse_reviewers(settings.reviewers) and not settings.review_queue_url:
+            # Fail at start-up, not on the first file that would be announced to nobody.
+            raise ValueError("WHARF_REVIEWERS is set but WHARF_REVIEW_QUEUE_URL is not")
+        self._settings, self._clients = settings, clients
+        self._table = settings.table_name
+        self._building = threading.RLock()
+
+    @once
+    def sessions(self) -> SessionRepository:
+        from .adapters.dynamo_sessions import DynamoSessionRepository
+
+        return DynamoSessionRepository(self._clients.dynamodb, self._table)
+
+    @once
+    def filenames(self) -> FilenameRegistry:
+        from .adapters.dynamo_filenames import DynamoFilenameRegistry
+
+        return DynamoFilenameRegistry(self._clients.dynamodb, self._table)
+
+    @once
+    def catalog(self) -> Catalog:
+        from .adapters.dynamo_catalog import DynamoCatalog
+
+        return DynamoCatalog(self._clients.dynamodb, self._table)
+
+    @once
+    def tokens(self) -> TokenStore:
+        from .adapters.dynamo_tokens import DynamoTokenStore
+
+        return DynamoTokenStore(self._clients.dynamodb, self._table)
+
+    @once
+    def objects(self) -> ObjectStore:
+        from .adapters.s3_objects import S3ObjectStore
+
+        return S3ObjectStore(self._clients.s3, self._settings.bucket_name)
+
+    @once
+    def staging(self) -> StagingStorage:
+        from .adapters.s3_staging import S3Staging
+
+        return S3Staging(
+            self._clients.s3,
+            self._settings.bucket_name,
+            spool_limit=self._settings.validation_spool_bytes,
+        )
+
+    @once
+    def audit(self) -> AuditLog:
+        from .adapters.dynamo_audit import DynamoAuditLog
+
+        return DynamoAuditLog(self._clients.dynamodb, self._table)
+
+    @once
+    def publishers(self) -> TrustedPublisherStore:
+        from .adapters.dynamo_publishers import DynamoTrustedPublisherStore
+
+        return DynamoTrustedPublisherStore(self._clients.dynamodb, self._table)
+
+    @once
+    def replay(self) -> ReplayGuard:
+        from .adapters.dynamo_publishers import DynamoReplayGuard
+
+        return DynamoReplayGuard(self._clients.dynamodb, self._table)
+
+    @once
+    def reviews(self) -> ReviewStore:
+        from .adapters.dynamo_reviews import DynamoReviewStore
+
+        return DynamoReviewStore(self._clients.dynamodb, self._table)
+
+    @once
+    def review_queue(self) -> ReviewQueue:
+        from .adapters.sqs_review_queue import NoReviewQueue, SqsReviewQueue
+
+        url = self._settings.review_queue_url
+        return SqsReviewQueue(self._clients.sqs, url) if url else NoReviewQueue()
+
+    @once
+    def pages(self) -> PageStore:
+        from .adapters.dynamo_pages import DynamoPageStore
+
+        return DynamoPageStore(self._clients.dynamodb, self._table)
+
+
+def aws_stores(settings: Settings, clients: AwsClients) -> AwsStores:
+    return AwsStores(settings, clients)
+
+
 class Container:
-    settings: Settings
-    stores: Stores
-    tokens: TokenService
-    index: IndexReader
-    sessions: PublishingSessions
-    files: FileUploads
-    validator: Validator
-    publisher: Publisher
-    downloads: Downloads
-    moderation: Moderation
-    legacy: LegacyUploads
-    repair: Repair
-    audit: AuditTrail
-    trusted_publishing: TrustedPublishing
-    provenance: Provenances
-    reviews: Reviews
-    pages: Pages
-    metrics: Metrics
+    """wharf's services over one set of stores, each built (and its module imported) on
+    first use.
+
+    A Lambda sandbox imports only what its requests need: an install never imports
+    reviews, trusted publishing, legacy uploads or the validator, and the validator's
+    sandbox none of the pages (``python -m bench.package`` times ``import app``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        stores: Stores,
+        clock: Clock,
+        *,
+        issuer_documents: IssuerDocuments | None,
+        sleep: Callable[[float], None],
+        metrics: Metrics | None,
+    ) -> None:
+        self.settings = settings
+        self.stores = stores
+        self._clock = clock
+        self._issuer_documents = issuer_documents
+        self._sleep = sleep
+        self._metrics = metrics
+        self._building = threading.RLock()  # re-entered: a service builds the ones it needs
+
+    @once
+    def metrics(self) -> Metrics:
+        if self._metrics is not None:
+            return self._metrics
+        from .adapters.powertools_metrics import PowertoolsMetrics
+
+        return PowertoolsMetrics(self.settings.metrics_namespace)
+
+    @once
+    def audit(self) -> AuditTrail:
+        return audit_trail(self.settings, self.stores.audit, self._clock)
+
+    @once
+    def sessions(self) -> PublishingSessions:
+        from .services.sessions import PublishingSessions, SessionPolicy
+
+        settings = self.settings
+        return PublishingSessions(
+            self.stores.sessions,
+            self.stores.catalog,
+            self.stores.filenames,
+            self.stores.staging,
+            self._clock,
+            self.audit,
+            SessionPolicy(
+                lifetime=timedelta(seconds=settings.session_lifetime_seconds),
+                max_lifetime=timedelta(seconds=settings.session_max_lifetime_seconds),
+                retention=timedelta(seconds=settings.session_retention_seconds),
+                allow_local_versions=settings.allow_local_versions,
+            ),
+        )
+
+    @once
+    def pages(self) -> Pages:
+        from .services.pages import Pages, PagesPolicy
+
+        stores = self.stores
+        return Pages(
+            stores.pages,
+            stores.catalog,
+            stores.objects,
+            stores.tokens,
+            stores.sessions,
+            stores.staging,
+            self._clock,
+            PagesPolicy(
+                browser_session_lifetime=timedelta(seconds=self.settings.browser_session_seconds)
+            ),
+        )
+
+    @once
+    def publisher(self) -> Publisher:
+        from .services.publishing import Publisher, PublishPolicy
+
+        stores, settings = self.stores, self.settings
+        return Publisher(
+            self.sessions,
+            stores.sessions,
+            stores.catalog,
+            stores.filenames,
+            stores.staging,
+            stores.objects,
+            self._clock,
+            PublishPolicy(
+                final_attempt=settings.publish_attempts,
+                retention=timedelta(seconds=settings.session_retention_seconds),
+                public_url=settings.public_url,
+            ),
+            self.audit,
+            self.metrics,
+            on_release=self._release_published,
+        )
+
+    def _release_published(
+        self,
+        project: str,
+        version: str,
+        token_id: str,
+        metadata: bytes | None,
+        publisher: PublisherIdentity | None = None,
+    ) -> None:
+        # The pages' service is built when a release is published, not with the publisher:
+        # the validator's sandbox publishes often but serves no page.
+        self.pages.release_published_safely(project, version, token_id, metadata, publisher)
+
+    @once
+    def provenance(self) -> Provenances:
+        from .services.attestation_verifier import AttestationVerifier
+        from .services.provenance import Provenances
+
+        stores = self.stores
+        return Provenances(
+            self.sessions,
+            stores.sessions,
+            stores.staging,
+            stores.catalog,
+            stores.objects,
+            self._clock,
+            AttestationVerifier(),
+            allow_token_attestations=self.settings.allow_token_attestations,
+        )
+
+    @once
+    def tokens(self) -> TokenService:
+        from .services.tokens import TokenService
+
+        settings = self.settings
+        return TokenService(
+            self.stores.tokens,
+            self._clock,
+            touch_seconds=settings.token_touch_seconds,
+            retention_days=settings.token_retention_days,
+            cache_seconds=settings.token_cache_seconds,
+            audit=self.audit,
+        )
+
+    @once
+    def reviews(self) -> Reviews:
+        from .services.reviews import Reviews
+
+        stores = self.stores
+        return Reviews(
+            stores.sessions,
+            stores.reviews,
+            stores.review_queue,
+            stores.objects,
+            stores.staging,
+            self._clock,
+            review_config_of(self.settings),
+        )
+
+    @once
+    def validator(self) -> Validator:
+        from .services.validation import Validator
+
+        return Validator(
+            self.stores.sessions,
+            self.stores.staging,
+            self.stores.catalog,
+            self._clock,
+            limits_of(self.settings),
+            audit=self.audit,
+            provenance=self.provenance,
+            reviews=self.reviews,
+            metrics=self.metrics,
+        )
+
+    @once
+    def index(self) -> IndexReader:
+        from .services.index_reader import IndexReader
+
+        return IndexReader(
+            self.stores.objects, self.stores.catalog, self.settings.index_cache_bytes
+        )
+
+    @once
+    def files(self) -> FileUploads:
+        from .services.file_uploads import FileUploads, UploadPolicy
+
+        stores, settings = self.stores, self.settings
+        return FileUploads(
+            self.sessions,
+            stores.sessions,
+            stores.catalog,
+            stores.filenames,
+            stores.staging,
+            self._clock,
+            UploadPolicy(
+                inline_limit=settings.inline_limit_bytes,
+                max_file_bytes=settings.max_file_bytes,
+                part_url_seconds=settings.part_url_seconds,
+                default_part_size=settings.default_part_size,
+                allow_local_versions=settings.allow_local_versions,
+            ),
+            self.audit,
+            self.metrics,
+        )
+
+    @once
+    def downloads(self) -> Downloads:
+        from .services.downloads import Downloads
+
+        return Downloads(
+            self.stores.catalog,
+            self.stores.sessions,
+            self.stores.objects,
+            self.publisher,
+            self._clock,
+            expires=self.settings.download_url_seconds,
+            cache_seconds=self.settings.read_cache_seconds,
+        )
+
+    @once
+    def moderation(self) -> Moderation:
+        from .services.moderation import Moderation
+
+        return Moderation(self.stores.catalog, self.publisher, self.audit)
+
+    @once
+    def legacy(self) -> LegacyUploads:
+        from .services.legacy import LegacyUploads
+
+        stores, settings = self.stores, self.settings
+        return LegacyUploads(
+            self.sessions,
+            stores.sessions,
+            stores.catalog,
+            stores.filenames,
+            stores.staging,
+            stores.objects,
+            self.publisher,
+            self._clock,
+            inline_limit=settings.inline_limit_bytes,
+            limits=limits_of(settings),
+            audit=self.audit,
+            provenance=self.provenance,
+            reviews=self.reviews,
+            review_wait=timedelta(seconds=settings.legacy_review_wait_seconds),
+            sleep=self._sleep,
+            metrics=self.metrics,
+        )
+
+    @once
+    def repair(self) -> Repair:
+        from .services.repair import Repair
+
+        return Repair(
+            self.stores.sessions,
+            self.stores.staging,
+            self.validator,
+            self.publisher,
+            self._clock,
+            grace=timedelta(seconds=self.settings.repair_after_seconds),
+            metrics=self.metrics,
+        )
+
+    @once
+    def trusted_publishing(self) -> TrustedPublishing:
+        from .adapters.oidc_http import HttpIssuerDocuments
+        from .services.trusted_publishing import IssuerKeys, OidcPolicy, TrustedPublishing
+
+        settings = self.settings
+        oidc = OidcPolicy(
+            audience=settings.oidc_audience,
+            token_lifetime=timedelta(seconds=settings.oidc_token_seconds),
+        )
+        documents = self._issuer_documents or HttpIssuerDocuments()
+        return TrustedPublishing(
+            self.stores.publishers,
+            self.stores.replay,
+            self.tokens,
+            IssuerKeys(documents, self._clock, oidc),
+            self._clock,
+            oidc,
+            self.audit,
+        )
 
 
 def audit_trail(settings: Settings, log: AuditLog, clock: Clock) -> AuditTrail:
+    from .services.audit import AuditTrail
+
     return AuditTrail(
         log,
         clock,
@@ -170,6 +549,8 @@ def audit_trail(settings: Settings, log: AuditLog, clock: Clock) -> AuditTrail:
 
 
 def limits_of(settings: Settings) -> Limits:
+    from .domain.inspection.limits import Limits
+
     return Limits(
         max_members=settings.max_archive_members,
         max_uncompressed_bytes=settings.max_uncompressed_bytes,
@@ -181,13 +562,19 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def review_policy_of(settings: Settings) -> ReviewPolicy:
+    return ReviewPolicy(
+        on_timeout=Decision(settings.review_on_timeout),
+        timeout_seconds=settings.review_timeout_seconds,
+    )
+
+
 def review_config_of(settings: Settings) -> ReviewConfig:
+    from .services.reviews import ReviewConfig
+
     return ReviewConfig(
         reviewers=parse_reviewers(settings.reviewers),
-        default_policy=ReviewPolicy(
-            on_timeout=Decision(settings.review_on_timeout),
-            timeout_seconds=settings.review_timeout_seconds,
-        ),
+        default_policy=review_policy_of(settings),
         url_seconds=settings.review_url_seconds,
     )
 
@@ -202,173 +589,20 @@ def build(
     sleep: Callable[[float], None] = time.sleep,
     metrics: Metrics | None = None,
 ) -> Container:
-    """Assemble the services over AWS (``clients``) or over the given ``stores``; metrics
-    go out as CloudWatch EMF lines unless another ``Metrics`` is given."""
-    if metrics is None:
-        metrics = PowertoolsMetrics(settings.metrics_namespace)
+    """The services over AWS (``clients``) or over the given ``stores``; metrics go out as
+    CloudWatch EMF lines unless another ``Metrics`` is given. The settings are checked
+    here, at start-up, although the services are built on first use."""
     if stores is None:
         assert clients is not None, "build needs AWS clients or stores"
         stores = aws_stores(settings, clients)
-    retention = timedelta(seconds=settings.session_retention_seconds)
-    audit = audit_trail(settings, stores.audit, clock)
-    sessions = PublishingSessions(
-        stores.sessions,
-        stores.catalog,
-        stores.filenames,
-        stores.staging,
-        clock,
-        audit,
-        SessionPolicy(
-            lifetime=timedelta(seconds=settings.session_lifetime_seconds),
-            max_lifetime=timedelta(seconds=settings.session_max_lifetime_seconds),
-            retention=retention,
-            allow_local_versions=settings.allow_local_versions,
-        ),
-    )
-    pages = Pages(
-        stores.pages,
-        stores.catalog,
-        stores.objects,
-        stores.tokens,
-        stores.sessions,
-        stores.staging,
-        clock,
-        PagesPolicy(browser_session_lifetime=timedelta(seconds=settings.browser_session_seconds)),
-    )
-    publisher = Publisher(
-        sessions,
-        stores.sessions,
-        stores.catalog,
-        stores.filenames,
-        stores.staging,
-        stores.objects,
-        clock,
-        PublishPolicy(
-            final_attempt=settings.publish_attempts,
-            retention=retention,
-            public_url=settings.public_url,
-        ),
-        audit,
-        metrics,
-        on_release=pages.release_published_safely,
-    )
-    provenance = Provenances(
-        sessions,
-        stores.sessions,
-        stores.staging,
-        stores.catalog,
-        stores.objects,
-        clock,
-        AttestationVerifier(),
-        allow_token_attestations=settings.allow_token_attestations,
-    )
-    tokens = TokenService(
-        stores.tokens,
-        clock,
-        touch_seconds=settings.token_touch_seconds,
-        retention_days=settings.token_retention_days,
-        cache_seconds=settings.token_cache_seconds,
-        audit=audit,
-    )
-    oidc = OidcPolicy(
-        audience=settings.oidc_audience,
-        token_lifetime=timedelta(seconds=settings.oidc_token_seconds),
-    )
-    reviews = Reviews(
-        stores.sessions,
-        stores.reviews,
-        stores.review_queue,
-        stores.objects,
-        stores.staging,
-        clock,
-        review_config_of(settings),
-    )
-    validator = Validator(
-        stores.sessions,
-        stores.staging,
-        stores.catalog,
-        clock,
-        limits_of(settings),
-        audit=audit,
-        provenance=provenance,
-        reviews=reviews,
-        metrics=metrics,
-    )
+    parse_reviewers(settings.reviewers)  # what the reviews' service reads, checked now
+    review_policy_of(settings)
     return Container(
-        settings=settings,
-        stores=stores,
-        tokens=tokens,
-        index=IndexReader(stores.objects, stores.catalog, settings.index_cache_bytes),
-        sessions=sessions,
-        files=FileUploads(
-            sessions,
-            stores.sessions,
-            stores.catalog,
-            stores.filenames,
-            stores.staging,
-            clock,
-            UploadPolicy(
-                inline_limit=settings.inline_limit_bytes,
-                max_file_bytes=settings.max_file_bytes,
-                part_url_seconds=settings.part_url_seconds,
-                default_part_size=settings.default_part_size,
-                allow_local_versions=settings.allow_local_versions,
-            ),
-            audit,
-            metrics,
-        ),
-        validator=validator,
-        publisher=publisher,
-        downloads=Downloads(
-            stores.catalog,
-            stores.sessions,
-            stores.objects,
-            publisher,
-            clock,
-            expires=settings.download_url_seconds,
-            cache_seconds=settings.read_cache_seconds,
-        ),
-        moderation=Moderation(stores.catalog, publisher, audit),
-        legacy=LegacyUploads(
-            sessions,
-            stores.sessions,
-            stores.catalog,
-            stores.filenames,
-            stores.staging,
-            stores.objects,
-            publisher,
-            clock,
-            inline_limit=settings.inline_limit_bytes,
-            limits=limits_of(settings),
-            audit=audit,
-            provenance=provenance,
-            reviews=reviews,
-            review_wait=timedelta(seconds=settings.legacy_review_wait_seconds),
-            sleep=sleep,
-            metrics=metrics,
-        ),
-        repair=Repair(
-            stores.sessions,
-            stores.staging,
-            validator,
-            publisher,
-            clock,
-            grace=timedelta(seconds=settings.repair_after_seconds),
-            metrics=metrics,
-        ),
-        audit=audit,
-        trusted_publishing=TrustedPublishing(
-            stores.publishers,
-            stores.replay,
-            tokens,
-            IssuerKeys(issuer_documents or HttpIssuerDocuments(), clock, oidc),
-            clock,
-            oidc,
-            audit,
-        ),
-        provenance=provenance,
-        reviews=reviews,
-        pages=pages,
+        settings,
+        stores,
+        clock,
+        issuer_documents=issuer_documents,
+        sleep=sleep,
         metrics=metrics,
     )
 

@@ -66,7 +66,7 @@ from chalicelib.domain.review import ReviewPolicy, ReviewRecord, ReviewState, Re
 from chalicelib.domain.sessions import FileRecord, SessionRecord, release_key
 from chalicelib.domain.tokens import TokenRecord
 from chalicelib.domain.trusted_publishers import TrustedPublisher
-from chalicelib.wiring import Stores
+from chalicelib.wiring import GivenStores
 
 
 class InMemoryAuditLog:
@@ -938,10 +938,10 @@ class InMemoryPageStore:
             self._browsers.pop(id_hash, None)
 
 
-def memory_stores() -> tuple[Stores, Memory, Bucket]:
+def memory_stores() -> tuple[GivenStores, Memory, Bucket]:
     """One in-memory implementation of every port, sharing one memory and one bucket."""
     memory, bucket, audit = Memory(), Bucket(), InMemoryAuditLog()
-    stores = Stores(
+    stores = GivenStores(
         sessions=InMemorySessionRepository(memory),
         filenames=InMemoryFilenameRegistry(memory),
         catalog=InMemoryCatalog(memory),
