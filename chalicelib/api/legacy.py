@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
@@ -16,12 +15,14 @@ from ..domain.errors import (
     WharfError,
 )
 from ..observability import logger
-from ..services.legacy import LegacyUpload
 from ..wiring import container
 from .auth import principal_of
 from .http import ALL_METHODS, ANY_CONTENT, body_bytes, method_of
 from .problems import WWW_AUTHENTICATE, _status_for
 from .upload_http import base_url, session_body, upload_response
+
+if TYPE_CHECKING:
+    from ..services.legacy import LegacyUpload
 
 bp = Blueprint(__name__)
 MAX_FORM_BYTES = 8 * 1024 * 1024
@@ -31,6 +32,13 @@ def parse_form(content_type: str, body: bytes) -> LegacyUpload:
     """A ``multipart/form-data`` body as its fields and its one ``content`` file."""
     if not content_type.lower().startswith("multipart/form-data"):
         raise UnsupportedMediaTypeError("Send the upload as multipart/form-data.")
+    # The email package (3 ms) and the legacy service (it brings the validator) are imported
+    # by the one route that needs them: an install's cold start loads neither.
+    import email.parser
+    import email.policy
+
+    from ..services.legacy import LegacyUpload
+
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )

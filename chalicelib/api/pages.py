@@ -38,7 +38,6 @@ from ..domain.errors import (
 from ..domain.pages import BrowserSession, PublishedBy, new_csrf_token
 from ..domain.provenance import published_from
 from ..domain.tokens import Principal, TokenRequest
-from ..services.pages import status_choices
 from ..wiring import container
 from .http import ALL_METHODS, ANY_CONTENT, body_bytes, method_of, original_path
 from .upload_http import base_url
@@ -381,6 +380,8 @@ def _project_page(name: str, version: str | None) -> Response:
         return _redirect(f"{_base(request)}project/{canonical}/{tail}")
     viewer = _viewer(request)
     view = container().pages.project(viewer.principal, canonical, version)
+    from ..services.pages import status_choices  # with the pages' service, on first use
+
     return render(
         request,
         "project.html",

@@ -13,7 +13,6 @@ from pydantic import ConfigDict, Field, StrictStr
 from ..domain.errors import NotFoundError, PermissionDeniedError
 from ..domain.model import WharfModel
 from ..domain.review import MAX_REASON_LENGTH, Decision, ReviewPolicy
-from ..services.reviews import review_json
 from ..wiring import container
 from .auth import principal_of
 from .http import ALL_METHODS, ANY_CONTENT, json_object, method_of
@@ -67,6 +66,8 @@ def open_reviews() -> Response:
     method_of(bp.current_request, "GET")
     _require_admin()
     listed = container().reviews.open_reviews(MAX_LISTED)
+    from ..services.reviews import review_json  # the reviews' service, imported on first use
+
     return _json({"reviews": [review_json(r) for r in listed]})
 
 
@@ -90,6 +91,8 @@ def verdicts(review_id: str) -> Response:
     settled = container().reviews.give_verdict(
         _review_id(review_id), body.reviewer, body.decision, body.reason
     )
+    from ..services.reviews import review_json  # as in the listing
+
     return _json(review_json(settled))
 
 

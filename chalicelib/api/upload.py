@@ -16,7 +16,6 @@ from ..domain.errors import (
     RevokedTokenError,
     SessionExistsError,
 )
-from ..services.mechanisms import ENDPOINTS, TransferRequest
 from ..wiring import container
 from .auth import principal_of
 from .http import ALL_METHODS, ANY_CONTENT, body_bytes, method_of
@@ -192,6 +191,9 @@ def unknown_session_path(token: str, rest: str) -> Response:
 @upload_problems
 def mechanism_endpoint(token: str, file_id: str, rest: str) -> Response:
     """What an upload mechanism answers under a file's URL (``bytes``, ``parts``, ...)."""
+    # The mechanisms are imported by the upload routes that use them, not by every cold start.
+    from ..services.mechanisms import ENDPOINTS, TransferRequest
+
     mechanism = ENDPOINTS.get(rest)
     if mechanism is None:
         raise NotFoundError("No such Upload 2.0 resource.")

@@ -14,7 +14,6 @@ from ..domain.errors import (
 )
 from ..domain.lifecycle import FILES, SESSIONS
 from ..domain.sessions import API_VERSION, UPLOAD_MEDIA_TYPE, FileStatus
-from ..services.mechanisms import IDENTIFIERS, mechanism_for
 from .http import json_object
 from .problems import problem_responses_with
 
@@ -105,6 +104,8 @@ def stage_url(base: str, token: str) -> str:
 
 
 def session_body(view: SessionView, base: str) -> dict[str, Any]:
+    from ..services import mechanisms  # imported by the upload routes, not every cold start
+
     session = view.session
     root = session_url(base, session.token)
     files = {
@@ -124,7 +125,7 @@ def session_body(view: SessionView, base: str) -> dict[str, Any]:
             "publish": f"{root}/publish",
             "extend": f"{root}/extend",
         },
-        "mechanisms": list(IDENTIFIERS),
+        "mechanisms": list(mechanisms.IDENTIFIERS),
         "session-token": session.token,
         "expires-at": rfc3339_seconds(session.expires_at),
         "status": SESSIONS.shown(view.status),
@@ -158,9 +159,11 @@ def session_list_body(
 
 
 def file_body(view: FileView, base: str) -> dict[str, Any]:
+    from ..services import mechanisms  # as in session_body
+
     record = view.file
     root = file_url(base, record.session_token, record.file_id)
-    mechanism = mechanism_for(record.mechanism).describe(record, root)
+    mechanism = mechanisms.mechanism_for(record.mechanism).describe(record, root)
     # PEP 694: attestations go to this URL before the file is completed (any mechanism).
     mechanism["attestations_url"] = f"{root}/attestations"
     return {

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -129,63 +127,3 @@ def test_index_links_provenance_only_with_a_public_url():
     # Without the public URL no relative link is made up (PEP 740 requires absolute URLs).
     assert "provenance" not in render_project_json(_page(None)).decode()
     assert "data-provenance" not in render_project_html(_page(None)).decode()
-
-
-# The provenance layer's libraries (requirements-provenance.in) and cryptography.
-NOT_AT_START = (
-    "sigstore",
-    "pypi_attestations",
-    "rfc3161_client",
-    "securesystemslib",
-    "tuf",
-    "readme_renderer",
-    "docutils",
-    "pygments",
-    "nh3",
-    "comrak",
-    "cryptography",
-    # boto3's package (its resource layer, s3transfer): ~25 ms; clients come from botocore.
-    "boto3",
-    "s3transfer",
-)
-
-
-def _run_in_app(code: str) -> subprocess.CompletedProcess[str]:
-    """``code`` in a fresh interpreter, with the settings a stage gives the app."""
-    env = {
-        "WHARF_TABLE_NAME": "t",
-        "WHARF_BUCKET_NAME": "b",
-        "WHARF_QUEUE_ARN": "arn:aws:sqs:us-east-1:000000000000:q",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-
-
-def test_the_request_path_does_not_import_the_verifier():
-    """sigstore and pypi-attestations cost ~0.4 s of a cold start, the readme renderer
-    ~0.09 s (docs/operations.md): only a file with attestations, or a release to publish,
-    may load them."""
-    code = f"import sys, app; print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))"
-    out = _run_in_app(code)
-    assert out.stdout.strip() == "[]"
-
-
-def test_no_model_is_built_at_start():
-    """A model's validator is built the first time it is used (chalicelib/domain/model.py):
-    building all of them was ~20 ms of every cold start."""
-    code = (
-        "import app\n"
-        "from chalicelib.domain.model import WharfModel\n"
-        "def subclasses(c):\n"
-        "    for s in c.__subclasses__():\n"
-        "        yield s\n"
-        "        yield from subclasses(s)\n"
-        "models = list(subclasses(WharfModel))\n"
-        "print(len(models), sorted(m.__name__ for m in models if m.__pydantic_complete__))\n"
-    )
-    out = _run_in_app(code)
-    count, built = out.stdout.strip().split(" ", 1)
-    assert int(count) >= 25
-    assert built == "[]"
