@@ -205,9 +205,12 @@ def _check_python() -> None:
 
 
 def add_bytecode(archive: Path, environment: dict[str, str] | None = None) -> int:
-    """Compile the modules of ``archive`` that `import app` loads; returns how many.
+    """Compile wharf's own modules and the libraries' modules that `import app` loads;
+    returns how many.
 
-    wharf's own get ``__pycache__`` bytecode beside their sources; a library's module is
+    wharf's own get ``__pycache__`` bytecode beside their sources, every one of them: most
+    are imported on first use, by the request that needs them, and would otherwise be
+    compiled by every sandbox's first such request. A library's module loaded at start is
     replaced by its sourceless bytecode. Any bytecode already in the zip is dropped."""
     _check_python()
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,10 +225,15 @@ def add_bytecode(archive: Path, environment: dict[str, str] | None = None) -> in
             for info in kept:
                 source.extract(info, tree)
         loaded = modules_loaded_at_start(tree, environment or {**FAKE_AWS})
+        own = {
+            path.relative_to(tree).as_posix()
+            for path in tree.rglob("*.py")
+            if path.relative_to(tree).as_posix().startswith(OWN)
+        }
         compiled: dict[str, Path] = {}  # name in the zip -> compiled file
         sourceless: set[str] = set()
         libraries: list[tuple[Path, Path, str]] = []
-        for relative in sorted(loaded):
+        for relative in sorted(loaded | own):
             shown = f"{TASK}/{relative}"
             if relative.startswith(OWN):
                 name = _cached(relative)

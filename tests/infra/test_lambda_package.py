@@ -1,5 +1,6 @@
-"""`make package` ships bytecode compiled from the zip's own sources, never the tree's, for
-the modules `import app` loads: wharf's beside their sources, a library's in their place."""
+"""`make package` ships bytecode compiled from the zip's own sources, never the tree's: for
+all of wharf's modules, beside their sources (most are imported on first use), and for the
+libraries' modules `import app` loads, in their place."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def build_zip(path: Path) -> None:
         archive.writestr("lib/_native.so", b"not a shared library strip can read")
         archive.writestr("chalicelib/__init__.py", "")
         archive.writestr("chalicelib/thing.py", "VALUE = 2\n")
+        archive.writestr("chalicelib/later.py", "VALUE = 4\n")  # imported on first use
         # What chalice copies from a developer's working tree: stale bytecode.
         archive.writestr("chalicelib/__pycache__/thing.cpython-311.pyc", b"stale")
         archive.writestr("chalicelib/__pycache__/gone.cpython-311.pyc", b"stale")
@@ -37,12 +39,13 @@ def test_stale_bytecode_is_replaced_and_the_modules_loaded_at_start_compiled(tmp
     archive = tmp_path / "deployment.zip"
     build_zip(archive)
 
-    assert add_bytecode(archive) == 5
+    assert add_bytecode(archive) == 6
 
     compiled = bytecode(archive)
     assert sorted(compiled) == [
         "__pycache__/app.cpython-311.pyc",
         "chalicelib/__pycache__/__init__.cpython-311.pyc",
+        "chalicelib/__pycache__/later.cpython-311.pyc",
         "chalicelib/__pycache__/thing.cpython-311.pyc",
         "lib/__init__.pyc",
         "lib/used.pyc",
@@ -51,8 +54,14 @@ def test_stale_bytecode_is_replaced_and_the_modules_loaded_at_start_compiled(tmp
         sources = sorted(n for n in built.namelist() if n.endswith(".py"))
         native = built.read("lib/_native.so")
     # wharf's own sources stay for its tracebacks; a library's loaded module is bytecode
-    # only; a module not loaded at start stays a source.
-    assert sources == ["app.py", "chalicelib/__init__.py", "chalicelib/thing.py", "lib/unused.py"]
+    # only; a library's module not loaded at start stays a source.
+    assert sources == [
+        "app.py",
+        "chalicelib/__init__.py",
+        "chalicelib/later.py",
+        "chalicelib/thing.py",
+        "lib/unused.py",
+    ]
     assert native == b"not a shared library strip can read"  # shipped as it was
     for data in compiled.values():
         assert data[:4] == TAG
