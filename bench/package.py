@@ -87,10 +87,11 @@ def evict(directory: Path) -> None:
 
 
 # What an install's sandbox does before its first call to AWS: the import, then the AWS
-# clients and the services an install's requests use (the rest are made on first use).
+# clients and the services an install's requests use (tests/unit/test_cold_start.py runs
+# those requests); the rest are made on first use.
 INSTALL_START = (
     "import app; from chalicelib.wiring import container; wharf = container(); "
-    "wharf.tokens, wharf.index, wharf.downloads"
+    "wharf.tokens, wharf.index, wharf.downloads, wharf.pages"
 )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from chalicelib import wiring
 from chalicelib.settings import Settings
+from tests.app.test_install_path import INSTALL_SERVICES
 from tests.fakes import memory_stores
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,17 @@ DEFERRED = (
     "chalicelib.domain.inspection.verdict",
     "email.policy",
 )
-INSTALL_NEVER_NEEDS = tuple(m for m in DEFERRED if m != "chalicelib.adapters.s3_staging")
+# An install counts its downloads (the pages' service and store), and the services it uses
+# hold the staging store.
+INSTALL_USES = (
+    "chalicelib.adapters.s3_staging",
+    "chalicelib.services.pages",
+    "chalicelib.adapters.dynamo_pages",
+)
+INSTALL_NEVER_NEEDS = (
+    *(m for m in DEFERRED if m not in INSTALL_USES),
+    "chalicelib.adapters.sqs_review_queue",
+)
 
 
 def test_a_cold_start_imports_no_service_only_some_handlers_need():
@@ -104,16 +115,19 @@ def test_a_cold_start_imports_no_service_only_some_handlers_need():
     assert _run_in_app(code).stdout.strip() == "[]"
 
 
-def test_the_install_path_builds_only_what_it_uses():
-    """The services an install's requests use (tokens, index pages, downloads) are built
-    without importing reviews, trusted publishing, uploads or the validator."""
+def test_an_install_sandbox_imports_none_of_the_rest():
+    """The services an install's requests build (tests/app/test_install_path.py), on the
+    stores a sandbox has (each adapter made on first use), import nothing of uploads,
+    reviews, trusted publishing or the validator."""
     code = (
         "import sys\n"
+        "import app\n"
         "from chalicelib import wiring\n"
         "from chalicelib.settings import get_settings\n"
-        "from tests.fakes import memory_stores\n"
-        "wharf = wiring.build(get_settings(), stores=memory_stores()[0])\n"
-        "wharf.tokens, wharf.index, wharf.downloads\n"
+        "nothing = wiring.AwsClients(s3=None, dynamodb=None, sqs=None)  # no call is made\n"
+        "wharf = wiring.build(get_settings(), nothing)\n"
+        f"for name in {sorted(INSTALL_SERVICES)!r}:\n"
+        "    getattr(wharf, name)\n"
         f"print(sorted(m for m in {INSTALL_NEVER_NEEDS!r} if m in sys.modules))\n"
     )
     assert _run_in_app(code).stdout.strip() == "[]"
