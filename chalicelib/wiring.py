@@ -257,8 +257,8 @@ class Container:
     first use.
 
     A Lambda sandbox imports only what its requests need: an install never imports
-    reviews, trusted publishing, legacy uploads or the validator, and the validator's
-    sandbox none of the pages (``python -m bench.package`` times ``import app``).
+    reviews, trusted publishing, uploads or the validator (``python -m bench.package``
+    times ``import app`` and an install's sandbox).
     """
 
     def __init__(
@@ -590,8 +590,9 @@ def build(
     metrics: Metrics | None = None,
 ) -> Container:
     """The services over AWS (``clients``) or over the given ``stores``; metrics go out as
-    CloudWatch EMF lines unless another ``Metrics`` is given. The settings are checked
-    here, at start-up, although the services are built on first use."""
+    CloudWatch EMF lines unless another ``Metrics`` is given. The services are built on
+    first use; the review settings, which no field check of ``Settings`` covers, are
+    checked here, at start-up."""
     if stores is None:
         assert clients is not None, "build needs AWS clients or stores"
         stores = aws_stores(settings, clients)

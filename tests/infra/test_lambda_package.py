@@ -35,7 +35,7 @@ def bytecode(path: Path) -> dict[str, bytes]:
         return {n: archive.read(n) for n in archive.namelist() if n.endswith(".pyc")}
 
 
-def test_stale_bytecode_is_replaced_and_the_modules_loaded_at_start_compiled(tmp_path):
+def test_stale_bytecode_is_replaced_wharfs_modules_and_the_libraries_loaded_compiled(tmp_path):
     archive = tmp_path / "deployment.zip"
     build_zip(archive)
 

@@ -1,11 +1,10 @@
 """The pure side of PEP 740: bounds and shapes of uploaded attestations, publishers, links,
-and what pages show; and the verifier kept off the import path of every request."""
+and what pages show (tests/unit/test_cold_start.py keeps the verifier off the import path)."""
 
 from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,6 @@ from chalicelib.domain.provenance import (
     publisher_of,
 )
 from tests.attestation_fixtures import GITHUB, GITLAB
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _with_predicate(attestation: dict, predicate: str) -> dict:
