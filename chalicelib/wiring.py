@@ -17,7 +17,6 @@ from .domain.review import Decision, ReviewPolicy, parse_reviewers
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from .domain.identity import PublisherIdentity
     from .domain.inspection.limits import Limits
     from .domain.pages import PageStore
     from .domain.ports import (
@@ -248,10 +247,6 @@ class AwsStores:
         return DynamoPageStore(self._clients.dynamodb, self._table)
 
 
-def aws_stores(settings: Settings, clients: AwsClients) -> AwsStores:
-    return AwsStores(settings, clients)
-
-
 class Container:
     """wharf's services over one set of stores, each built (and its module imported) on
     first use.
@@ -349,20 +344,8 @@ class Container:
             ),
             self.audit,
             self.metrics,
-            on_release=self._release_published,
+            on_release=self.pages.release_published_safely,
         )
-
-    def _release_published(
-        self,
-        project: str,
-        version: str,
-        token_id: str,
-        metadata: bytes | None,
-        publisher: PublisherIdentity | None = None,
-    ) -> None:
-        # The pages' service is built when a release is published, not with the publisher:
-        # the validator's sandbox publishes often but serves no page.
-        self.pages.release_published_safely(project, version, token_id, metadata, publisher)
 
     @once
     def provenance(self) -> Provenances:
@@ -595,7 +578,7 @@ def build(
     checked here, at start-up."""
     if stores is None:
         assert clients is not None, "build needs AWS clients or stores"
-        stores = aws_stores(settings, clients)
+        stores = AwsStores(settings, clients)
     parse_reviewers(settings.reviewers)  # what the reviews' service reads, checked now
     review_policy_of(settings)
     return Container(

@@ -76,7 +76,7 @@ def backend(request) -> Backend:
         bucket_name=aws.resources.bucket,
         queue_arn=aws.resources.queue_arn,
     )
-    return Backend("aws", wiring.aws_stores(settings, aws.clients), aws=aws)
+    return Backend("aws", wiring.AwsStores(settings, aws.clients), aws=aws)
 
 
 def new_session(

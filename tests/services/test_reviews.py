@@ -317,9 +317,9 @@ def test_reviewers_need_a_queue_and_plain_names():
     )
     nothing = wiring.AwsClients(s3=None, dynamodb=None, sqs=None)
     with pytest.raises(ValueError, match="WHARF_REVIEW_QUEUE_URL"):
-        wiring.aws_stores(settings, nothing)
+        wiring.AwsStores(settings, nothing)
     queued = settings.model_copy(update={"review_queue_url": "https://sqs.example/q"})
-    assert wiring.aws_stores(queued, nothing).review_queue is not None
+    assert wiring.AwsStores(queued, nothing).review_queue is not None
     assert parse_reviewers(" example, scanner ,example,") == ("example", "scanner")
     assert parse_reviewers("") == ()
     with pytest.raises(ValueError):
