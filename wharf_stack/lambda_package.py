@@ -225,11 +225,8 @@ def add_bytecode(archive: Path, environment: dict[str, str] | None = None) -> in
             for info in kept:
                 source.extract(info, tree)
         loaded = modules_loaded_at_start(tree, environment or {**FAKE_AWS})
-        own = {
-            path.relative_to(tree).as_posix()
-            for path in tree.rglob("*.py")
-            if path.relative_to(tree).as_posix().startswith(OWN)
-        }
+        sources = (path.relative_to(tree).as_posix() for path in tree.rglob("*.py"))
+        own = {relative for relative in sources if relative.startswith(OWN)}
         compiled: dict[str, Path] = {}  # name in the zip -> compiled file
         sourceless: set[str] = set()
         libraries: list[tuple[Path, Path, str]] = []
